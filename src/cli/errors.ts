@@ -1,0 +1,16 @@
+// Errors the CLI turns into one line and an exit code, never a stack trace.
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+/** An expected failure with a message for the user. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_FAILURE,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}

@@ -1,0 +1,68 @@
+// `freezeflow init`: the shipped example schedules are the templates, so they cannot drift apart.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { packageRoot } from '../paths.js';
+
+export const STRATEGIES = ['progressive', 'full-freeze', 'full-unfreeze', 'selective', 'discriminative'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** The recipe table: < 1k samples full freeze, 1k–10k progressive, > 10k full unfreeze. */
+export function recommend(samples: number): { strategy: Strategy; why: string } {
+  if (samples < 1000) {
+    return {
+      strategy: 'full-freeze',
+      why: `${samples} samples is small (< 1k): train only the new head so the pretrained features are not overfitted away`,
+    };
+  }
+  if (samples <= 10000) {
+    return {
+      strategy: 'progressive',
+      why: `${samples} samples is medium (1k–10k): train the head first, then unfreeze the last blocks, then everything, each at a smaller lr`,
+    };
+  }
+  return {
+    strategy: 'full-unfreeze',
+    why: `${samples} samples is large (> 10k): there is enough data to adapt every layer`,
+  };
+}
+
+export function templateText(strategy: Strategy, samples?: number): string {
+  const text = readFileSync(`${packageRoot()}/schedules/${strategy}.yaml`, 'utf8').replace(
+    '$schema=../schemas/schedule.schema.json',
+    `$schema=${packageRoot()}/schemas/schedule.schema.json`,
+  );
+  if (samples === undefined) return text;
+  const doc = parseDocument(text);
+  doc.setIn(['data', 'samples'], samples);
+  return doc.toString();
+}
+
+export function runInit(
+  opts: { strategy?: Strategy; samples?: number; out?: string; force?: boolean },
+  out: (s: string) => void,
+  info: (s: string) => void,
+): number {
+  let strategy = opts.strategy;
+  if (!strategy) {
+    if (opts.samples === undefined)
+      throw new UserError('give --strategy <name> or --samples <n> (to get a recommendation)', EXIT_USAGE);
+    const rec = recommend(opts.samples);
+    strategy = rec.strategy;
+    info(`recommended: ${rec.strategy} — ${rec.why}`);
+  }
+  const text = templateText(strategy, opts.samples);
+  const target = opts.out ?? `${strategy}.yaml`;
+  if (target === '-') {
+    out(text.trimEnd());
+    return EXIT_OK;
+  }
+  if (existsSync(target) && !opts.force)
+    throw new UserError(
+      `${target} already exists; use --force to overwrite or --out to choose another file`,
+      EXIT_USAGE,
+    );
+  writeFileSync(target, text);
+  info(`wrote ${target} — check it with: freezeflow plan --schedule ${target}`);
+  return EXIT_OK;
+}

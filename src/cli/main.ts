@@ -1,0 +1,170 @@
+// Command-line entry: commander parses, each command does its work, errors become one line + exit code.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ScheduleError, formatIssue } from '../schedule/issues.js';
+import { readScheduleFile } from '../schedule/load.js';
+import { AggregatePatternError, buildPlan, resolvePlan } from '../schedule/plan.js';
+import { errStyle, style } from './style.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { formatPlan, planJson } from './plan-view.js';
+import { runInit, STRATEGIES } from './init.js';
+import { packageRoot } from '../paths.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+async function cmdValidate(files: string[], opts: { json?: boolean }): Promise<number> {
+  let failed = 0;
+  for (const file of files) {
+    try {
+      const loaded = readScheduleFile(file);
+      const plan = buildPlan(loaded.schedule, loaded.name);
+      if (opts.json) out(JSON.stringify({ file, valid: true, stages: plan.stages.length, epochs: plan.totalEpochs }));
+      else out(`${style.green('ok')} ${file}: ${plan.stages.length} stage(s), ${plan.totalEpochs} epochs`);
+    } catch (err) {
+      if (!(err instanceof ScheduleError)) throw err;
+      failed++;
+      if (opts.json) out(JSON.stringify({ file, valid: false, issues: err.issues }));
+      else for (const i of err.issues) process.stderr.write(`${formatIssue(i)}\n`);
+    }
+  }
+  return failed > 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+async function cmdPlan(opts: { schedule: string; model?: string; json?: boolean }): Promise<number> {
+  const loaded = readScheduleFile(opts.schedule);
+  const plan = buildPlan(loaded.schedule, loaded.name);
+  let resolved;
+  if (opts.model !== undefined) {
+    const { describeFineTuneLayers } = await import('../model/describe.js');
+    const layers = await describeFineTuneLayers(plan, loaded.file, opts.model === '' ? undefined : opts.model);
+    try {
+      resolved = resolvePlan(plan, layers);
+    } catch (err) {
+      if (err instanceof AggregatePatternError) {
+        throw new ScheduleError(
+          err.errors.map((e) => ({ path: e.path, message: e.message, location: loaded.source.locate(e.path) })),
+        );
+      }
+      throw err;
+    }
+  }
+  out(
+    opts.json
+      ? JSON.stringify(planJson(plan, loaded.file, resolved), null, 2)
+      : formatPlan(plan, loaded.file, style, resolved),
+  );
+  return EXIT_OK;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('freezeflow')
+    .description('Fine-tune pretrained TensorFlow.js models with freeze/unfreeze schedules written in YAML.')
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (s, write) => write(errStyle.red(s)) });
+
+  program
+    .command('validate')
+    .description('check schedule files; every problem is reported as file:line:col')
+    .argument('<files...>', 'schedule YAML files')
+    .option('--json', 'one JSON object per file on stdout')
+    .action(async (files: string[], opts: { json?: boolean }) => {
+      process.exitCode = await cmdValidate(files, opts);
+    });
+
+  program
+    .command('plan')
+    .description(
+      'show what each stage will do: epochs, optimizer, lr curve, freezing; with --model, the trainable layers',
+    )
+    .requiredOption('-s, --schedule <file>', 'schedule YAML file')
+    .option('-m, --model [source]', "resolve patterns against the model's real layers (default: the schedule's model)")
+    .option('--json', 'print the plan as JSON')
+    .action(async (opts: { schedule: string; model?: string | boolean; json?: boolean }) => {
+      process.exitCode = await cmdPlan({
+        ...opts,
+        model: opts.model === true ? '' : (opts.model as string | undefined),
+      });
+    });
+
+  program
+    .command('init')
+    .description('write a commented schedule for a strategy, or recommend one from the data-set size')
+    .addOption(new Option('--strategy <name>', 'fine-tuning strategy').choices(STRATEGIES))
+    .option('--samples <n>', 'number of training samples (recommends a strategy when --strategy is absent)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1)
+        throw new UserError(`--samples must be a positive integer (got '${v}')`, EXIT_USAGE);
+      return n;
+    })
+    .option('-o, --out <file>', 'where to write the schedule (default: <strategy>.yaml; - for stdout)')
+    .option('-f, --force', 'overwrite an existing file')
+    .action(
+      async (opts: { strategy?: (typeof STRATEGIES)[number]; samples?: number; out?: string; force?: boolean }) => {
+        process.exitCode = runInit(opts, out, (s) => process.stderr.write(`${s}\n`));
+      },
+    );
+
+  program
+    .command('inspect')
+    .description('list the layers of a model: paths, classes, shapes, parameters, trainable flags')
+    .argument('<model>', 'model.json path, http(s) URL, or builtin:<name>')
+    .option('--json', 'print JSON')
+    .option('-s, --schedule <file>', 'add a column per stage: which layers are trainable there')
+    .option('-g, --grep <pattern>', 'show only the layers a pattern matches')
+    .action(async (model: string, opts: { json?: boolean; schedule?: string; grep?: string }) => {
+      const { runInspect } = await import('./inspect.js');
+      process.exitCode = await runInspect(model, opts, out);
+    });
+
+  program
+    .command('train')
+    .description('run a schedule: freeze/unfreeze stage by stage, train, checkpoint, report')
+    .requiredOption('-s, --schedule <file>', 'schedule YAML file')
+    .option('-o, --out <dir>', 'run directory (default runs/<schedule>-<timestamp>)')
+    .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu')
+    .option('--json', 'stream NDJSON events on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runTrain } = await import('./train.js');
+      process.exitCode = await runTrain(opts);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; never throws: every failure becomes a one-line message and an exit code. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = report(err);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // help and version are "errors" to commander but successes to the user
+    return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  }
+  if (err instanceof ScheduleError) {
+    for (const i of err.issues) process.stderr.write(`${formatIssue(i)}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(`freezeflow: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`freezeflow: ${msg.split('\n')[0]}\n`);
+  if (process.env['FREEZEFLOW_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return EXIT_FAILURE;
+}

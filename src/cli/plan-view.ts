@@ -1,0 +1,130 @@
+// Text and JSON views of a plan (optionally resolved against a model's layers).
+import type { ChalkInstance } from 'chalk';
+import type { HeadLayerSpec } from '../schedule/schema.js';
+import { epochLrs, type Plan, type ResolvedStage, type StagePlan } from '../schedule/plan.js';
+import { sparkline } from '../schedule/lr.js';
+
+export const fmtLr = (x: number): string =>
+  x === 0
+    ? '0'
+    : x >= 0.01 && x < 1000
+      ? String(+x.toPrecision(3))
+      : x.toExponential(1).replace('e-', 'e-').replace('.0e', 'e');
+
+export function describeHead(head: readonly HeadLayerSpec[]): string {
+  return head
+    .map((l) => {
+      if ('dense' in l) return `dense(${l.dense.units}${l.dense.activation ? `, ${l.dense.activation}` : ''})`;
+      if ('dropout' in l) return `dropout(${l.dropout.rate})`;
+      if ('activation' in l) return `activation(${l.activation.fn})`;
+      return Object.keys(l)[0]!;
+    })
+    .join(' → ');
+}
+
+function describeScheduler(s: StagePlan): string {
+  const sc = s.scheduler;
+  const per = sc.stepPer === 'batch' ? ' per batch' : '';
+  const warm = sc.warmup > 0 ? `, warm-up ${sc.warmup}` : '';
+  switch (sc.type) {
+    case 'constant':
+      return `constant${warm}${per}`;
+    case 'step':
+      return `step ×${sc.gamma} every ${sc.stepSize}${warm}${per}`;
+    case 'exponential':
+      return `exponential ×${sc.gamma}${warm}${per}`;
+    case 'cosine':
+      return `cosine → ${fmtLr(sc.minLr)}${warm}${per}`;
+    case 'onecycle':
+      return `onecycle (peak ${fmtLr(s.lr)}, start ÷${sc.divFactor}, end ÷${sc.finalDivFactor * sc.divFactor})${per}`;
+    case 'reduceOnPlateau':
+      return `reduce on plateau ×${sc.factor} after ${sc.patience} epochs (min ${fmtLr(sc.minLr)})`;
+  }
+}
+
+function describeOptimizer(s: StagePlan): string {
+  const o = s.optimizer;
+  switch (o.type) {
+    case 'sgd':
+      return `sgd (momentum ${o.momentum}${o.nesterov ? ', nesterov' : ''})`;
+    case 'rmsprop':
+      return `rmsprop (rho ${o.rho}, momentum ${o.momentum})`;
+    default:
+      return `${o.type} (β1 ${o.beta1}, β2 ${o.beta2}, ε ${o.epsilon})`;
+  }
+}
+
+const DEFAULT_SKETCH_STEPS = 100;
+
+export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?: ResolvedStage[]): string {
+  const out: string[] = [];
+  const steps = plan.stepsPerEpoch ?? DEFAULT_SKETCH_STEPS;
+  out.push(`${c.bold('Plan')} ${plan.name}  (${file})`);
+  out.push(
+    `  model     ${plan.model.source}  cut: ${plan.model.cutAt ?? 'drop the last layer'}  head: ${describeHead(plan.model.head)}`,
+  );
+  const d = plan.data;
+  out.push(
+    `  data      ${d.source}${d.samples ? `  samples ${d.samples}` : ''}  batch ${d.batchSize}  ${d.validationFolder ? `validation ${d.validationFolder}` : `validation split ${d.validationSplit}`}  seed ${d.seed}`,
+  );
+  out.push(
+    `  training  ${plan.training.loss}  BatchNorm ${plan.training.batchNorm === 'frozen' ? 'frozen → inference mode' : 'always trained'}  backend ${plan.training.backend}`,
+  );
+  if (plan.guard)
+    out.push(`  guard     ${plan.guard.action} when val loss rises ${plan.guard.patience} epochs after an unfreeze`);
+  out.push(`  epochs    ${plan.totalEpochs} in ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}`);
+  plan.stages.forEach((s, i) => {
+    const lrs = epochLrs(s, steps);
+    out.push('');
+    out.push(
+      `${c.bold(`Stage ${i + 1}/${plan.stages.length}`)} ${c.cyan(s.name)}  epochs ${s.firstEpoch}–${s.lastEpoch} (${s.epochs})`,
+    );
+    out.push(`  optimizer     ${describeOptimizer(s)}`);
+    out.push(`  lr            ${fmtLr(s.lr)}  ${describeScheduler(s)}`);
+    out.push(`  lr per epoch  ${sparkline(lrs, 40)}  ${fmtLr(lrs[0]!)} → ${fmtLr(lrs[lrs.length - 1]!)}`);
+    out.push(
+      `  weight decay  ${s.weightDecay === 0 ? '0' : `${fmtLr(s.weightDecay)} (${s.weightDecayMode === 'decoupled' ? 'decoupled' : 'L2'})`}`,
+    );
+    if (s.freeze.length > 0) out.push(`  freeze        ${s.freeze.join(', ')}`);
+    if (s.unfreeze.length > 0) out.push(`  unfreeze      ${s.unfreeze.join(', ')}`);
+    if (s.freeze.length === 0 && s.unfreeze.length === 0)
+      out.push(`  freeze        ${i === 0 ? '(default: pretrained body frozen, head trainable)' : '(unchanged)'}`);
+    for (const g of s.lrGroups) out.push(`  lr group      ${g.patterns.join(', ')} → ${fmtLr(g.lr)}`);
+    if (s.lrDecay) {
+      const n = s.lrDecay.blocks.length;
+      out.push(
+        `  lr decay      ${s.lrDecay.blocks.map((b, k) => `${b} ${fmtLr(s.lr * s.lrDecay!.factor ** (n - 1 - k))}`).join(', ')}`,
+      );
+    }
+    if (s.earlyStopping)
+      out.push(`  early stop    after ${s.earlyStopping.patience} epochs without val-loss improvement`);
+    const r = resolved?.[i];
+    if (r) {
+      const layers = [...r.trainable];
+      out.push(`  trainable     ${layers.length} layers, ${r.trainableParams.toLocaleString('en-US')} params`);
+      for (const l of layers) {
+        const lr = r.layerLr.get(l);
+        out.push(`    ${c.green('●')} ${l}${lr !== undefined && lr !== s.lr ? c.dim(`  lr ${fmtLr(lr)}`) : ''}`);
+      }
+    }
+  });
+  return out.join('\n');
+}
+
+export function planJson(plan: Plan, file: string, resolved?: ResolvedStage[]): unknown {
+  const steps = plan.stepsPerEpoch ?? DEFAULT_SKETCH_STEPS;
+  return {
+    file,
+    ...plan,
+    stages: plan.stages.map((s, i) => {
+      const r = resolved?.[i];
+      return {
+        ...s,
+        epochLr: epochLrs(s, steps),
+        ...(r
+          ? { trainable: [...r.trainable], trainableParams: r.trainableParams, layerLr: Object.fromEntries(r.layerLr) }
+          : {}),
+      };
+    }),
+  };
+}

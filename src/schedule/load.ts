@@ -1,0 +1,343 @@
+// YAML text → validated Schedule. Pure apart from readScheduleFile; errors carry file:line:col.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { scheduleJsonSchema, type Schedule } from './schema.js';
+import { closest, didYouMean, formatPath, ScheduleError, type Location, type ScheduleIssue } from './issues.js';
+import { semanticIssues } from './semantic.js';
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validate(data: unknown): ErrorObject[] {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+    validator = ajv.compile(scheduleJsonSchema());
+  }
+  return validator(data) ? [] : [...(validator.errors ?? [])];
+}
+
+/** Maps JSON paths in the parsed document back to line/column positions. */
+export class SourceMap {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+    readonly file: string,
+  ) {}
+
+  private at(offset: number): Location {
+    const { line, col } = this.lines.linePos(offset);
+    return { file: this.file, line, col };
+  }
+
+  /** Position of the node at `path`; `key` = point at the key of the last segment instead of its value. */
+  locate(path: readonly (string | number)[], key = false): Location {
+    let node: unknown = this.doc.contents;
+    let keyNode: YamlNode | undefined;
+    let last: YamlNode | undefined = node as YamlNode | undefined;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        keyNode = pair.key as YamlNode;
+        node = pair.value;
+      } else if (node && typeof node === 'object' && 'items' in node && Array.isArray(node.items)) {
+        keyNode = undefined;
+        node = (node.items as unknown[])[Number(seg)];
+      } else break;
+      if (node && typeof node === 'object' && 'range' in node) last = node as YamlNode;
+      else if (keyNode) last = keyNode;
+    }
+    const target = key && keyNode ? keyNode : last;
+    return this.at(target?.range?.[0] ?? 0);
+  }
+
+  /** Position of a key inside the map at `path` (for unknown-key errors). */
+  locateKey(path: readonly (string | number)[], name: string): Location {
+    return this.locate([...path, name], true);
+  }
+}
+
+function jsonPath(instancePath: string): (string | number)[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function show(value: unknown): string {
+  const s = JSON.stringify(value);
+  return s === undefined ? String(value) : s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+function describeType(schema: Record<string, unknown>): string {
+  const t = schema['type'];
+  let base =
+    t === 'integer'
+      ? 'an integer'
+      : t === 'number'
+        ? 'a number'
+        : t === 'string'
+          ? 'a string'
+          : t === 'boolean'
+            ? 'true or false'
+            : t === 'array'
+              ? 'a list'
+              : t === 'object'
+                ? 'a mapping'
+                : String(t);
+  if (typeof schema['exclusiveMinimum'] === 'number') base += ` > ${schema['exclusiveMinimum']}`;
+  if (typeof schema['minimum'] === 'number') base += ` >= ${schema['minimum']}`;
+  if (typeof schema['exclusiveMaximum'] === 'number') base += ` < ${schema['exclusiveMaximum']}`;
+  if (typeof schema['maximum'] === 'number') base += ` <= ${schema['maximum']}`;
+  return base;
+}
+
+/** The literal values an anyOf of consts accepts, or undefined when it is not purely such a union. */
+function literalChoices(schema: Record<string, unknown>): string[] | undefined {
+  const branches = schema['anyOf'];
+  if (!Array.isArray(branches)) return undefined;
+  const out: string[] = [];
+  for (const b of branches as Record<string, unknown>[]) {
+    if ('const' in b) out.push(String(b['const']));
+    else {
+      const nested = Array.isArray(b['anyOf']) ? literalChoices(b) : undefined;
+      if (!nested) return undefined;
+      out.push(...nested);
+    }
+  }
+  return out;
+}
+
+function branchIndex(err: ErrorObject, any: ErrorObject): number | undefined {
+  // Array items share a schema path, so the instance path must lie inside the union's node too.
+  const inside = err.instancePath === any.instancePath || err.instancePath.startsWith(`${any.instancePath}/`);
+  if (!inside || !err.schemaPath.startsWith(`${any.schemaPath}/`)) return undefined;
+  const n = Number(err.schemaPath.slice(any.schemaPath.length + 1).split('/')[0]);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/**
+ * Ajv reports every failing branch of a union. Keep the errors of the branch the user most likely meant:
+ * the one that got furthest (deepest error) with the fewest complaints, and which did not fail a const.
+ */
+function pickErrors(errors: ErrorObject[]): ErrorObject[] {
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  let remaining = errors;
+  for (const any of anyOfs) {
+    if (!remaining.includes(any)) continue;
+    const groups = new Map<number, ErrorObject[]>();
+    for (const e of remaining) {
+      const i = branchIndex(e, any);
+      if (i !== undefined) groups.set(i, [...(groups.get(i) ?? []), e]);
+    }
+    const inside = new Set([...groups.values()].flat());
+    const choices = literalChoices(any.parentSchema as Record<string, unknown>);
+    const level = any.instancePath.split('/').length;
+    const depth = (e: ErrorObject) => e.instancePath.split('/').length + (e.keyword === 'const' ? -0.5 : 0);
+    // A failed const on the node or its direct child is a discriminator ('type: step') not chosen.
+    const discriminator = (errs: ErrorObject[]) =>
+      errs.find((e) => e.keyword === 'const' && e.instancePath.split('/').length <= level + 1);
+    const score = (errs: ErrorObject[]) => ({
+      // A branch of the wrong shape (a mapping where a string was given) is the least likely one.
+      typeFail: errs.some((e) => e.keyword === 'type' && e.instancePath === any.instancePath) ? 1 : 0,
+      constFail: discriminator(errs) ? 1 : 0,
+      depth: Math.max(...errs.map(depth)),
+      count: errs.length,
+    });
+    let best: ErrorObject[] | undefined;
+    let replacement: ErrorObject | undefined;
+    if (!choices) {
+      const cmp = (a: ErrorObject[], b: ErrorObject[]) => {
+        const sa = score(a);
+        const sb = score(b);
+        return sa.typeFail - sb.typeFail || sa.constFail - sb.constFail || sb.depth - sa.depth || sa.count - sb.count;
+      };
+      const ranked = [...groups.values()].sort(cmp);
+      best = ranked[0];
+      const discs = [...groups.values()].map(discriminator);
+      if (discs.length > 1 && discs.every((d) => d && d.instancePath === discs[0]!.instancePath)) {
+        // Every branch wants a different value of the same key: report that key's allowed values.
+        best = undefined;
+        replacement = {
+          ...discs[0]!,
+          keyword: 'enum',
+          params: { allowedValues: discs.map((d) => (d!.params as { allowedValue: unknown }).allowedValue) },
+        };
+      } else if (ranked.length > 1 && cmp(ranked[0]!, ranked[1]!) === 0) {
+        // No branch stands out (e.g. a head layer whose key is misspelt): report the union itself.
+        best = undefined;
+      }
+    }
+    remaining = remaining
+      .filter((e) => (e === any ? !best && !replacement : !inside.has(e) || (best?.includes(e) ?? false)))
+      .concat(replacement ? [replacement] : []);
+  }
+  return remaining;
+}
+
+function toIssue(err: ErrorObject, map: SourceMap): ScheduleIssue {
+  const path = jsonPath(err.instancePath);
+  const where = formatPath(path);
+  const schema = (err.parentSchema ?? {}) as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const name = String((err.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys((schema['properties'] as Record<string, unknown> | undefined) ?? {});
+      return {
+        path: [...path, name],
+        message: `${where === '(root)' ? '' : `${where}: `}unknown key '${name}'${didYouMean(name, allowed)}; allowed: ${allowed.join(', ')}`,
+        location: map.locateKey(path, name),
+      };
+    }
+    case 'required': {
+      const name = String((err.params as { missingProperty: string }).missingProperty);
+      return { path, message: `${where} is missing the required key '${name}'`, location: map.locate(path) };
+    }
+    case 'anyOf': {
+      const choices = literalChoices(schema);
+      if (choices) {
+        const got = err.data;
+        const hint = typeof got === 'string' ? didYouMean(got, choices) : '';
+        return {
+          path,
+          message: `${where} must be one of ${choices.map((c) => `'${c}'`).join(', ')} (got ${show(got)})${hint}`,
+          location: map.locate(path),
+        };
+      }
+      const keys = (schema['anyOf'] as Record<string, unknown>[])
+        .flatMap((b) => (Array.isArray(b['required']) ? (b['required'] as string[]) : []))
+        .filter((k, i, a) => a.indexOf(k) === i);
+      const given = err.data && typeof err.data === 'object' ? Object.keys(err.data) : [];
+      const hint = given.length === 1 ? didYouMean(given[0]!, keys) : '';
+      const expected =
+        keys.length > 0 ? `a mapping with one of the keys ${keys.join(', ')}` : 'one of the allowed forms';
+      return {
+        path,
+        message: `${where} must be ${expected} (got ${show(err.data)})${hint}`,
+        location: map.locate(path),
+      };
+    }
+    case 'enum': {
+      const allowed = (err.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      const hint = typeof err.data === 'string' ? didYouMean(err.data, allowed) : '';
+      return {
+        path,
+        message: `${where} must be one of ${allowed.map((c) => `'${c}'`).join(', ')} (got ${show(err.data)})${hint}`,
+        location: map.locate(path),
+      };
+    }
+    case 'const':
+      return {
+        path,
+        message: `${where} must be '${String(schema['const'])}' (got ${show(err.data)})`,
+        location: map.locate(path),
+      };
+    case 'type':
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return {
+        path,
+        message: `${where} must be ${describeType(schema)} (got ${show(err.data)})`,
+        location: map.locate(path),
+      };
+    case 'minItems':
+    case 'maxItems':
+      if (schema['type'] === 'array' && Array.isArray(schema['prefixItems'] ?? schema['items'])) {
+        return {
+          path,
+          message: `${where} must be a list of ${String(schema['minItems'])} items (got ${show(err.data)})`,
+          location: map.locate(path),
+        };
+      }
+      return {
+        path,
+        message: `${where} ${err.message ?? 'has the wrong number of items'} (got ${show(err.data)})`,
+        location: map.locate(path),
+      };
+    default:
+      return {
+        path,
+        message: `${where} ${err.message ?? 'is invalid'} (got ${show(err.data)})`,
+        location: map.locate(path),
+      };
+  }
+}
+
+export interface LoadedSchedule {
+  schedule: Schedule;
+  file: string;
+  /** Name of the run: `name:` in the file, or the file name without extension. */
+  name: string;
+  source: SourceMap;
+}
+
+/** Parse and validate schedule text. Throws ScheduleError listing every problem with its position. */
+export function parseSchedule(text: string, file = '<schedule>'): LoadedSchedule {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const display = file;
+  if (doc.errors.length > 0) {
+    throw new ScheduleError(
+      doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return {
+          path: [],
+          message: `invalid YAML: ${e.message.split('\n')[0]}`,
+          location: { file: display, line, col },
+        };
+      }),
+    );
+  }
+  const map = new SourceMap(doc, lines, display);
+  const data: unknown = doc.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ScheduleError([
+      { path: [], message: 'a schedule must be a YAML mapping with model, data and stages', location: map.locate([]) },
+    ]);
+  }
+  const errors = validate(data);
+  if (errors.length > 0) {
+    const issues = pickErrors(errors).map((e) => toIssue(e, map));
+    throw new ScheduleError(byPosition(dedupe(issues)));
+  }
+  const schedule = data as Schedule;
+  const semantic = semanticIssues(schedule).map((i) => ({ ...i, location: i.location ?? map.locate(i.path) }));
+  if (semantic.length > 0) throw new ScheduleError(byPosition(semantic));
+  const name = schedule.name ?? basename(file).replace(/\.ya?ml$/i, '');
+  return { schedule, file, name, source: map };
+}
+
+function byPosition(issues: ScheduleIssue[]): ScheduleIssue[] {
+  const key = (i: ScheduleIssue) => (i.location ? i.location.line * 1e5 + i.location.col : 0);
+  return [...issues].sort((a, b) => key(a) - key(b));
+}
+
+function dedupe(issues: ScheduleIssue[]): ScheduleIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${formatPath(i.path)}|${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Read and parse a schedule file; a missing file is a ScheduleError too (exit code 2). */
+export function readScheduleFile(file: string): LoadedSchedule {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message);
+    throw new ScheduleError([{ path: [], message: `cannot read schedule '${file}': ${why}` }]);
+  }
+  return parseSchedule(text, file);
+}
+
+export { closest };

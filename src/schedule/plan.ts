@@ -1,0 +1,363 @@
+// Schedule → Plan: every default filled in, epochs as ranges, lr curves computable. No tensors here.
+import type { HeadLayerSpec, OptimizerInput, Schedule, SchedulerInput, StageInput } from './schema.js';
+import { lrAt, type NormalizedScheduler } from './lr.js';
+import { knownStepsPerEpoch, stageRanges } from './semantic.js';
+import { compilePattern, type LayerPattern } from './patterns.js';
+import { editDistance } from './issues.js';
+
+export type OptimizerType = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+
+export interface NormalizedOptimizer {
+  type: OptimizerType;
+  momentum: number;
+  nesterov: boolean;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  rho: number;
+}
+
+export interface LrGroupPlan {
+  patterns: string[];
+  /** Absolute base lr of the group (multipliers already applied). */
+  lr: number;
+}
+
+export interface StagePlan {
+  index: number;
+  name: string;
+  firstEpoch: number;
+  lastEpoch: number;
+  epochs: number;
+  freeze: string[];
+  unfreeze: string[];
+  optimizer: NormalizedOptimizer;
+  lr: number;
+  weightDecay: number;
+  weightDecayMode: 'decoupled' | 'l2';
+  scheduler: NormalizedScheduler;
+  lrGroups: LrGroupPlan[];
+  lrDecay?: { factor: number; blocks: string[] };
+  keepOptimizerState: boolean;
+  earlyStopping?: { patience: number; minDelta: number };
+}
+
+export interface Plan {
+  name: string;
+  model: { source: string; cutAt?: string; head: HeadLayerSpec[] };
+  data: {
+    source: string;
+    samples?: number;
+    validationSplit: number;
+    validationFolder?: string;
+    batchSize: number;
+    seed: number;
+    shuffle: boolean;
+    imageSize?: [number, number];
+    augment: { flip: boolean; rotate: number; crop: number; brightness: number; contrast: number };
+  };
+  training: {
+    loss: 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy';
+    metrics: 'accuracy'[];
+    batchNorm: 'frozen' | 'train';
+    backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+    gradientReport: number;
+    cacheFeatures: boolean;
+  };
+  stages: StagePlan[];
+  totalEpochs: number;
+  guard?: { patience: number; action: 'stop-unfreezing' | 'rollback' | 'stop'; minDelta: number };
+  output: {
+    dir?: string;
+    checkpoints: { everyStage: boolean; everyEpochs?: number; best: boolean };
+    metrics: ('csv' | 'ndjson')[];
+  };
+  /** Batches per epoch when knowable from the schedule alone (used to sketch per-batch curves). */
+  stepsPerEpoch?: number;
+}
+
+export const DEFAULT_LR = 1e-3;
+export const DEFAULT_HEAD: HeadLayerSpec[] = [{ dense: { units: 'auto', activation: 'softmax' } }];
+
+function normalizeOptimizer(o: OptimizerInput): NormalizedOptimizer {
+  const spec = typeof o === 'string' ? { type: o } : o;
+  return {
+    type: spec.type,
+    momentum: spec.momentum ?? (spec.type === 'sgd' ? 0.9 : 0),
+    nesterov: spec.nesterov ?? false,
+    beta1: spec.beta1 ?? 0.9,
+    beta2: spec.beta2 ?? 0.999,
+    // Keras/tfjs default epsilons differ from PyTorch's; 1e-7 matches tfjs so `model.fit` parity holds.
+    epsilon: spec.epsilon ?? 1e-7,
+    rho: spec.rho ?? 0.9,
+  };
+}
+
+function normalizeScheduler(s: SchedulerInput | undefined): NormalizedScheduler {
+  if (!s) return { type: 'constant', warmup: 0, stepPer: 'epoch' };
+  switch (s.type) {
+    case 'constant':
+      return { type: 'constant', warmup: s.warmup ?? 0, stepPer: s.stepPer ?? 'epoch' };
+    case 'step':
+      return {
+        type: 'step',
+        stepSize: s.stepSize,
+        gamma: s.gamma ?? 0.1,
+        warmup: s.warmup ?? 0,
+        stepPer: s.stepPer ?? 'epoch',
+      };
+    case 'exponential':
+      return { type: 'exponential', gamma: s.gamma, warmup: s.warmup ?? 0, stepPer: s.stepPer ?? 'epoch' };
+    case 'cosine':
+      return { type: 'cosine', minLr: s.minLr ?? 0, warmup: s.warmup ?? 0, stepPer: s.stepPer ?? 'epoch' };
+    case 'onecycle':
+      return {
+        type: 'onecycle',
+        pctStart: s.pctStart ?? 0.3,
+        divFactor: s.divFactor ?? 25,
+        finalDivFactor: s.finalDivFactor ?? 1e4,
+        warmup: 0,
+        stepPer: s.stepPer ?? 'batch',
+      };
+    case 'reduceOnPlateau':
+      return {
+        type: 'reduceOnPlateau',
+        factor: s.factor ?? 0.1,
+        patience: s.patience ?? 2,
+        minLr: s.minLr ?? 0,
+        warmup: 0,
+        stepPer: 'epoch',
+      };
+  }
+}
+
+/**
+ * Fill in defaults. Optimizer, lr, weight decay and its mode carry over from the previous stage when a
+ * stage leaves them out (fastai-style: the short schedule is the common one); the scheduler does not.
+ */
+export function buildPlan(schedule: Schedule, name: string): Plan {
+  const ranges = stageRanges(schedule.stages);
+  let optimizer: OptimizerInput = 'adam';
+  let lr = DEFAULT_LR;
+  let weightDecay = 0;
+  let mode: 'decoupled' | 'l2' | undefined;
+  const stages = schedule.stages.map((s: StageInput, index): StagePlan => {
+    optimizer = s.optimizer ?? optimizer;
+    lr = s.lr ?? lr;
+    weightDecay = s.weightDecay ?? weightDecay;
+    mode = s.weightDecayMode ?? (s.optimizer !== undefined ? undefined : mode);
+    const opt = normalizeOptimizer(optimizer);
+    const r = ranges[index]!;
+    const stageLr = lr;
+    return {
+      index,
+      name: s.name,
+      firstEpoch: r.first,
+      lastEpoch: r.last,
+      epochs: r.last - r.first + 1,
+      freeze: s.freeze ?? [],
+      unfreeze: s.unfreeze ?? [],
+      optimizer: opt,
+      lr: stageLr,
+      weightDecay,
+      weightDecayMode: mode ?? (opt.type === 'adamw' ? 'decoupled' : 'l2'),
+      scheduler: normalizeScheduler(s.scheduler),
+      lrGroups: (s.lrGroups ?? []).map((g) => ({ patterns: g.layers, lr: g.lr ?? stageLr * (g.lrMultiplier ?? 1) })),
+      lrDecay: s.lrDecay ? { factor: s.lrDecay.factor, blocks: s.lrDecay.blocks } : undefined,
+      keepOptimizerState: s.keepOptimizerState ?? false,
+      earlyStopping: s.earlyStopping
+        ? { patience: s.earlyStopping.patience, minDelta: s.earlyStopping.minDelta ?? 0 }
+        : undefined,
+    };
+  });
+  const d = schedule.data;
+  const t = schedule.training ?? {};
+  const ck = schedule.output?.checkpoints ?? {};
+  return {
+    name,
+    model: { source: schedule.model.source, cutAt: schedule.model.cutAt, head: schedule.model.head ?? DEFAULT_HEAD },
+    data: {
+      source: d.source,
+      samples: d.samples,
+      validationSplit: d.validation?.folder ? 0 : (d.validation?.split ?? 0.2),
+      validationFolder: d.validation?.folder,
+      batchSize: d.batchSize ?? 64,
+      seed: d.seed ?? 42,
+      shuffle: d.shuffle ?? true,
+      imageSize: d.imageSize,
+      augment: {
+        flip: d.augment?.flip ?? false,
+        rotate: d.augment?.rotate ?? 0,
+        crop: d.augment?.crop ?? 1,
+        brightness: d.augment?.brightness ?? 0,
+        contrast: d.augment?.contrast ?? 0,
+      },
+    },
+    training: {
+      loss: t.loss ?? 'categoricalCrossentropy',
+      metrics: t.metrics ?? ['accuracy'],
+      batchNorm: t.batchNorm ?? 'frozen',
+      backend: t.backend ?? 'auto',
+      gradientReport: t.gradientReport ?? 0,
+      cacheFeatures: t.cacheFeatures ?? true,
+    },
+    stages,
+    totalEpochs: Math.max(...stages.map((s) => s.lastEpoch)),
+    guard: schedule.guard
+      ? {
+          patience: schedule.guard.patience ?? 2,
+          action: schedule.guard.action,
+          minDelta: schedule.guard.minDelta ?? 0,
+        }
+      : undefined,
+    output: {
+      dir: schedule.output?.dir,
+      checkpoints: { everyStage: ck.everyStage ?? true, everyEpochs: ck.everyEpochs, best: ck.best ?? true },
+      metrics: schedule.output?.metrics ?? ['csv', 'ndjson'],
+    },
+    stepsPerEpoch: knownStepsPerEpoch(schedule),
+  };
+}
+
+/** Total scheduler steps of a stage. */
+export function stageSteps(stage: StagePlan, stepsPerEpoch: number): number {
+  return stage.scheduler.stepPer === 'batch' ? stage.epochs * stepsPerEpoch : stage.epochs;
+}
+
+/** lr multiplier the scheduler applies at (epoch-in-stage, batch-in-epoch), relative to the base lr. */
+export function scheduleFactor(stage: StagePlan, epochInStage: number, batch: number, stepsPerEpoch: number): number {
+  const t = stage.scheduler.stepPer === 'batch' ? epochInStage * stepsPerEpoch + batch : epochInStage;
+  // Evaluated at the stage's own lr because minLr is absolute; lr groups then keep their ratio to it.
+  return lrAt(stage.scheduler, stage.lr, t, stageSteps(stage, stepsPerEpoch)) / stage.lr;
+}
+
+/** The base lr of the stage at every epoch start (for sketches and reports). */
+export function epochLrs(stage: StagePlan, stepsPerEpoch: number): number[] {
+  return Array.from({ length: stage.epochs }, (_, e) => stage.lr * scheduleFactor(stage, e, 0, stepsPerEpoch));
+}
+
+// ---- resolving patterns against real layers ---------------------------------------------------------
+
+export interface LayerInfo {
+  path: string;
+  className: string;
+  trainableParams: number;
+  nonTrainableParams: number;
+  isBatchNorm: boolean;
+  /** Layers of the new head start trainable; the pretrained body starts frozen. */
+  isHead: boolean;
+}
+
+export interface ResolvedStage {
+  stage: StagePlan;
+  trainable: Set<string>;
+  /** Base lr of every trainable layer (lr groups and decay applied). */
+  layerLr: Map<string, number>;
+  trainableParams: number;
+}
+
+export class PatternError extends Error {
+  constructor(
+    readonly path: (string | number)[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function nearestNames(pattern: string, paths: readonly string[]): string {
+  const core = pattern.replace(/^re:/, '').replace(/[*?[\]^$\\.()+{}|]/g, '');
+  const scored = paths
+    .map((p) => ({ p, d: Math.min(...p.split('/').map((seg) => editDistance(core, seg))) }))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map(({ p }) => p);
+  return scored.length > 0 ? `; closest layers: ${scored.join(', ')}` : '';
+}
+
+function matchOrThrow(
+  pattern: string,
+  layers: readonly LayerInfo[],
+  where: (string | number)[],
+  label: string,
+): LayerInfo[] {
+  let compiled: LayerPattern;
+  try {
+    compiled = compilePattern(pattern);
+  } catch (err) {
+    throw new PatternError(where, `${label}: ${(err as Error).message}`);
+  }
+  const hits = layers.filter((l) => compiled.test(l.path));
+  if (hits.length === 0) {
+    throw new PatternError(
+      where,
+      `${label}: pattern '${pattern}' matches no layer${nearestNames(
+        pattern,
+        layers.map((l) => l.path),
+      )}`,
+    );
+  }
+  return hits;
+}
+
+/**
+ * Which layers are trainable in each stage and at what lr. Starts from fastai's default (pretrained body
+ * frozen, new head trainable), then applies each stage's freeze, then unfreeze, to the previous state.
+ * Every pattern must match at least one layer: a pattern that matches nothing is the most common silent
+ * bug in hand-written freeze code, so it is an error naming the closest layers.
+ */
+export function resolvePlan(plan: Plan, layers: readonly LayerInfo[]): ResolvedStage[] {
+  const trainable = new Set(layers.filter((l) => l.isHead).map((l) => l.path));
+  const errors: PatternError[] = [];
+  const out: ResolvedStage[] = [];
+  for (const stage of plan.stages) {
+    const label = `stages[${stage.index}] '${stage.name}'`;
+    const tryMatch = (pattern: string, where: (string | number)[]): LayerInfo[] => {
+      try {
+        return matchOrThrow(pattern, layers, where, label);
+      } catch (err) {
+        if (err instanceof PatternError) errors.push(err);
+        else throw err;
+        return [];
+      }
+    };
+    stage.freeze.forEach((p, j) =>
+      tryMatch(p, ['stages', stage.index, 'freeze', j]).forEach((l) => trainable.delete(l.path)),
+    );
+    stage.unfreeze.forEach((p, j) =>
+      tryMatch(p, ['stages', stage.index, 'unfreeze', j]).forEach((l) => trainable.add(l.path)),
+    );
+    const now = new Set(trainable);
+    if (plan.training.batchNorm === 'train') layers.filter((l) => l.isBatchNorm).forEach((l) => now.add(l.path));
+    const layerLr = new Map<string, number>();
+    for (const l of layers) if (now.has(l.path)) layerLr.set(l.path, stage.lr);
+    if (stage.lrDecay) {
+      const { factor, blocks } = stage.lrDecay;
+      const assigned = new Set<string>();
+      blocks.forEach((b, k) => {
+        const hits = tryMatch(b, ['stages', stage.index, 'lrDecay', 'blocks', k]);
+        for (const l of hits) {
+          if (assigned.has(l.path) || !now.has(l.path)) continue;
+          assigned.add(l.path);
+          layerLr.set(l.path, stage.lr * factor ** (blocks.length - 1 - k));
+        }
+      });
+    }
+    // Groups are applied last-to-first so that the first group listed wins where groups overlap.
+    [...stage.lrGroups].reverse().forEach((g, rj) => {
+      const j = stage.lrGroups.length - 1 - rj;
+      const hits = g.patterns.flatMap((p, k) => tryMatch(p, ['stages', stage.index, 'lrGroups', j, 'layers', k]));
+      for (const l of hits) if (now.has(l.path)) layerLr.set(l.path, g.lr);
+    });
+    const trainableParams = layers.filter((l) => now.has(l.path)).reduce((n, l) => n + l.trainableParams, 0);
+    out.push({ stage, trainable: now, layerLr, trainableParams });
+  }
+  if (errors.length > 0) throw new AggregatePatternError(errors);
+  return out;
+}
+
+export class AggregatePatternError extends Error {
+  constructor(readonly errors: PatternError[]) {
+    super(errors.map((e) => e.message).join('\n'));
+  }
+}

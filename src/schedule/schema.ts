@@ -1,0 +1,440 @@
+// The one source of truth for the schedule format: the JSON Schema is built here with TypeBox and the
+// TypeScript types are derived from it (`Static`). `npm run schema` writes schemas/schedule.schema.json,
+// and a test checks that the committed file equals what this module builds.
+import { Type, type Static, type TLiteral, type TSchema, type TUnion, type SchemaOptions } from '@sinclair/typebox';
+
+/** A union of string literals that keeps the literal types (TypeBox's map() would widen them to string). */
+function Literals<const T extends readonly string[]>(
+  values: T,
+  options: SchemaOptions = {},
+): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>;
+}
+
+const PositiveNumber = (description: string) => Type.Number({ exclusiveMinimum: 0, description });
+const Patterns = (description: string) =>
+  Type.Array(Type.String({ minLength: 1 }), {
+    description: `${description} Glob on the layer's full path ('*' within a segment, '**' across segments; a pattern without '/' matches any segment, so 'layer4*' matches 'backbone/layer4_0_conv1'); prefix 're:' for a regular expression.`,
+  });
+
+export const LayerPatterns = Patterns('Layer-name patterns.');
+
+// ---- model -------------------------------------------------------------------------------------------
+
+const Activation = Literals(
+  ['linear', 'relu', 'relu6', 'elu', 'selu', 'gelu', 'sigmoid', 'tanh', 'softmax', 'softplus', 'swish'],
+  { description: 'Activation function.' },
+);
+
+const DenseLayer = Type.Object(
+  {
+    dense: Type.Object(
+      {
+        units: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('auto')], {
+          description: "Output units; 'auto' = number of classes in the data.",
+        }),
+        activation: Type.Optional(Activation),
+        useBias: Type.Optional(Type.Boolean({ description: 'Add a bias vector (default true).' })),
+        name: Type.Optional(Type.String({ description: 'Layer name inside head/ (default dense_N).' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, title: 'dense', description: 'Fully connected layer.' },
+);
+const DropoutLayer = Type.Object(
+  {
+    dropout: Type.Object(
+      {
+        rate: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'Fraction of units dropped.' }),
+        name: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, title: 'dropout' },
+);
+const BatchNormLayer = Type.Object(
+  {
+    batchNorm: Type.Object(
+      {
+        momentum: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
+        name: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, title: 'batchNorm' },
+);
+const ActivationLayer = Type.Object(
+  {
+    activation: Type.Object({ fn: Activation, name: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  },
+  { additionalProperties: false, title: 'activation' },
+);
+const SimpleLayer = <K extends string>(key: K, description: string) => {
+  const inner = Type.Object({ name: Type.Optional(Type.String()) }, { additionalProperties: false });
+  return Type.Object({ [key]: inner } as { [P in K]: typeof inner }, {
+    additionalProperties: false,
+    title: key,
+    description,
+  });
+};
+
+export const HeadLayer = Type.Union(
+  [
+    DenseLayer,
+    DropoutLayer,
+    BatchNormLayer,
+    ActivationLayer,
+    SimpleLayer('flatten', 'Flatten to a vector.'),
+    SimpleLayer('globalAveragePooling', 'Global average pooling over height and width.'),
+    SimpleLayer('globalMaxPooling', 'Global max pooling over height and width.'),
+  ],
+  { description: 'One layer of the new head, e.g. `{dense: {units: 256, activation: relu}}`.' },
+);
+
+export const ModelSpec = Type.Object(
+  {
+    source: Type.String({
+      minLength: 1,
+      description:
+        "Pretrained tfjs LayersModel: a path to model.json (relative to the schedule file), an http(s) URL, or 'builtin:<name>' (e.g. builtin:resnet-mini).",
+      examples: ['builtin:resnet-mini', './models/mobilenet/model.json'],
+    }),
+    cutAt: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Full path of the last layer kept from the pretrained network. Default: drop the last top-level layer (the old head).',
+      }),
+    ),
+    head: Type.Optional(
+      Type.Array(HeadLayer, {
+        description:
+          "Layers put on top of the cut network, in order, named head/<name>. Default: one dense layer with units 'auto' and softmax.",
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Where the pretrained model comes from and the new head.' },
+);
+
+// ---- data --------------------------------------------------------------------------------------------
+
+export const DataSpec = Type.Object(
+  {
+    source: Type.String({
+      minLength: 1,
+      description: "'builtin:mnist-0-4' / 'builtin:mnist-5-9', or a folder of images with one sub-folder per class.",
+    }),
+    samples: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Use at most this many training samples (stratified, seeded).' }),
+    ),
+    validation: Type.Optional(
+      Type.Object(
+        {
+          split: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Fraction held out for validation.' }),
+          ),
+          folder: Type.Optional(Type.String({ description: 'A separate folder of validation images.' })),
+        },
+        {
+          additionalProperties: false,
+          description: 'Validation data: a split of the source or a folder (default split 0.2).',
+        },
+      ),
+    ),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Batch size (default 64).' })),
+    seed: Type.Optional(Type.Integer({ description: 'Seed for shuffling, splitting and augmentation (default 42).' })),
+    shuffle: Type.Optional(Type.Boolean({ description: 'Shuffle the training set every epoch (default true).' })),
+    imageSize: Type.Optional(
+      Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })], {
+        description: '[height, width] images are resized to (default: the model input size).',
+      }),
+    ),
+    augment: Type.Optional(
+      Type.Object(
+        {
+          flip: Type.Optional(Type.Boolean({ description: 'Random horizontal flip.' })),
+          rotate: Type.Optional(Type.Number({ minimum: 0, maximum: 45, description: 'Max rotation in degrees.' })),
+          crop: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 1,
+              description: 'Random resized crop: min area fraction kept.',
+            }),
+          ),
+          brightness: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Brightness jitter (±).' })),
+          contrast: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Contrast jitter (±).' })),
+        },
+        { additionalProperties: false, description: 'Training-time augmentation (never applied to validation data).' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'The training and validation data.' },
+);
+
+// ---- optimisation ------------------------------------------------------------------------------------
+
+const OptimizerType = Type.Union(
+  [Type.Literal('sgd'), Type.Literal('adam'), Type.Literal('adamw'), Type.Literal('rmsprop')],
+  { description: 'sgd (momentum, nesterov), adam, adamw (decoupled weight decay) or rmsprop.' },
+);
+export const OptimizerSpec = Type.Union([
+  OptimizerType,
+  Type.Object(
+    {
+      type: OptimizerType,
+      momentum: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'sgd/rmsprop momentum.' })),
+      nesterov: Type.Optional(Type.Boolean({ description: 'Nesterov momentum (sgd).' })),
+      beta1: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
+      beta2: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
+      epsilon: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+      rho: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'rmsprop decay.' })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+const StepPer = Type.Union([Type.Literal('epoch'), Type.Literal('batch')], {
+  description: "Update the lr after every 'epoch' (default) or every 'batch'.",
+});
+const Warmup = Type.Optional(
+  Type.Integer({ minimum: 0, description: 'Linear warm-up from 0, in steps of stepPer (epochs or batches).' }),
+);
+
+export const SchedulerSpec = Type.Union(
+  [
+    Type.Object(
+      { type: Type.Literal('constant'), warmup: Warmup, stepPer: Type.Optional(StepPer) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('step'),
+        stepSize: Type.Integer({ minimum: 1, description: 'Multiply the lr by gamma every stepSize steps.' }),
+        gamma: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Factor (default 0.1).' })),
+        warmup: Warmup,
+        stepPer: Type.Optional(StepPer),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('exponential'),
+        gamma: Type.Number({ exclusiveMinimum: 0, description: 'lr = lr0 * gamma^step.' }),
+        warmup: Warmup,
+        stepPer: Type.Optional(StepPer),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('cosine'),
+        minLr: Type.Optional(Type.Number({ minimum: 0, description: 'Final lr (default 0).' })),
+        warmup: Warmup,
+        stepPer: Type.Optional(StepPer),
+      },
+      { additionalProperties: false, description: 'Cosine annealing from lr to minLr over the stage.' },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('onecycle'),
+        pctStart: Type.Optional(
+          Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Rising part (default 0.3).' }),
+        ),
+        divFactor: Type.Optional(Type.Number({ minimum: 1, description: 'Start lr = lr / divFactor (default 25).' })),
+        finalDivFactor: Type.Optional(
+          Type.Number({ minimum: 1, description: 'End lr = start / finalDivFactor (default 1e4).' }),
+        ),
+        stepPer: Type.Optional(StepPer),
+      },
+      { additionalProperties: false, description: "One-cycle policy; the stage's lr is the peak." },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('reduceOnPlateau'),
+        factor: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Default 0.1.' })),
+        patience: Type.Optional(
+          Type.Integer({ minimum: 0, description: 'Epochs without val-loss improvement (default 2).' }),
+        ),
+        minLr: Type.Optional(Type.Number({ minimum: 0 })),
+      },
+      {
+        additionalProperties: false,
+        description: 'Multiply the lr by factor when val loss stops improving (per epoch).',
+      },
+    ),
+  ],
+  { description: 'Learning-rate scheduler within the stage.' },
+);
+
+export const LrGroupSpec = Type.Object(
+  {
+    layers: Patterns('Layers in this group.'),
+    lr: Type.Optional(PositiveNumber('Learning rate of this group.')),
+    lrMultiplier: Type.Optional(PositiveNumber("Multiplier on the stage's lr.")),
+  },
+  { additionalProperties: false, description: 'Discriminative lr: a group of layers with its own lr.' },
+);
+
+export const LrDecaySpec = Type.Object(
+  {
+    factor: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Each earlier block gets lr × factor.' }),
+    blocks: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 2,
+      description: 'Block patterns from the input to the output; the last block gets the full lr.',
+    }),
+  },
+  { additionalProperties: false, description: 'Per-block lr decay (layer-wise lr decay).' },
+);
+
+// ---- stages ------------------------------------------------------------------------------------------
+
+export const StageSpec = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Stage name (shown in progress and reports).' }),
+    epochs: Type.Union(
+      [
+        Type.Integer({ minimum: 1, description: 'Number of epochs, following the previous stage.' }),
+        Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })], {
+          description: '[first, last] epoch, inclusive, 1-based.',
+        }),
+      ],
+      { description: 'Epoch count or inclusive 1-based range [first, last].' },
+    ),
+    freeze: Type.Optional(Patterns('Layers to freeze at the start of this stage (applied before unfreeze).')),
+    unfreeze: Type.Optional(Patterns('Layers to unfreeze at the start of this stage.')),
+    optimizer: Type.Optional(OptimizerSpec),
+    lr: Type.Optional(PositiveNumber('Base learning rate (default: the previous stage’s, or 1e-3).')),
+    weightDecay: Type.Optional(Type.Number({ minimum: 0, description: 'Weight decay (default 0).' })),
+    weightDecayMode: Type.Optional(
+      Type.Union([Type.Literal('decoupled'), Type.Literal('l2')], {
+        description: "'decoupled' (AdamW; default for adamw) or 'l2' (added to the gradient; default otherwise).",
+      }),
+    ),
+    scheduler: Type.Optional(SchedulerSpec),
+    lrGroups: Type.Optional(Type.Array(LrGroupSpec, { description: 'Discriminative learning rates.' })),
+    lrDecay: Type.Optional(LrDecaySpec),
+    keepOptimizerState: Type.Optional(
+      Type.Boolean({ description: 'Keep optimizer state of variables that stay trainable (default false).' }),
+    ),
+    earlyStopping: Type.Optional(
+      Type.Object(
+        {
+          patience: Type.Integer({ minimum: 1, description: 'Epochs without val-loss improvement.' }),
+          minDelta: Type.Optional(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false, description: 'End this stage early when val loss stops improving.' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'One training stage.' },
+);
+
+export const TrainingSpec = Type.Object(
+  {
+    loss: Type.Optional(
+      Type.Union([Type.Literal('categoricalCrossentropy'), Type.Literal('sparseCategoricalCrossentropy')], {
+        description: 'Loss function (default categoricalCrossentropy).',
+      }),
+    ),
+    metrics: Type.Optional(Type.Array(Type.Literal('accuracy'), { description: 'Metrics (default [accuracy]).' })),
+    batchNorm: Type.Optional(
+      Type.Union([Type.Literal('frozen'), Type.Literal('train')], {
+        description:
+          "'frozen' (default): frozen BatchNorm layers run in inference mode, their statistics fixed. 'train': BN layers always train (fastai train_bn).",
+      }),
+    ),
+    backend: Type.Optional(
+      Literals(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], {
+        description: 'Compute backend (default auto).',
+      }),
+    ),
+    gradientReport: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Also report gradients every N steps (0 = only at stage start).' }),
+    ),
+    cacheFeatures: Type.Optional(Type.Boolean({ description: 'Cache outputs of a frozen prefix (default true).' })),
+  },
+  { additionalProperties: false, description: 'Settings shared by all stages.' },
+);
+
+export const GuardSpec = Type.Object(
+  {
+    patience: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Epochs of rising val loss after an unfreeze before acting (default 2).',
+      }),
+    ),
+    action: Type.Union([Type.Literal('stop-unfreezing'), Type.Literal('rollback'), Type.Literal('stop')], {
+      description:
+        "'stop-unfreezing': finish with the current trainable set; 'rollback': restore the best checkpoint and end; 'stop': end now.",
+    }),
+    minDelta: Type.Optional(Type.Number({ minimum: 0, description: 'A rise smaller than this does not count.' })),
+  },
+  { additionalProperties: false, description: 'Watch validation loss after each unfreeze.' },
+);
+
+export const OutputSpec = Type.Object(
+  {
+    dir: Type.Optional(Type.String({ description: 'Run directory (default runs/<schedule>-<timestamp>).' })),
+    checkpoints: Type.Optional(
+      Type.Object(
+        {
+          everyStage: Type.Optional(
+            Type.Boolean({ description: 'Checkpoint at the end of every stage (default true).' }),
+          ),
+          everyEpochs: Type.Optional(Type.Integer({ minimum: 1, description: 'Also every N epochs.' })),
+          best: Type.Optional(Type.Boolean({ description: 'Keep the best model by val loss (default true).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    metrics: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')]), {
+        description: 'Metric files written to the run directory (default [csv, ndjson]).',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Where results go.' },
+);
+
+export const ScheduleSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    name: Type.Optional(Type.String({ description: 'Name of the run (default: the file name).' })),
+    description: Type.Optional(Type.String()),
+    model: ModelSpec,
+    data: DataSpec,
+    training: Type.Optional(TrainingSpec),
+    stages: Type.Array(StageSpec, { minItems: 1, description: 'Training stages, in epoch order.' }),
+    guard: Type.Optional(GuardSpec),
+    output: Type.Optional(OutputSpec),
+  },
+  {
+    $id: 'https://freezeflow.dev/schemas/schedule.schema.json',
+    title: 'freezeflow schedule',
+    description: 'A fine-tuning run: pretrained model, data, and freeze/unfreeze stages.',
+    additionalProperties: false,
+  },
+);
+
+export type Schedule = Static<typeof ScheduleSchema>;
+export type StageInput = Static<typeof StageSpec>;
+export type HeadLayerSpec = Static<typeof HeadLayer>;
+export type OptimizerInput = Static<typeof OptimizerSpec>;
+export type SchedulerInput = Static<typeof SchedulerSpec>;
+export type DataInput = Static<typeof DataSpec>;
+export type ModelInput = Static<typeof ModelSpec>;
+export type GuardInput = Static<typeof GuardSpec>;
+export type TrainingInput = Static<typeof TrainingSpec>;
+export type OutputInput = Static<typeof OutputSpec>;
+
+/** The schema as plain JSON (TypeBox adds symbol keys that JSON.stringify drops). */
+export function scheduleJsonSchema(): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(ScheduleSchema as TSchema)) as Record<string, unknown>;
+}

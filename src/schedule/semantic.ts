@@ -1,0 +1,135 @@
+// Checks the JSON Schema cannot express: how stages fit together in time and how lr settings agree.
+import type { Schedule, StageInput } from './schema.js';
+import { compilePattern } from './patterns.js';
+import type { ScheduleIssue } from './issues.js';
+
+export interface EpochRange {
+  first: number;
+  last: number;
+}
+
+/** Inclusive 1-based epoch range of every stage; a count continues after the previous stage. */
+export function stageRanges(stages: readonly StageInput[]): EpochRange[] {
+  const out: EpochRange[] = [];
+  let prevLast = 0;
+  for (const s of stages) {
+    const r =
+      typeof s.epochs === 'number'
+        ? { first: prevLast + 1, last: prevLast + s.epochs }
+        : { first: s.epochs[0], last: s.epochs[1] };
+    out.push(r);
+    prevLast = Math.max(prevLast, r.last);
+  }
+  return out;
+}
+
+const span = (r: EpochRange) => (r.first === r.last ? `epoch ${r.first}` : `epochs ${r.first}–${r.last}`);
+
+/** Training batches per epoch when the data settings make it knowable without loading data. */
+export function knownStepsPerEpoch(schedule: Schedule): number | undefined {
+  const samples = schedule.data.samples;
+  if (samples === undefined) return undefined;
+  const split = schedule.data.validation?.folder ? 0 : (schedule.data.validation?.split ?? 0.2);
+  return Math.ceil(Math.round(samples * (1 - split)) / (schedule.data.batchSize ?? 64));
+}
+
+export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
+  const issues: ScheduleIssue[] = [];
+  const { stages } = schedule;
+  if (stages.length === 0) {
+    issues.push({ path: ['stages'], message: 'stages is empty: add at least one stage' });
+    return issues;
+  }
+  const ranges = stageRanges(stages);
+  const names = new Map<string, number>();
+  let lr = 1e-3;
+  stages.forEach((stage, i) => {
+    const r = ranges[i]!;
+    const at = ['stages', i] as const;
+    const label = `stages[${i}] '${stage.name}'`;
+    if (names.has(stage.name)) {
+      issues.push({
+        path: [...at, 'name'],
+        message: `${label}: the name is already used by stages[${names.get(stage.name)}]; stage names must be unique`,
+      });
+    } else names.set(stage.name, i);
+    if (r.first > r.last) {
+      issues.push({
+        path: [...at, 'epochs'],
+        message: `${label}: epochs [${r.first}, ${r.last}] ends before it starts; write [first, last]`,
+      });
+    }
+    if (i === 0 && r.first > 1) {
+      issues.push({
+        path: [...at, 'epochs'],
+        message: `${label}: gap: ${span({ first: 1, last: r.first - 1 })} ${r.first === 2 ? 'belongs' : 'belong'} to no stage; the first stage must start at epoch 1`,
+      });
+    }
+    if (i > 0) {
+      const prev = ranges[i - 1]!;
+      const prevName = stages[i - 1]!.name;
+      if (r.first < prev.first) {
+        issues.push({
+          path: [...at, 'epochs'],
+          message: `${label}: stages out of order: starts at epoch ${r.first}, before '${prevName}' (${span(prev)}); list stages in epoch order`,
+        });
+      } else if (r.first <= prev.last) {
+        issues.push({
+          path: [...at, 'epochs'],
+          message: `${label}: ${span(r)} overlap '${prevName}' (${span(prev)}); start at epoch ${prev.last + 1}`,
+        });
+      } else if (r.first > prev.last + 1) {
+        issues.push({
+          path: [...at, 'epochs'],
+          message: `${label}: gap: ${span({ first: prev.last + 1, last: r.first - 1 })} ${r.first - 1 === prev.last + 1 ? 'belongs' : 'belong'} to no stage; start at epoch ${prev.last + 1} or extend '${prevName}'`,
+        });
+      }
+    }
+    lr = stage.lr ?? lr;
+    const sched = stage.scheduler;
+    if (
+      sched &&
+      (sched.type === 'cosine' || sched.type === 'reduceOnPlateau') &&
+      sched.minLr !== undefined &&
+      sched.minLr >= lr
+    ) {
+      issues.push({
+        path: [...at, 'scheduler', 'minLr'],
+        message: `${label}: scheduler.minLr ${sched.minLr} must be below the stage lr ${lr}`,
+      });
+    }
+    if (sched && 'warmup' in sched && sched.warmup !== undefined && sched.warmup > 0) {
+      const epochs = r.last - r.first + 1;
+      const per = sched.stepPer ?? 'epoch';
+      const steps = per === 'epoch' ? epochs : (knownStepsPerEpoch(schedule) ?? Infinity) * epochs;
+      if (sched.warmup >= steps) {
+        issues.push({
+          path: [...at, 'scheduler', 'warmup'],
+          message: `${label}: warm-up of ${sched.warmup} ${per === 'epoch' ? 'epochs' : 'batches'} is not shorter than the stage (${steps} ${per === 'epoch' ? 'epochs' : 'batches'})`,
+        });
+      }
+    }
+    (stage.lrGroups ?? []).forEach((g, j) => {
+      if ((g.lr === undefined) === (g.lrMultiplier === undefined)) {
+        issues.push({
+          path: [...at, 'lrGroups', j],
+          message: `${label}: lrGroups[${j}] needs exactly one of lr or lrMultiplier`,
+        });
+      }
+    });
+    for (const key of ['freeze', 'unfreeze'] as const) {
+      (stage[key] ?? []).forEach((p, j) => {
+        try {
+          compilePattern(p);
+        } catch (err) {
+          issues.push({ path: [...at, key, j], message: `${label}: ${(err as Error).message}` });
+        }
+      });
+    }
+  });
+  const v = schedule.data.validation;
+  if (v?.split !== undefined && v.folder !== undefined) {
+    issues.push({ path: ['data', 'validation'], message: 'data.validation: give either split or folder, not both' });
+  }
+  return issues;
+}
