@@ -1,4 +1,129 @@
-import { UserError } from './errors.js';
-export async function runInspect(_m: string, _o: unknown, _out: (s: string) => void): Promise<number> {
-  throw new UserError('inspect: not available yet');
+// `freezeflow inspect <model>`: every layer with its path, class, shape, parameters and trainable flag.
+import * as tf from '@tensorflow/tfjs';
+import { style } from './style.js';
+import { EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { loadModel } from '../model/io.js';
+import { listLayers, type LayerEntry } from '../model/layers.js';
+import { compilePattern } from '../schedule/patterns.js';
+import { readScheduleFile } from '../schedule/load.js';
+import { AggregatePatternError, buildPlan, resolvePlan, type ResolvedStage } from '../schedule/plan.js';
+import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
+import { ScheduleError } from '../schedule/issues.js';
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+function pad(s: string, w: number): string {
+  return s.length >= w ? s : s + ' '.repeat(w - s.length);
+}
+
+export async function runInspect(
+  source: string,
+  opts: { json?: boolean; schedule?: string; grep?: string },
+  out: (s: string) => void,
+): Promise<number> {
+  await tf.setBackend('cpu');
+  let model: tf.LayersModel;
+  let stages: ResolvedStage[] | undefined;
+  if (opts.schedule) {
+    const loaded = readScheduleFile(opts.schedule);
+    const plan = buildPlan(loaded.schedule, loaded.name);
+    model = await buildFineTuneModel(plan, loaded.file, classCountHint(plan, loaded.file), source);
+    try {
+      stages = resolvePlan(plan, listLayers(model));
+    } catch (err) {
+      if (err instanceof AggregatePatternError) {
+        throw new ScheduleError(
+          err.errors.map((e) => ({ path: e.path, message: e.message, location: loaded.source.locate(e.path) })),
+        );
+      }
+      throw err;
+    }
+  } else {
+    model = await loadModel(source);
+  }
+  let layers = listLayers(model, { containers: true });
+  if (opts.grep !== undefined) {
+    let p;
+    try {
+      p = compilePattern(opts.grep);
+    } catch (err) {
+      throw new UserError(`--grep: ${(err as Error).message}`, EXIT_USAGE);
+    }
+    layers = layers.filter((l) => p.test(l.path));
+    if (layers.length === 0) throw new UserError(`--grep '${opts.grep}' matches no layer`, EXIT_USAGE);
+  }
+  const leaves = layers.filter((l) => !l.isContainer);
+  const totals = {
+    layers: leaves.length,
+    trainableParams: leaves.filter((l) => l.trainable).reduce((s, l) => s + l.trainableParams, 0),
+    nonTrainableParams: leaves.reduce((s, l) => s + l.nonTrainableParams + (l.trainable ? 0 : l.trainableParams), 0),
+  };
+  if (opts.json) {
+    out(
+      JSON.stringify({
+        model: source,
+        name: model.name,
+        inputShape: model.inputs.map((i) => i.shape),
+        outputShape: model.outputs.map((o) => o.shape),
+        layers: layers.map((l) => ({
+          index: l.index,
+          path: l.path,
+          className: l.className,
+          outputShape: l.outputShape,
+          trainableParams: l.trainableParams,
+          nonTrainableParams: l.nonTrainableParams,
+          trainable: l.trainable,
+          batchNorm: l.isBatchNorm,
+          weights: l.hasWeights,
+          container: l.isContainer,
+          ...(stages ? { stages: stages.map((s) => s.trainable.has(l.path)) } : {}),
+        })),
+        ...(stages
+          ? {
+              stages: stages.map((s) => ({
+                name: s.stage.name,
+                trainableParams: s.trainableParams,
+                trainableLayers: s.trainable.size,
+              })),
+            }
+          : {}),
+        totals,
+      }),
+    );
+    return EXIT_OK;
+  }
+  const pathW = Math.min(60, Math.max(4, ...layers.map((l) => l.depth * 2 + l.path.split('/').pop()!.length)));
+  const classW = Math.max(5, ...layers.map((l) => l.className.length));
+  const shapeW = Math.max(5, ...layers.map((l) => l.outputShape.length));
+  const stageCols = stages ? stages.map((s, i) => pad(`${i + 1}`, 2)).join(' ') : '';
+  out(
+    style.bold(
+      `${pad('#', 4)} ${pad('layer', pathW)} ${pad('class', classW)} ${pad('shape', shapeW)} ${pad('trainable', 10)} ${pad('frozen', 8)} on ${stages ? ` stages ${stageCols}` : ''}`,
+    ),
+  );
+  const row = (l: LayerEntry) => {
+    const name = `${'  '.repeat(l.depth)}${l.path.split('/').pop()}`;
+    const flag = l.isContainer ? '  ' : l.trainable ? style.green('✓ ') : style.dim('· ');
+    const marks = `${l.isBatchNorm ? ' BN' : ''}${!l.hasWeights && !l.isContainer ? style.dim(' (no weights)') : ''}`;
+    const cols =
+      stages && !l.isContainer
+        ? '        ' + stages.map((s) => pad(s.trainable.has(l.path) ? '✓' : '·', 2)).join(' ')
+        : '';
+    const trainableP = l.isContainer ? '' : n(l.trainable ? l.trainableParams : 0);
+    const frozenP = l.isContainer ? '' : n(l.nonTrainableParams + (l.trainable ? 0 : l.trainableParams));
+    out(
+      `${pad(String(l.index), 4)} ${pad(name, pathW)} ${pad(l.className, classW)} ${pad(l.outputShape, shapeW)} ${pad(trainableP, 10)} ${pad(frozenP, 8)} ${flag}${cols}${marks}`,
+    );
+  };
+  layers.forEach(row);
+  out(
+    `total: ${n(totals.layers)} layers, ${n(totals.trainableParams)} trainable and ${n(totals.nonTrainableParams)} non-trainable parameters`,
+  );
+  if (stages) {
+    for (const [i, s] of stages.entries())
+      out(
+        `stage ${i + 1} ${s.stage.name}: ${n(s.trainable.size)} trainable layers, ${n(s.trainableParams)} trainable parameters`,
+      );
+  }
+  return EXIT_OK;
 }

@@ -1,4 +1,242 @@
-import { UserError } from './errors.js';
-export async function runTrain(_o: unknown): Promise<number> {
-  throw new UserError('train: not available yet');
+// `freezeflow train`: schedule → plan → model + data → runner, with reporters, checkpoints, resume.
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { readScheduleFile } from '../schedule/load.js';
+import { AggregatePatternError, buildPlan, resolvePlan, type Plan } from '../schedule/plan.js';
+import { ScheduleError } from '../schedule/issues.js';
+import { BACKENDS, initBackend, type BackendChoice } from '../backend/index.js';
+import { loadBuiltinDataset } from '../data/mnist.js';
+import { count, split } from '../data/dataset.js';
+import { buildFineTuneModel } from '../model/finetune.js';
+import { loadModel, saveModel, writeAtomic } from '../model/io.js';
+import { listLayers } from '../model/layers.js';
+import { EventBus, type RunEvent } from '../train/events.js';
+import { NonFiniteLossError, runStages, type RunState } from '../train/runner.js';
+import { attachFileReporters, writeSummary } from '../report/files.js';
+import { attachProgress, type ProgressMode } from '../report/progress.js';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { style } from './style.js';
+
+export interface TrainOptions {
+  schedule?: string;
+  out?: string;
+  backend?: string;
+  json?: boolean;
+  quiet?: boolean;
+  resume?: string;
+}
+
+function loadData(plan: Plan) {
+  if (!plan.data.source.startsWith('builtin:')) {
+    throw new UserError(
+      `data.source '${plan.data.source}': image folders are not supported yet; use builtin:mnist-0-4 or builtin:mnist-5-9`,
+      EXIT_USAGE,
+    );
+  }
+  const ds = loadBuiltinDataset(plan.data.source.slice('builtin:'.length));
+  return split(ds, plan.data.validationSplit, plan.data.seed, plan.data.samples);
+}
+
+const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+
+export async function runTrain(opts: TrainOptions): Promise<number> {
+  const resumeDir = opts.resume ? resolve(opts.resume) : undefined;
+  let resumeState: RunState | undefined;
+  let scheduleFile = opts.schedule;
+  if (resumeDir) {
+    const statePath = join(resumeDir, 'checkpoints/last/state.json');
+    if (!existsSync(statePath))
+      throw new UserError(
+        `--resume ${opts.resume}: no checkpoint (checkpoints/last/state.json) in that run directory`,
+        EXIT_USAGE,
+      );
+    resumeState = (JSON.parse(readFileSync(statePath, 'utf8')) as { state: RunState }).state;
+    scheduleFile = scheduleFile ?? join(resumeDir, 'schedule.yaml');
+  }
+  if (!scheduleFile) throw new UserError('give --schedule FILE (or --resume RUN_DIR)', EXIT_USAGE);
+  const loaded = readScheduleFile(scheduleFile);
+  const plan = buildPlan(loaded.schedule, loaded.name);
+  const choice = (opts.backend ?? plan.training.backend) as BackendChoice;
+  if (!BACKENDS.includes(choice))
+    throw new UserError(`--backend must be one of ${BACKENDS.join(', ')} (got '${opts.backend}')`, EXIT_USAGE);
+  const backend = await initBackend(choice);
+  const data = loadData(plan);
+  const classes = data.train.classes;
+
+  const model = resumeState
+    ? await loadModel(join(resumeDir!, 'checkpoints/last/model.json'))
+    : await buildFineTuneModel(plan, loaded.file, classes.length);
+  let resolved;
+  try {
+    resolved = resolvePlan(plan, listLayers(model));
+  } catch (err) {
+    if (err instanceof AggregatePatternError) {
+      throw new ScheduleError(
+        err.errors.map((e) => ({ path: e.path, message: e.message, location: loaded.source.locate(e.path) })),
+      );
+    }
+    throw err;
+  }
+
+  const runDir = resumeDir ?? resolve(opts.out ?? plan.output.dir ?? join('runs', `${plan.name}-${stamp()}`));
+  if (!resumeDir && existsSync(join(runDir, 'summary.json')))
+    throw new UserError(`${runDir} already holds a finished run; choose another --out`, EXIT_USAGE);
+  mkdirSync(runDir, { recursive: true });
+  if (!resumeDir) copyFileSync(loaded.file, join(runDir, 'schedule.yaml'));
+
+  const bus = new EventBus();
+  attachFileReporters(bus, runDir, plan.output.metrics, resumeDir !== undefined);
+  const mode: ProgressMode = opts.json
+    ? 'json'
+    : opts.quiet
+      ? 'quiet'
+      : process.stderr.isTTY && process.stdout.isTTY
+        ? 'bars'
+        : 'lines';
+  attachProgress(
+    bus,
+    mode,
+    style,
+    (s) => process.stdout.write(`${s}\n`),
+    (s) => process.stderr.write(`${s}\n`),
+  );
+  const events: RunEvent[] = [];
+  bus.on((e) => {
+    if (e.type !== 'batch-end') events.push(e);
+  });
+
+  const checkpoint = async (kind: 'stage' | 'epoch' | 'best' | 'interrupt', state: RunState): Promise<string> => {
+    const name =
+      kind === 'stage'
+        ? `stage-${state.stageIndex}-${plan.stages[state.stageIndex - 1]?.name ?? 'end'}`
+        : kind === 'epoch'
+          ? `epoch-${state.epoch}`
+          : kind === 'best'
+            ? 'best'
+            : 'last';
+    const dir = join(runDir, 'checkpoints', name);
+    const files = { 'state.json': { kind, state, schedule: basename(loaded.file), savedAt: new Date().toISOString() } };
+    await saveModel(model, dir, { labels: classes, files });
+    // 'last' is the resume point: updated with every checkpoint.
+    if (name !== 'last') await saveModel(model, join(runDir, 'checkpoints', 'last'), { labels: classes, files });
+    bus.emit({ type: 'checkpoint', kind, dir, epoch: state.epoch });
+    return dir;
+  };
+  const restoreBest = async () => {
+    const best = await loadModel(join(runDir, 'checkpoints/best/model.json'));
+    model.setWeights(best.getWeights());
+    best.dispose();
+  };
+
+  let stop = false;
+  const onSignal = () => {
+    if (stop) process.exit(EXIT_INTERRUPTED); // second Ctrl-C: leave now
+    stop = true;
+    process.stderr.write(
+      '\nfreezeflow: interrupted — finishing the batch and writing a checkpoint (Ctrl-C again to quit at once)\n',
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const start = Date.now();
+  bus.emit({
+    type: 'run-start',
+    name: plan.name,
+    backend: backend.name,
+    skippedBackends: backend.skipped,
+    runDir,
+    totalEpochs: plan.totalEpochs,
+    stepsPerEpoch: Math.ceil(count(data.train) / plan.data.batchSize),
+    trainSamples: count(data.train),
+    valSamples: count(data.val),
+    classes,
+    resumedFrom: resumeState ? { stage: resumeState.stageIndex, epoch: resumeState.epoch } : undefined,
+  });
+  let status: 'completed' | 'stopped' | 'interrupted' | 'failed' = 'failed';
+  let state: RunState | undefined;
+  let error: string | undefined;
+  try {
+    const r = await runStages({
+      plan,
+      resolved,
+      model,
+      data,
+      bus,
+      checkpoint,
+      restoreBest,
+      shouldStop: () => stop,
+      resume: resumeState,
+      runDir,
+    });
+    status = r.status;
+    state = r.state;
+  } catch (err) {
+    if (!(err instanceof NonFiniteLossError)) throw err;
+    error = err.message;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  let modelDir: string | undefined;
+  if (status === 'completed' || status === 'stopped') {
+    modelDir = join(runDir, 'model');
+    await saveModel(model, modelDir, {
+      labels: classes,
+      files: {
+        'freezeflow.json': { schedule: plan.name, input: model.inputs[0]!.shape, preprocessing: { scale: [0, 1] } },
+      },
+    });
+  }
+  const epochsRun = events.filter((e) => e.type === 'epoch-end');
+  const last = epochsRun.at(-1);
+  const endEvent: RunEvent = {
+    type: 'run-end',
+    status,
+    epochs: state?.epoch ?? last?.epoch ?? 0,
+    bestValLoss: state?.bestValLoss ?? NaN,
+    bestValAcc: state?.bestValAcc ?? NaN,
+    bestEpoch: state?.bestEpoch ?? 0,
+    finalValAcc: last?.type === 'epoch-end' ? last.valAcc : NaN,
+    seconds: (Date.now() - start) / 1000,
+    modelDir,
+    error,
+  };
+  bus.emit(endEvent);
+  writeSummary(runDir, {
+    ...endEvent,
+    type: undefined,
+    schedule: plan.name,
+    backend: { used: backend.name, skipped: backend.skipped },
+    data: { source: plan.data.source, train: count(data.train), validation: count(data.val), classes },
+    stages: plan.stages.map((s) => ({
+      name: s.name,
+      epochs: [s.firstEpoch, s.lastEpoch],
+      ran: epochsRun.filter((e) => e.type === 'epoch-end' && e.stageIndex === s.index).length,
+    })),
+    guard: events.filter((e) => e.type === 'guard'),
+    earlyStops: events.filter((e) => e.type === 'early-stop'),
+    warnings: events.filter((e) => e.type === 'warning').map((e) => (e.type === 'warning' ? e.message : '')),
+    tensors: tf.memory().numTensors,
+  });
+  writeAtomic(
+    join(runDir, 'plan.json'),
+    JSON.stringify(
+      {
+        stages: resolved.map((r) => ({
+          name: r.stage.name,
+          trainable: [...r.trainable],
+          trainableParams: r.trainableParams,
+        })),
+      },
+      null,
+      2,
+    ),
+  );
+  if (error) {
+    process.stderr.write(`freezeflow: ${error}\n`);
+    return EXIT_FAILURE;
+  }
+  return status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
 }

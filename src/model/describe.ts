@@ -1,4 +1,18 @@
+// The seam `plan --model` and `inspect --schedule` use: real layer names of the fine-tuning model.
+import * as tf from '@tensorflow/tfjs';
 import type { LayerInfo, Plan } from '../schedule/plan.js';
-export async function describeFineTuneLayers(_plan: Plan, _file: string, _model?: string): Promise<LayerInfo[]> {
-  throw new Error('not yet');
+import { buildFineTuneModel, classCountHint } from './finetune.js';
+import { listLayers } from './layers.js';
+
+export async function describeFineTuneLayers(plan: Plan, scheduleFile: string, source?: string): Promise<LayerInfo[]> {
+  await tf.setBackend('cpu');
+  const model = await buildFineTuneModel(plan, scheduleFile, classCountHint(plan, scheduleFile), source);
+  return listLayers(model).map(({ path, className, trainableParams, nonTrainableParams, isBatchNorm, isHead }) => ({
+    path,
+    className,
+    trainableParams,
+    nonTrainableParams,
+    isBatchNorm,
+    isHead,
+  }));
 }

@@ -1,0 +1,174 @@
+// Loading and saving tfjs LayersModels without @tensorflow/tfjs-node: our own IO handlers for local files
+// and http(s) URLs, with one-line errors for the usual ways a model directory is broken.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../cli/errors.js';
+import { packageRoot } from '../paths.js';
+
+interface ModelJson {
+  format?: string;
+  modelTopology?: Record<string, unknown>;
+  weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  [key: string]: unknown;
+}
+
+export const BUILTIN_MODELS: Record<string, string> = {
+  'resnet-mini': 'models/resnet-mini/model.json',
+};
+
+/** Resolve a model source to a file path or URL. Relative paths are taken from `baseDir`. */
+export function resolveModelSource(source: string, baseDir = process.cwd()): string {
+  if (source.startsWith('builtin:')) {
+    const name = source.slice('builtin:'.length);
+    const rel = BUILTIN_MODELS[name];
+    if (!rel)
+      throw new UserError(
+        `unknown builtin model '${name}'; available: ${Object.keys(BUILTIN_MODELS)
+          .map((n) => `builtin:${n}`)
+          .join(', ')}`,
+      );
+    return join(packageRoot(), rel);
+  }
+  if (/^https?:\/\//.test(source)) return source;
+  const p = isAbsolute(source) ? source : resolve(baseDir, source);
+  return existsSync(p) && !p.endsWith('.json') && existsSync(join(p, 'model.json')) ? join(p, 'model.json') : p;
+}
+
+async function readBytes(location: string): Promise<Uint8Array> {
+  if (/^https?:\/\//.test(location)) {
+    let res: Response;
+    try {
+      res = await fetch(location);
+    } catch (err) {
+      throw new UserError(`cannot fetch ${location}: ${(err as Error).message}`);
+    }
+    if (!res.ok) throw new UserError(`cannot fetch ${location}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  try {
+    return readFileSync(location);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`cannot read ${location}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+function sibling(location: string, name: string): string {
+  return /^https?:\/\//.test(location) ? new URL(name, location).toString() : join(dirname(location), name);
+}
+
+/** Read model.json and its weight shards into tfjs ModelArtifacts, checking shard sizes. */
+export async function readArtifacts(location: string): Promise<tf.io.ModelArtifacts> {
+  const text = new TextDecoder().decode(await readBytes(location));
+  let json: ModelJson;
+  try {
+    json = JSON.parse(text) as ModelJson;
+  } catch {
+    throw new UserError(`${location} is not a tfjs model.json (not valid JSON)`);
+  }
+  const topo = json.modelTopology;
+  if (json.format === 'graph-model' || (topo && 'node' in topo)) {
+    throw new UserError(
+      `${location} is a tfjs graph model; graph models are frozen graphs without layers and cannot be fine-tuned — convert the Keras model with tensorflowjs_converter --output_format tfjs_layers_model`,
+    );
+  }
+  if (!topo || !json.weightsManifest)
+    throw new UserError(`${location} is not a tfjs layers model.json (no modelTopology/weightsManifest)`);
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Uint8Array[] = [];
+  for (const group of json.weightsManifest) {
+    specs.push(...group.weights);
+    const parts = await Promise.all(group.paths.map((p) => readBytes(sibling(location, p))));
+    const got = parts.reduce((n, b) => n + b.byteLength, 0);
+    const need = group.weights.reduce(
+      (n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.dtype === 'bool' ? 1 : 4),
+      0,
+    );
+    const quantized = group.weights.some((w) => w.quantization);
+    if (!quantized && got < need) {
+      throw new UserError(
+        `weight shard(s) ${group.paths.join(', ')} of ${location} are short: ${got} bytes, the manifest needs ${need}`,
+      );
+    }
+    buffers.push(...parts);
+  }
+  const total = buffers.reduce((n, b) => n + b.byteLength, 0);
+  const data = new Uint8Array(total);
+  let off = 0;
+  for (const b of buffers) {
+    data.set(b, off);
+    off += b.byteLength;
+  }
+  return {
+    modelTopology: topo,
+    weightSpecs: specs,
+    weightData: data.buffer,
+    format: json.format,
+    generatedBy: json['generatedBy'] as string | undefined,
+    convertedBy: json['convertedBy'] as string | null | undefined,
+  };
+}
+
+/** Load a LayersModel from a path, URL or builtin name. */
+export async function loadModel(source: string, baseDir?: string): Promise<tf.LayersModel> {
+  const location = resolveModelSource(source, baseDir);
+  const artifacts = await readArtifacts(location);
+  try {
+    return await tf.loadLayersModel({ load: async () => artifacts });
+  } catch (err) {
+    const msg = (err as Error).message;
+    const unknown = /Unknown layer: (\w+)/.exec(msg);
+    if (unknown)
+      throw new UserError(
+        `${location} uses layer class '${unknown[1]}', which tfjs does not know (custom layers must be registered)`,
+      );
+    throw new UserError(`cannot build the model in ${location}: ${msg.split('\n')[0]}`);
+  }
+}
+
+/** Write a file atomically: temp file in the same directory, then rename. */
+export function writeAtomic(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/**
+ * Save in the tfjs layers format (model.json + weights.bin) plus labels.json, loadable by stock
+ * tf.loadLayersModel. Written to a temp directory and renamed, so a killed run never leaves half a model.
+ */
+export async function saveModel(
+  model: tf.LayersModel,
+  dir: string,
+  extra: { labels?: string[]; files?: Record<string, unknown> } = {},
+): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  await model.save({
+    save: async (a: tf.io.ModelArtifacts) => {
+      const weights = new Uint8Array(a.weightData as ArrayBuffer);
+      writeFileSync(join(tmp, 'weights.bin'), weights);
+      const json = {
+        format: 'layers-model',
+        generatedBy: a.generatedBy,
+        convertedBy: a.convertedBy ?? null,
+        modelTopology: a.modelTopology,
+        weightsManifest: [{ paths: ['./weights.bin'], weights: a.weightSpecs }],
+      };
+      writeFileSync(join(tmp, 'model.json'), JSON.stringify(json));
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength },
+      };
+    },
+  });
+  if (extra.labels) writeFileSync(join(tmp, 'labels.json'), `${JSON.stringify(extra.labels)}\n`);
+  for (const [name, value] of Object.entries(extra.files ?? {}))
+    writeFileSync(join(tmp, name), `${JSON.stringify(value, null, 2)}\n`);
+  const old = `${dir}.old-${process.pid}`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}

@@ -1,0 +1,120 @@
+// Head surgery: cut a pretrained network at a layer and put a new head on top. Kept layers are the same
+// layer objects, so their weights are untouched.
+import * as tf from '@tensorflow/tfjs';
+import type { HeadLayerSpec } from '../schedule/schema.js';
+import { UserError } from '../cli/errors.js';
+import { closest } from '../schedule/issues.js';
+import { isContainer, listLayers } from './layers.js';
+
+const isInput = (l: tf.layers.Layer) => l.getClassName() === 'InputLayer';
+
+function single(x: tf.SymbolicTensor | tf.SymbolicTensor[], what: string): tf.SymbolicTensor {
+  if (Array.isArray(x)) {
+    if (x.length !== 1)
+      throw new UserError(`${what} has ${x.length} inputs/outputs; freezeflow cuts single-path models only`);
+    return x[0]!;
+  }
+  return x;
+}
+
+function findTop(model: tf.LayersModel, name: string, fullPath: string): tf.layers.Layer {
+  const layer = model.layers.find((l) => l.name === name);
+  if (!layer) {
+    const names = listLayers(model).map((l) => l.path);
+    const hint = closest(fullPath, names, 3);
+    throw new UserError(`model.cutAt: no layer '${fullPath}'${hint.length ? `; closest: ${hint.join(', ')}` : ''}`);
+  }
+  return layer;
+}
+
+/** A model from the original input to the output of the layer at `path` (segments of a full path). */
+function cutAt(model: tf.LayersModel, path: string[], fullPath: string): tf.LayersModel {
+  const [name, ...rest] = path;
+  const layer = findTop(model, name!, fullPath);
+  if (rest.length === 0) {
+    return tf.model({
+      inputs: model.inputs,
+      outputs: single(layer.output as tf.SymbolicTensor, name!),
+      name: model.name,
+    });
+  }
+  if (!isContainer(layer)) throw new UserError(`model.cutAt: '${name}' in '${fullPath}' is not a nested model`);
+  const inner = cutAt(layer, rest, fullPath);
+  // Re-apply the outer chain up to the nested model, with the cut inner model in its place.
+  const input = tf.input({
+    shape: single(model.inputs, model.name).shape.slice(1) as number[],
+    name: `${model.name}_input`,
+  });
+  let x: tf.SymbolicTensor = input;
+  for (const l of model.layers) {
+    if (isInput(l)) continue;
+    if (l === layer) {
+      x = inner.apply(x) as tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: x, name: model.name });
+    }
+    if (Array.isArray(l.input) && l.input.length !== 1)
+      throw new UserError(
+        `model.cutAt: '${fullPath}' lies in a nested model whose parent is not a simple chain; cut at a top-level layer`,
+      );
+    x = l.apply(x) as tf.SymbolicTensor;
+  }
+  throw new UserError(`model.cutAt: cannot reach '${fullPath}'`);
+}
+
+/** Cut at a full layer path, or drop the last top-level layer (the old head) when none is given. */
+export function cutModel(model: tf.LayersModel, path?: string): tf.LayersModel {
+  if (path !== undefined) return cutAt(model, path.split('/'), path);
+  const top = model.layers.filter((l) => !isInput(l));
+  if (top.length < 2) throw new UserError('the model has a single layer; give model.cutAt to say where to cut');
+  const last = top[top.length - 1]!;
+  return tf.model({
+    inputs: model.inputs,
+    outputs: single(last.input as tf.SymbolicTensor, last.name),
+    name: model.name,
+  });
+}
+
+function buildHeadLayer(spec: HeadLayerSpec, classes: number, counters: Map<string, number>): tf.layers.Layer {
+  const kind = Object.keys(spec)[0]!;
+  const n = (counters.get(kind) ?? 0) + 1;
+  counters.set(kind, n);
+  const name =
+    (spec as Record<string, { name?: string }>)[kind]!.name ??
+    `${kind === 'globalAveragePooling' ? 'gap' : kind === 'globalMaxPooling' ? 'gmp' : kind.toLowerCase()}_${n}`;
+  if ('dense' in spec) {
+    return tf.layers.dense({
+      units: spec.dense.units === 'auto' ? classes : spec.dense.units,
+      activation: spec.dense.activation as never,
+      useBias: spec.dense.useBias ?? true,
+      name,
+    });
+  }
+  if ('dropout' in spec) return tf.layers.dropout({ rate: spec.dropout.rate, name });
+  if ('batchNorm' in spec) return tf.layers.batchNormalization({ momentum: spec.batchNorm.momentum ?? 0.99, name });
+  if ('activation' in spec) return tf.layers.activation({ activation: spec.activation.fn as never, name });
+  if ('flatten' in spec) return tf.layers.flatten({ name });
+  if ('globalAveragePooling' in spec) return tf.layers.globalAveragePooling2d({ name });
+  return tf.layers.globalMaxPooling2d({ name });
+}
+
+/**
+ * The fine-tuning model: the cut network followed by a nested Sequential named 'head', so the new layers
+ * have paths 'head/dense_1', …. A rank-4 cut output gets global average pooling first unless the head
+ * starts with its own pooling or flatten (fastai's create_head does the same).
+ */
+export function attachHead(cut: tf.LayersModel, specs: readonly HeadLayerSpec[], classes: number): tf.LayersModel {
+  const feature = single(cut.outputs, 'the cut model');
+  const counters = new Map<string, number>();
+  const layers: tf.layers.Layer[] = [];
+  const first = specs[0] ? Object.keys(specs[0])[0] : undefined;
+  if (feature.shape.length === 4 && !['flatten', 'globalAveragePooling', 'globalMaxPooling'].includes(first ?? '')) {
+    layers.push(buildHeadLayer({ globalAveragePooling: {} }, classes, counters));
+  }
+  for (const s of specs) layers.push(buildHeadLayer(s, classes, counters));
+  const head = tf.sequential({
+    name: 'head',
+    layers: [tf.layers.inputLayer({ inputShape: feature.shape.slice(1) as number[] }), ...layers],
+  });
+  const out = head.apply(feature) as tf.SymbolicTensor;
+  return tf.model({ inputs: cut.inputs, outputs: out, name: 'freezeflow' });
+}

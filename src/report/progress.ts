@@ -1,0 +1,100 @@
+// Terminal progress: bars on a TTY (cli-progress), one plain line per epoch in pipelines, nothing with
+// --quiet, NDJSON events on stdout with --json.
+import cliProgress from 'cli-progress';
+import type { ChalkInstance } from 'chalk';
+import type { EventBus, RunEvent } from '../train/events.js';
+import { fmtLr } from '../cli/plan-view.js';
+
+export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
+
+export function attachProgress(
+  bus: EventBus,
+  mode: ProgressMode,
+  c: ChalkInstance,
+  write: (s: string) => void,
+  err: (s: string) => void,
+): void {
+  if (mode === 'quiet') {
+    bus.on((e) => {
+      if (e.type === 'warning') err(`warning: ${e.message}`);
+    });
+    return;
+  }
+  if (mode === 'json') {
+    bus.on((e) => write(JSON.stringify(e)));
+    return;
+  }
+  let bars: cliProgress.MultiBar | undefined;
+  let total: cliProgress.SingleBar | undefined;
+  let epochBar: cliProgress.SingleBar | undefined;
+  let totalEpochs = 0;
+  let stageName = '';
+  let epochStart = Date.now();
+  const log = (s: string) => (bars ? bars.log(`${s}\n`) : write(s));
+  bus.on((e: RunEvent) => {
+    switch (e.type) {
+      case 'run-start':
+        totalEpochs = e.totalEpochs;
+        log(
+          `${c.bold('freezeflow')} ${e.name}: backend ${e.backend}${e.skippedBackends.length ? c.dim(` (skipped: ${e.skippedBackends.map((s) => `${s.name} — ${s.reason}`).join('; ')})`) : ''}`,
+        );
+        log(
+          `data: ${e.trainSamples} train / ${e.valSamples} validation samples, ${e.classes.length} classes; run dir ${e.runDir}${e.resumedFrom ? `; resumed after epoch ${e.resumedFrom.epoch}` : ''}`,
+        );
+        if (mode === 'bars') {
+          bars = new cliProgress.MultiBar(
+            { clearOnComplete: false, hideCursor: true, format: '{label} [{bar}] {value}/{total} {info}', barsize: 24 },
+            cliProgress.Presets.shades_classic,
+          );
+          total = bars.create(totalEpochs, e.resumedFrom?.epoch ?? 0, { label: 'run  ', info: '' });
+          epochBar = bars.create(e.stepsPerEpoch, 0, { label: 'epoch', info: '' });
+        }
+        break;
+      case 'stage-start':
+        stageName = e.stage;
+        log(
+          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${e.trainable.length} trainable layers (${e.trainableParams.toLocaleString('en-US')} params), lr groups ${e.groups.map((g) => fmtLr(g.lr)).join(', ')}${e.frozenBatchNorm ? `, ${e.frozenBatchNorm} frozen BatchNorm layers in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
+        );
+        break;
+      case 'gradient-report': {
+        const top = [...e.layers].sort((a, b) => b.norm - a.norm).slice(0, 3);
+        log(
+          `  gradients: ${e.layers.length} trainable layers receive gradients${top.length ? `; largest ${top.map((l) => `${l.path} ${l.norm.toExponential(2)}`).join(', ')}` : ''}`,
+        );
+        for (const w of e.warnings) log(c.yellow(`  warning: ${w}`));
+        break;
+      }
+      case 'batch-end':
+        if (e.batch === 1) epochStart = Date.now();
+        epochBar?.setTotal(e.batches);
+        epochBar?.update(e.batch, {
+          info: `${stageName} ep ${e.epoch} loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(1)}% lr ${fmtLr(e.lr)} ${((e.batch / (Date.now() - epochStart + 1)) * 1000).toFixed(1)} batch/s`,
+        });
+        break;
+      case 'epoch-end':
+        total?.update(e.epoch, { info: `best so far → see summary` });
+        log(
+          `epoch ${String(e.epoch).padStart(3)}/${totalEpochs} ${e.stage}  loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(2)}%  val_loss ${e.valLoss.toFixed(4)} val_acc ${(e.valAcc * 100).toFixed(2)}%  lr ${fmtLr(e.lr)}  ${e.samplesPerSec.toFixed(0)} samples/s  ${e.seconds.toFixed(1)} s`,
+        );
+        break;
+      case 'guard':
+        log(c.yellow(`guard: ${e.action} at epoch ${e.epoch} — ${e.reason}`));
+        break;
+      case 'early-stop':
+        log(c.yellow(`early stop: stage ${e.stage} at epoch ${e.epoch} — ${e.reason}`));
+        break;
+      case 'warning':
+        log(c.yellow(`warning: ${e.message}`));
+        break;
+      case 'run-end':
+        bars?.stop();
+        bars = undefined;
+        write(
+          `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${e.epochs} epochs in ${e.seconds.toFixed(0)} s; best val_loss ${e.bestValLoss.toFixed(4)} (val_acc ${(e.bestValAcc * 100).toFixed(2)}%, epoch ${e.bestEpoch}); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir}` : ''}`,
+        );
+        break;
+      default:
+        break;
+    }
+  });
+}

@@ -1,0 +1,95 @@
+// What the runner tells the world. Reporters (progress, NDJSON, CSV, summary) subscribe; the runner never
+// writes to the terminal itself.
+export interface EpochMetrics {
+  stage: string;
+  stageIndex: number;
+  epoch: number;
+  lr: number;
+  trainableParams: number;
+  loss: number;
+  acc: number;
+  valLoss: number;
+  valAcc: number;
+  seconds: number;
+  samplesPerSec: number;
+}
+
+export interface GradientLayer {
+  path: string;
+  norm: number;
+  trainable: boolean;
+}
+
+export type RunEvent =
+  | {
+      type: 'run-start';
+      name: string;
+      backend: string;
+      skippedBackends: { name: string; reason: string }[];
+      runDir: string;
+      totalEpochs: number;
+      stepsPerEpoch: number;
+      trainSamples: number;
+      valSamples: number;
+      classes: string[];
+      resumedFrom?: { stage: number; epoch: number };
+    }
+  | {
+      type: 'stage-start';
+      stageIndex: number;
+      stage: string;
+      firstEpoch: number;
+      lastEpoch: number;
+      trainable: string[];
+      trainableParams: number;
+      groups: { lr: number; variables: number }[];
+      frozenBatchNorm: number;
+      skippedUnfreeze?: boolean;
+    }
+  | {
+      type: 'gradient-report';
+      stageIndex: number;
+      stage: string;
+      step: number;
+      layers: GradientLayer[];
+      warnings: string[];
+    }
+  | {
+      type: 'batch-end';
+      stageIndex: number;
+      epoch: number;
+      batch: number;
+      batches: number;
+      loss: number;
+      acc: number;
+      lr: number;
+    }
+  | ({ type: 'epoch-end' } & EpochMetrics)
+  | { type: 'checkpoint'; kind: 'stage' | 'epoch' | 'best' | 'interrupt'; dir: string; epoch: number }
+  | { type: 'guard'; action: 'stop-unfreezing' | 'rollback' | 'stop'; epoch: number; reason: string }
+  | { type: 'early-stop'; stageIndex: number; stage: string; epoch: number; reason: string }
+  | { type: 'warning'; message: string }
+  | {
+      type: 'run-end';
+      status: 'completed' | 'stopped' | 'interrupted' | 'failed';
+      epochs: number;
+      bestValLoss: number;
+      bestValAcc: number;
+      bestEpoch: number;
+      finalValAcc: number;
+      seconds: number;
+      modelDir?: string;
+      error?: string;
+    };
+
+export type Listener = (e: RunEvent) => void;
+
+export class EventBus {
+  private readonly listeners: Listener[] = [];
+  on(l: Listener): void {
+    this.listeners.push(l);
+  }
+  emit(e: RunEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}

@@ -1,0 +1,418 @@
+// The stage runner: applies each stage's freezing, rebuilds optimizers over exactly the trainable
+// variables, trains with a custom loop (model.fit cannot change the trainable set or lr groups mid-run),
+// validates, checkpoints, and emits events. Mechanics (freeze, BN mode, optimizers) are kept apart from
+// the policy (guard, early stopping) that decides when to stop.
+import * as tf from '@tensorflow/tfjs';
+import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
+import { scheduleFactor } from '../schedule/plan.js';
+import { applyTrainable, isBatchNorm, listLayers, type LayerEntry } from '../model/layers.js';
+import { count, type Dataset } from '../data/dataset.js';
+import { rng, shuffleInPlace } from '../data/random.js';
+import { applyStep, buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
+import type { EventBus, GradientLayer } from './events.js';
+
+/** Layers whose behaviour depends on the training flag. */
+const MODE_LAYERS = new Set([
+  'BatchNormalization',
+  'Dropout',
+  'SpatialDropout1D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+]);
+
+type CallFn = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+
+/**
+ * tfjs decides train/inference per call and does not pass `training` into nested models; BatchNorm
+ * never reads `trainable` and updates its moving statistics whenever training=true. So freezeflow sets
+ * the mode of every mode-dependent layer itself: training only in a training step, and frozen BatchNorm
+ * layers always in inference mode (Keras semantics) unless the schedule trains BN.
+ */
+export class ModeController {
+  training = false;
+  constructor(
+    layers: readonly LayerEntry[],
+    private readonly bnPolicy: 'frozen' | 'train',
+  ) {
+    for (const { layer } of layers) {
+      if (!MODE_LAYERS.has(layer.getClassName())) continue;
+      const target = layer as unknown as { call: CallFn };
+      const original = target.call.bind(layer) as CallFn;
+      target.call = (inputs, kwargs) => {
+        const bnFrozen = isBatchNorm(layer) && !layer.trainable && this.bnPolicy === 'frozen';
+        return original(inputs, { ...kwargs, training: this.training && !bnFrozen });
+      };
+    }
+  }
+}
+
+export interface TrainData {
+  train: Dataset;
+  val: Dataset;
+}
+
+export interface RunOptions {
+  plan: Plan;
+  resolved: ResolvedStage[];
+  model: tf.LayersModel;
+  data: TrainData;
+  bus: EventBus;
+  /** Called to write checkpoints; the runner decides when. */
+  checkpoint?: (kind: 'stage' | 'epoch' | 'best' | 'interrupt', state: RunState) => Promise<string | undefined>;
+  /** Restore weights of the best checkpoint (guard rollback). */
+  restoreBest?: () => Promise<void>;
+  shouldStop?: () => boolean;
+  resume?: RunState;
+  runDir: string;
+}
+
+export interface RunState {
+  stageIndex: number;
+  /** Last completed epoch (global, 1-based); 0 before the first. */
+  epoch: number;
+  trainable: string[];
+  bestValLoss: number;
+  bestValAcc: number;
+  bestEpoch: number;
+  plateauFactor: number;
+  unfreezeStopped: boolean;
+  lastValLoss: number;
+}
+
+export class NonFiniteLossError extends Error {}
+
+function oneHot(y: Int32Array, classes: number): tf.Tensor2D {
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), classes) as tf.Tensor2D);
+}
+
+function batchTensors(d: Dataset, idx: readonly number[], classes: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const per = d.shape[0] * d.shape[1] * d.shape[2];
+  const x = new Float32Array(idx.length * per);
+  const y = new Int32Array(idx.length);
+  idx.forEach((i, k) => {
+    x.set(d.x.subarray(i * per, (i + 1) * per), k * per);
+    y[k] = d.y[i]!;
+  });
+  return { x: tf.tensor4d(x, [idx.length, ...d.shape]), y: oneHot(y, classes) };
+}
+
+/** Mean categorical cross-entropy on probabilities, exactly as tfjs-layers computes it for model.fit. */
+export function lossFn(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.metrics.categoricalCrossentropy(yTrue, yPred));
+}
+
+function accuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(yTrue, -1), tf.argMax(yPred, -1)), 'float32')));
+}
+
+export function evaluate(
+  model: tf.LayersModel,
+  mode: ModeController,
+  d: Dataset,
+  batchSize = 256,
+): { loss: number; acc: number } {
+  mode.training = false;
+  const n = count(d);
+  if (n === 0) return { loss: NaN, acc: NaN };
+  let loss = 0;
+  let acc = 0;
+  for (let s = 0; s < n; s += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, k) => s + k);
+    const { x, y } = batchTensors(d, idx, d.classes.length);
+    const [l, a] = tf.tidy(() => {
+      const p = model.apply(x) as tf.Tensor;
+      return [lossFn(y, p).dataSync()[0]!, accuracy(y, p).dataSync()[0]!];
+    });
+    loss += l * idx.length;
+    acc += a * idx.length;
+    x.dispose();
+    y.dispose();
+  }
+  return { loss: loss / n, acc: acc / n };
+}
+
+/** Trainable tf.Variables per base lr, in model order. */
+function variablesByLr(layers: readonly LayerEntry[], r: ResolvedStage): Map<number, tf.Variable[]> {
+  const out = new Map<number, tf.Variable[]>();
+  for (const l of layers) {
+    const lr = r.layerLr.get(l.path);
+    if (lr === undefined || !r.trainable.has(l.path)) continue;
+    const vars = l.layer.trainableWeights.map((w) => w.read() as tf.Variable);
+    if (vars.length === 0) continue;
+    out.set(lr, [...(out.get(lr) ?? []), ...vars]);
+  }
+  return out;
+}
+
+/** Gradient norms per layer on one batch; warns about trainable layers that receive no gradient. */
+function gradientReport(
+  layers: readonly LayerEntry[],
+  trainable: ReadonlySet<string>,
+  grads: tf.NamedTensorMap,
+): { layers: GradientLayer[]; warnings: string[] } {
+  const out: GradientLayer[] = [];
+  const warnings: string[] = [];
+  for (const l of layers) {
+    if (!trainable.has(l.path) || l.layer.trainableWeights.length === 0) continue;
+    let sq = 0;
+    let seen = false;
+    for (const w of l.layer.trainableWeights) {
+      const g = grads[(w.read() as tf.Variable).name];
+      if (!g) continue;
+      seen = true;
+      sq += tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]!);
+    }
+    const norm = Math.sqrt(sq);
+    out.push({ path: l.path, norm, trainable: true });
+    if (!seen || norm === 0) warnings.push(`trainable layer '${l.path}' receives no gradient (cut off from the loss?)`);
+  }
+  return { layers: out, warnings };
+}
+
+function snapshot(layers: readonly LayerEntry[], frozen: (l: LayerEntry) => boolean): Map<string, Float32Array[]> {
+  const m = new Map<string, Float32Array[]>();
+  for (const l of layers)
+    if (frozen(l) && l.hasWeights)
+      m.set(
+        l.path,
+        l.layer.getWeights().map((w) => w.dataSync() as Float32Array),
+      );
+  return m;
+}
+
+function sameWeights(layers: readonly LayerEntry[], snap: Map<string, Float32Array[]>): string[] {
+  const changed: string[] = [];
+  for (const l of layers) {
+    const before = snap.get(l.path);
+    if (!before) continue;
+    const now = l.layer.getWeights().map((w) => w.dataSync() as Float32Array);
+    if (now.some((a, i) => !a.every((v, j) => Object.is(v, before[i]![j])))) changed.push(l.path);
+  }
+  return changed;
+}
+
+/** Run the plan. Returns the final state; throws NonFiniteLossError on NaN/Inf loss. */
+export async function runStages(
+  opts: RunOptions,
+): Promise<{ state: RunState; status: 'completed' | 'stopped' | 'interrupted' }> {
+  const { plan, resolved, model, data, bus } = opts;
+  const layers = listLayers(model);
+  const mode = new ModeController(layers, plan.training.batchNorm);
+  const classes = data.train.classes.length;
+  const nTrain = count(data.train);
+  const batchSize = plan.data.batchSize;
+  const steps = Math.ceil(nTrain / batchSize);
+  const state: RunState = opts.resume ?? {
+    stageIndex: 0,
+    epoch: 0,
+    trainable: [],
+    bestValLoss: Infinity,
+    bestValAcc: 0,
+    bestEpoch: 0,
+    plateauFactor: 1,
+    unfreezeStopped: false,
+    lastValLoss: Infinity,
+  };
+  let groups: GroupOptimizer[] = [];
+  let status: 'completed' | 'stopped' | 'interrupted' = 'completed';
+  let guardBase: { loss: number; rises: number } | undefined;
+
+  stages: for (let si = state.stageIndex; si < plan.stages.length; si++) {
+    const stage: StagePlan = plan.stages[si]!;
+    const r = resolved[si]!;
+    // After the guard fired, later stages keep the trainable set but use their own lr and optimizer.
+    const trainable = state.unfreezeStopped && si > 0 ? new Set(state.trainable) : r.trainable;
+    const effective: ResolvedStage = {
+      ...r,
+      trainable,
+      layerLr: new Map([...r.layerLr].filter(([p]) => trainable.has(p))),
+    };
+    for (const p of trainable) if (!effective.layerLr.has(p)) effective.layerLr.set(p, stage.lr);
+    applyTrainable(model, trainable);
+    state.stageIndex = si;
+    state.trainable = [...trainable];
+    if (si !== opts.resume?.stageIndex || state.epoch < stage.firstEpoch) state.plateauFactor = 1;
+    const byLr = variablesByLr(layers, effective);
+    const sameSet =
+      groups.length > 0 &&
+      stage.keepOptimizerState &&
+      groups.every((g) => byLr.get(g.lr)?.length === g.vars.length && g.vars.every((v, k) => byLr.get(g.lr)![k] === v));
+    if (!sameSet) {
+      disposeGroups(groups);
+      groups = buildGroups(stage, byLr);
+    }
+    const frozenBn = layers.filter((l) => l.isBatchNorm && !trainable.has(l.path)).length;
+    bus.emit({
+      type: 'stage-start',
+      stageIndex: si,
+      stage: stage.name,
+      firstEpoch: stage.firstEpoch,
+      lastEpoch: stage.lastEpoch,
+      trainable: [...trainable],
+      trainableParams: layers.filter((l) => trainable.has(l.path)).reduce((s, l) => s + l.trainableParams, 0),
+      groups: groups.map((g) => ({ lr: g.lr, variables: g.vars.length })),
+      frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
+      skippedUnfreeze: state.unfreezeStopped && si > 0 ? true : undefined,
+    });
+    if (stage.unfreeze.length > 0 && si > 0 && !state.unfreezeStopped)
+      guardBase = { loss: state.lastValLoss, rises: 0 };
+    const allVars = groups.flatMap((g) => g.vars);
+    const frozenSnap = snapshot(layers, (l) => !trainable.has(l.path));
+    let plateauBest = Infinity;
+    let plateauStale = 0;
+    let earlyBest = Infinity;
+    let earlyStale = 0;
+    const firstEpoch = Math.max(stage.firstEpoch, state.epoch + 1);
+    for (let epoch = firstEpoch; epoch <= stage.lastEpoch; epoch++) {
+      const e0 = epoch - stage.firstEpoch;
+      const order = Array.from({ length: nTrain }, (_, i) => i);
+      if (plan.data.shuffle) shuffleInPlace(order, rng(plan.data.seed * 1000 + epoch));
+      const t0 = Date.now();
+      let lossSum = 0;
+      let accSum = 0;
+      let seen = 0;
+      let lr = stage.lr;
+      for (let b = 0; b < steps; b++) {
+        const factor = scheduleFactor(stage, e0, b, steps) * state.plateauFactor;
+        for (const g of groups) g.setLr(g.lr * factor);
+        lr = stage.lr * factor;
+        const idx = order.slice(b * batchSize, (b + 1) * batchSize);
+        const { x, y } = batchTensors(data.train, idx, classes);
+        mode.training = true;
+        let acc = 0;
+        const { value, grads } = tf.variableGrads(() => {
+          const p = model.apply(x) as tf.Tensor;
+          acc = tf.tidy(() => accuracy(y, p).dataSync()[0]!);
+          return lossFn(y, p);
+        }, allVars);
+        mode.training = false;
+        const loss = value.dataSync()[0]!;
+        value.dispose();
+        if (!Number.isFinite(loss)) {
+          tf.dispose(grads);
+          x.dispose();
+          y.dispose();
+          throw new NonFiniteLossError(
+            `loss became ${loss} in stage '${stage.name}', epoch ${epoch}, batch ${b + 1}; the last good checkpoint is kept (try a lower lr)`,
+          );
+        }
+        const reportNow =
+          (epoch === stage.firstEpoch && b === 0) ||
+          (plan.training.gradientReport > 0 && (e0 * steps + b) % plan.training.gradientReport === 0 && b + e0 > 0);
+        if (reportNow) {
+          const rep = gradientReport(layers, trainable, grads);
+          bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step: e0 * steps + b, ...rep });
+        }
+        applyStep(groups, grads, stage);
+        tf.dispose(grads);
+        x.dispose();
+        y.dispose();
+        if (epoch === stage.firstEpoch && b === 0) {
+          const changed = sameWeights(layers, frozenSnap);
+          for (const c of changed)
+            bus.emit({
+              type: 'warning',
+              message: `frozen layer '${c}' changed during a step of stage '${stage.name}'`,
+            });
+        }
+        lossSum += loss * idx.length;
+        accSum += acc * idx.length;
+        seen += idx.length;
+        bus.emit({
+          type: 'batch-end',
+          stageIndex: si,
+          epoch,
+          batch: b + 1,
+          batches: steps,
+          loss: lossSum / seen,
+          acc: accSum / seen,
+          lr,
+        });
+        if (opts.shouldStop?.()) {
+          // Resume restarts this epoch: record the previous one as the last completed.
+          state.epoch = epoch - 1;
+          await opts.checkpoint?.('interrupt', state);
+          status = 'interrupted';
+          break stages;
+        }
+      }
+      const v = evaluate(model, mode, data.val);
+      const seconds = (Date.now() - t0) / 1000;
+      state.epoch = epoch;
+      state.lastValLoss = v.loss;
+      bus.emit({
+        type: 'epoch-end',
+        stage: stage.name,
+        stageIndex: si,
+        epoch,
+        lr,
+        trainableParams: layers.filter((l) => trainable.has(l.path)).reduce((s, l) => s + l.trainableParams, 0),
+        loss: lossSum / seen,
+        acc: accSum / seen,
+        valLoss: v.loss,
+        valAcc: v.acc,
+        seconds,
+        samplesPerSec: seen / seconds,
+      });
+      if (v.loss < state.bestValLoss) {
+        state.bestValLoss = v.loss;
+        state.bestValAcc = v.acc;
+        state.bestEpoch = epoch;
+        if (plan.output.checkpoints.best) await opts.checkpoint?.('best', state);
+      }
+      const every = plan.output.checkpoints.everyEpochs;
+      if (every && epoch % every === 0) await opts.checkpoint?.('epoch', state);
+      if (stage.scheduler.type === 'reduceOnPlateau') {
+        const sc = stage.scheduler;
+        if (v.loss < plateauBest) {
+          plateauBest = v.loss;
+          plateauStale = 0;
+        } else if (++plateauStale > sc.patience) {
+          state.plateauFactor = Math.max(state.plateauFactor * sc.factor, sc.minLr / stage.lr);
+          plateauStale = 0;
+        }
+      }
+      // Guard: val loss rising for `patience` epochs after an unfreeze.
+      if (plan.guard && guardBase) {
+        if (v.loss > guardBase.loss + plan.guard.minDelta) guardBase.rises++;
+        else guardBase.rises = 0;
+        guardBase.loss = v.loss;
+        if (guardBase.rises >= plan.guard.patience) {
+          const reason = `val loss rose ${guardBase.rises} epochs in a row after unfreezing in stage '${stage.name}'`;
+          bus.emit({ type: 'guard', action: plan.guard.action, epoch, reason });
+          guardBase = undefined;
+          if (plan.guard.action === 'stop-unfreezing') state.unfreezeStopped = true;
+          else {
+            if (plan.guard.action === 'rollback') await opts.restoreBest?.();
+            status = 'stopped';
+            break stages;
+          }
+        }
+      }
+      // Early stopping within the stage.
+      if (stage.earlyStopping) {
+        if (v.loss < earlyBest - stage.earlyStopping.minDelta) {
+          earlyBest = v.loss;
+          earlyStale = 0;
+        } else if (++earlyStale >= stage.earlyStopping.patience) {
+          bus.emit({
+            type: 'early-stop',
+            stageIndex: si,
+            stage: stage.name,
+            epoch,
+            reason: `no val-loss improvement for ${earlyStale} epochs`,
+          });
+          break;
+        }
+      }
+    }
+    if (plan.output.checkpoints.everyStage) {
+      state.stageIndex = si + 1;
+      await opts.checkpoint?.('stage', state);
+    }
+    state.stageIndex = si + 1;
+  }
+  disposeGroups(groups);
+  return { state, status };
+}
