@@ -48,7 +48,13 @@ export function split(
   let trainIdx = train.flat();
   const total = trainIdx.length;
   if (samples !== undefined && samples < total) {
-    trainIdx = train.flatMap((idx) => idx.slice(0, Math.round((idx.length * samples) / total)));
+    // Largest-remainder quotas: stratified and exactly `samples` in total.
+    const exact = train.map((idx) => (idx.length * samples) / total);
+    const quota = exact.map(Math.floor);
+    const order = exact.map((e, c) => ({ c, r: e - Math.floor(e) })).sort((a, b) => b.r - a.r || a.c - b.c);
+    const missing = samples - quota.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < missing; k++) quota[order[k]!.c]!++;
+    trainIdx = train.flatMap((idx, c) => idx.slice(0, quota[c]));
   }
   if (trainIdx.length === 0)
     throw new UserError('the training split is empty; lower validation.split or give more data');

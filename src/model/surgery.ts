@@ -17,6 +17,39 @@ function single(x: tf.SymbolicTensor | tf.SymbolicTensor[], what: string): tf.Sy
   return x;
 }
 
+/**
+ * A layer reused in several models (a nested Sequential always is) has several inbound nodes; the one
+ * that belongs to `model` is recorded in its containerNodes as '<name>_ib-<i>'.
+ */
+function nodeIndexIn(model: tf.LayersModel, layer: tf.layers.Layer): number {
+  // A Sequential keeps its graph in an inner functional model.
+  // A Sequential builds its graph lazily; its node bookkeeping exists only after build().
+  if (model instanceof tf.Sequential && !model.built) model.build(model.inputs[0]!.shape);
+  const nodes = (model as unknown as { containerNodes: Set<string> }).containerNodes;
+  const count = (layer as unknown as { inboundNodes: unknown[] }).inboundNodes.length;
+  for (let i = 0; i < count; i++) if (nodes.has(`${layer.name}_ib-${i}`)) return i;
+  return 0;
+}
+
+const outputIn = (model: tf.LayersModel, layer: tf.layers.Layer) => layer.getOutputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
+const inputIn = (model: tf.LayersModel, layer: tf.layers.Layer) => layer.getInputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
+
+/**
+ * A Sequential's top-level layers applied afresh to a new input, up to and including `last`. Tracing a
+ * nested Sequential's own graph can flatten it (its inputs are the innermost model's inputs); applying
+ * the same layer objects keeps both the nesting and the weights.
+ */
+function chainUpTo(model: tf.LayersModel, last: tf.layers.Layer, replace?: tf.LayersModel): tf.LayersModel {
+  const input = tf.input({ shape: single(model.inputs, model.name).shape.slice(1) as number[], name: `${model.name}_input` });
+  let x: tf.SymbolicTensor = input;
+  for (const l of model.layers) {
+    if (isInput(l)) continue;
+    x = (l === last && replace ? replace : l).apply(x) as tf.SymbolicTensor;
+    if (l === last) return tf.model({ inputs: input, outputs: x, name: model.name });
+  }
+  throw new UserError(`cannot reach layer '${last.name}' in '${model.name}'`);
+}
+
 function findTop(model: tf.LayersModel, name: string, fullPath: string): tf.layers.Layer {
   const layer = model.layers.find((l) => l.name === name);
   if (!layer) {
@@ -32,33 +65,15 @@ function cutAt(model: tf.LayersModel, path: string[], fullPath: string): tf.Laye
   const [name, ...rest] = path;
   const layer = findTop(model, name!, fullPath);
   if (rest.length === 0) {
-    return tf.model({
-      inputs: model.inputs,
-      outputs: single(layer.output as tf.SymbolicTensor, name!),
-      name: model.name,
-    });
+    if (model instanceof tf.Sequential) return chainUpTo(model, layer);
+    return tf.model({ inputs: model.inputs, outputs: single(outputIn(model, layer), name!), name: model.name });
   }
   if (!isContainer(layer)) throw new UserError(`model.cutAt: '${name}' in '${fullPath}' is not a nested model`);
-  const inner = cutAt(layer, rest, fullPath);
-  // Re-apply the outer chain up to the nested model, with the cut inner model in its place.
-  const input = tf.input({
-    shape: single(model.inputs, model.name).shape.slice(1) as number[],
-    name: `${model.name}_input`,
-  });
-  let x: tf.SymbolicTensor = input;
-  for (const l of model.layers) {
-    if (isInput(l)) continue;
-    if (l === layer) {
-      x = inner.apply(x) as tf.SymbolicTensor;
-      return tf.model({ inputs: input, outputs: x, name: model.name });
-    }
-    if (Array.isArray(l.input) && l.input.length !== 1)
-      throw new UserError(
-        `model.cutAt: '${fullPath}' lies in a nested model whose parent is not a simple chain; cut at a top-level layer`,
-      );
-    x = l.apply(x) as tf.SymbolicTensor;
+  if (!(model instanceof tf.Sequential) && model.layers.some((l) => !isInput(l) && Array.isArray(inputIn(model, l)))) {
+    throw new UserError(`model.cutAt: '${fullPath}' lies in a nested model whose parent is not a simple chain; cut at a top-level layer`);
   }
-  throw new UserError(`model.cutAt: cannot reach '${fullPath}'`);
+  // Re-apply the outer chain up to the nested model, with the cut inner model in its place.
+  return chainUpTo(model, layer, cutAt(layer, rest, fullPath));
 }
 
 /** Cut at a full layer path, or drop the last top-level layer (the old head) when none is given. */
@@ -67,9 +82,10 @@ export function cutModel(model: tf.LayersModel, path?: string): tf.LayersModel {
   const top = model.layers.filter((l) => !isInput(l));
   if (top.length < 2) throw new UserError('the model has a single layer; give model.cutAt to say where to cut');
   const last = top[top.length - 1]!;
+  if (model instanceof tf.Sequential) return chainUpTo(model, top[top.length - 2]!);
   return tf.model({
     inputs: model.inputs,
-    outputs: single(last.input as tf.SymbolicTensor, last.name),
+    outputs: single(inputIn(model, last), last.name),
     name: model.name,
   });
 }

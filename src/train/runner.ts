@@ -10,6 +10,7 @@ import { count, type Dataset } from '../data/dataset.js';
 import { rng, shuffleInPlace } from '../data/random.js';
 import { applyStep, buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
 import type { EventBus, GradientLayer } from './events.js';
+import { Patience, UnfreezeGuard } from './policy.js';
 
 /** Layers whose behaviour depends on the training flag. */
 const MODE_LAYERS = new Set([
@@ -216,7 +217,7 @@ export async function runStages(
   };
   let groups: GroupOptimizer[] = [];
   let status: 'completed' | 'stopped' | 'interrupted' = 'completed';
-  let guardBase: { loss: number; rises: number } | undefined;
+  let guard: UnfreezeGuard | undefined;
 
   stages: for (let si = state.stageIndex; si < plan.stages.length; si++) {
     const stage: StagePlan = plan.stages[si]!;
@@ -255,14 +256,13 @@ export async function runStages(
       frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
       skippedUnfreeze: state.unfreezeStopped && si > 0 ? true : undefined,
     });
-    if (stage.unfreeze.length > 0 && si > 0 && !state.unfreezeStopped)
-      guardBase = { loss: state.lastValLoss, rises: 0 };
+    if (plan.guard && stage.unfreeze.length > 0 && si > 0 && !state.unfreezeStopped) {
+      guard = new UnfreezeGuard(plan.guard.patience, plan.guard.minDelta, state.lastValLoss);
+    }
     const allVars = groups.flatMap((g) => g.vars);
     const frozenSnap = snapshot(layers, (l) => !trainable.has(l.path));
-    let plateauBest = Infinity;
-    let plateauStale = 0;
-    let earlyBest = Infinity;
-    let earlyStale = 0;
+    const plateau = stage.scheduler.type === 'reduceOnPlateau' ? new Patience(stage.scheduler.patience + 1) : undefined;
+    const early = stage.earlyStopping ? new Patience(stage.earlyStopping.patience, stage.earlyStopping.minDelta) : undefined;
     const firstEpoch = Math.max(stage.firstEpoch, state.epoch + 1);
     for (let epoch = firstEpoch; epoch <= stage.lastEpoch; epoch++) {
       const e0 = epoch - stage.firstEpoch;
@@ -279,35 +279,38 @@ export async function runStages(
         lr = stage.lr * factor;
         const idx = order.slice(b * batchSize, (b + 1) * batchSize);
         const { x, y } = batchTensors(data.train, idx, classes);
-        mode.training = true;
-        let acc = 0;
-        const { value, grads } = tf.variableGrads(() => {
-          const p = model.apply(x) as tf.Tensor;
-          acc = tf.tidy(() => accuracy(y, p).dataSync()[0]!);
-          return lossFn(y, p);
-        }, allVars);
+        // The whole step runs in one tidy: tfjs BatchNorm's moving-average update inside a gradient
+        // tape leaves intermediates behind (6 tensors per trainable BN layer per step otherwise).
+        const step = tf.tidy(() => {
+          mode.training = true;
+          let acc = 0;
+          const { value, grads } = tf.variableGrads(() => {
+            const p = model.apply(x) as tf.Tensor;
+            acc = tf.tidy(() => accuracy(y, p).dataSync()[0]!);
+            return lossFn(y, p);
+          }, allVars);
+          mode.training = false;
+          const loss = value.dataSync()[0]!;
+          if (!Number.isFinite(loss)) return { loss, acc };
+          const reportNow =
+            (epoch === stage.firstEpoch && b === 0) ||
+            (plan.training.gradientReport > 0 && (e0 * steps + b) % plan.training.gradientReport === 0 && b + e0 > 0);
+          if (reportNow) {
+            const rep = gradientReport(layers, trainable, grads);
+            bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step: e0 * steps + b, ...rep });
+          }
+          applyStep(groups, grads, stage);
+          return { loss, acc };
+        });
         mode.training = false;
-        const loss = value.dataSync()[0]!;
-        value.dispose();
+        x.dispose();
+        y.dispose();
+        const { loss, acc } = step;
         if (!Number.isFinite(loss)) {
-          tf.dispose(grads);
-          x.dispose();
-          y.dispose();
           throw new NonFiniteLossError(
             `loss became ${loss} in stage '${stage.name}', epoch ${epoch}, batch ${b + 1}; the last good checkpoint is kept (try a lower lr)`,
           );
         }
-        const reportNow =
-          (epoch === stage.firstEpoch && b === 0) ||
-          (plan.training.gradientReport > 0 && (e0 * steps + b) % plan.training.gradientReport === 0 && b + e0 > 0);
-        if (reportNow) {
-          const rep = gradientReport(layers, trainable, grads);
-          bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step: e0 * steps + b, ...rep });
-        }
-        applyStep(groups, grads, stage);
-        tf.dispose(grads);
-        x.dispose();
-        y.dispose();
         if (epoch === stage.firstEpoch && b === 0) {
           const changed = sameWeights(layers, frozenSnap);
           for (const c of changed)
@@ -363,48 +366,25 @@ export async function runStages(
       }
       const every = plan.output.checkpoints.everyEpochs;
       if (every && epoch % every === 0) await opts.checkpoint?.('epoch', state);
-      if (stage.scheduler.type === 'reduceOnPlateau') {
-        const sc = stage.scheduler;
-        if (v.loss < plateauBest) {
-          plateauBest = v.loss;
-          plateauStale = 0;
-        } else if (++plateauStale > sc.patience) {
-          state.plateauFactor = Math.max(state.plateauFactor * sc.factor, sc.minLr / stage.lr);
-          plateauStale = 0;
+      if (plateau && stage.scheduler.type === 'reduceOnPlateau' && plateau.observe(v.loss)) {
+        // patience+1 stale epochs: reduce (PyTorch ReduceLROnPlateau semantics), then count afresh
+        state.plateauFactor = Math.max(state.plateauFactor * stage.scheduler.factor, stage.scheduler.minLr / stage.lr);
+        plateau.reset();
+      }
+      if (plan.guard && guard?.observe(v.loss)) {
+        const reason = `val loss rose ${guard.risingEpochs} epochs in a row after unfreezing in stage '${stage.name}'`;
+        bus.emit({ type: 'guard', action: plan.guard.action, epoch, reason });
+        guard = undefined;
+        if (plan.guard.action === 'stop-unfreezing') state.unfreezeStopped = true;
+        else {
+          if (plan.guard.action === 'rollback') await opts.restoreBest?.();
+          status = 'stopped';
+          break stages;
         }
       }
-      // Guard: val loss rising for `patience` epochs after an unfreeze.
-      if (plan.guard && guardBase) {
-        if (v.loss > guardBase.loss + plan.guard.minDelta) guardBase.rises++;
-        else guardBase.rises = 0;
-        guardBase.loss = v.loss;
-        if (guardBase.rises >= plan.guard.patience) {
-          const reason = `val loss rose ${guardBase.rises} epochs in a row after unfreezing in stage '${stage.name}'`;
-          bus.emit({ type: 'guard', action: plan.guard.action, epoch, reason });
-          guardBase = undefined;
-          if (plan.guard.action === 'stop-unfreezing') state.unfreezeStopped = true;
-          else {
-            if (plan.guard.action === 'rollback') await opts.restoreBest?.();
-            status = 'stopped';
-            break stages;
-          }
-        }
-      }
-      // Early stopping within the stage.
-      if (stage.earlyStopping) {
-        if (v.loss < earlyBest - stage.earlyStopping.minDelta) {
-          earlyBest = v.loss;
-          earlyStale = 0;
-        } else if (++earlyStale >= stage.earlyStopping.patience) {
-          bus.emit({
-            type: 'early-stop',
-            stageIndex: si,
-            stage: stage.name,
-            epoch,
-            reason: `no val-loss improvement for ${earlyStale} epochs`,
-          });
-          break;
-        }
+      if (early?.observe(v.loss)) {
+        bus.emit({ type: 'early-stop', stageIndex: si, stage: stage.name, epoch, reason: `no val-loss improvement for ${early.staleEpochs} epochs` });
+        break;
       }
     }
     if (plan.output.checkpoints.everyStage) {
