@@ -15,12 +15,17 @@ const SHARED = join(ROOT, '../shared/models/tm-nail-biting/model.json');
 function nested(): tf.LayersModel {
   // The Teachable Machine layout: a functional base inside a Sequential, then a Sequential head.
   const input = tf.input({ shape: [8, 8, 3] });
-  const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'conv_a', padding: 'same' }).apply(input) as tf.SymbolicTensor;
+  const c1 = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, name: 'conv_a', padding: 'same' })
+    .apply(input) as tf.SymbolicTensor;
   const bn = tf.layers.batchNormalization({ name: 'bn_a' }).apply(c1) as tf.SymbolicTensor;
   const c2 = tf.layers.conv2d({ filters: 6, kernelSize: 3, name: 'conv_b' }).apply(bn) as tf.SymbolicTensor;
   const base = tf.model({ inputs: input, outputs: c2, name: 'base' });
   const body = tf.sequential({ name: 'body', layers: [base, tf.layers.globalAveragePooling2d({ name: 'gap' })] });
-  const oldHead = tf.sequential({ name: 'old_head', layers: [tf.layers.dense({ inputShape: [6], units: 3, name: 'old_fc', activation: 'softmax' })] });
+  const oldHead = tf.sequential({
+    name: 'old_head',
+    layers: [tf.layers.dense({ inputShape: [6], units: 3, name: 'old_fc', activation: 'softmax' })],
+  });
   return tf.sequential({ name: 'outer', layers: [body, oldHead] });
 }
 
@@ -34,19 +39,34 @@ test('builtin:resnet-mini loads, with torchvision-style names and BatchNorm', as
   const m = await loadModel('builtin:resnet-mini');
   const layers = listLayers(m);
   const paths = layers.map((l) => l.path);
-  for (const p of ['stem_conv', 'stem_bn', 'layer1_0_conv1', 'layer3_0_downsample_conv', 'pool', 'fc']) assert.ok(paths.includes(p), p);
+  for (const p of ['stem_conv', 'stem_bn', 'layer1_0_conv1', 'layer3_0_downsample_conv', 'pool', 'fc'])
+    assert.ok(paths.includes(p), p);
   assert.deepEqual(m.inputs[0]!.shape, [null, 28, 28, 1]);
   const bn = layers.find((l) => l.path === 'stem_bn')!;
   assert.ok(bn.isBatchNorm);
   assert.equal(bn.trainableParams, 32); // gamma + beta for 16 channels
   assert.equal(bn.nonTrainableParams, 32); // moving mean + variance
-  assert.deepEqual(JSON.parse(readFileSync(join(ROOT, 'models/resnet-mini/labels.json'), 'utf8')), ['0', '1', '2', '3', '4']);
+  assert.deepEqual(JSON.parse(readFileSync(join(ROOT, 'models/resnet-mini/labels.json'), 'utf8')), [
+    '0',
+    '1',
+    '2',
+    '3',
+    '4',
+  ]);
 });
 
 test('cut (default: drop the last layer) and new head; kept weights bit-identical', async () => {
   const m = await loadModel('builtin:resnet-mini');
   const before = bits(m, 'layer3_0_conv2');
-  const ft = attachHead(cutModel(m), [{ dense: { units: 256, activation: 'relu' } }, { dropout: { rate: 0.5 } }, { dense: { units: 'auto', activation: 'softmax' } }], 5);
+  const ft = attachHead(
+    cutModel(m),
+    [
+      { dense: { units: 256, activation: 'relu' } },
+      { dropout: { rate: 0.5 } },
+      { dense: { units: 'auto', activation: 'softmax' } },
+    ],
+    5,
+  );
   const paths = listLayers(ft).map((l) => l.path);
   assert.ok(!paths.includes('fc'));
   assert.deepEqual(paths.slice(-3), ['head/dense_1', 'head/dropout_1', 'head/dense_2']);
@@ -67,22 +87,37 @@ test('nested models: full paths, cut inside a nested base, save and reload with 
   const paths = listLayers(m).map((l) => l.path);
   assert.deepEqual(paths, ['body/base/conv_a', 'body/base/bn_a', 'body/base/conv_b', 'body/gap', 'old_head/old_fc']);
   const ft = attachHead(cutModel(m), [{ dense: { units: 2, activation: 'softmax' } }], 2);
-  assert.deepEqual(listLayers(ft).map((l) => l.path), ['body/base/conv_a', 'body/base/bn_a', 'body/base/conv_b', 'body/gap', 'head/dense_1']);
+  assert.deepEqual(
+    listLayers(ft).map((l) => l.path),
+    ['body/base/conv_a', 'body/base/bn_a', 'body/base/conv_b', 'body/gap', 'head/dense_1'],
+  );
   const inner = attachHead(cutModel(m, 'body/base/bn_a'), [{ dense: { units: 2 } }], 2);
-  assert.deepEqual(listLayers(inner).map((l) => l.path), ['body/base/conv_a', 'body/base/bn_a', 'head/gap_1', 'head/dense_1']);
+  assert.deepEqual(
+    listLayers(inner).map((l) => l.path),
+    ['body/base/conv_a', 'body/base/bn_a', 'head/gap_1', 'head/dense_1'],
+  );
   assert.deepEqual(bits(inner, 'body/base/conv_a'), bits(m, 'body/base/conv_a'));
 
   const dir = join(tempDir(), 'saved');
   await saveModel(ft, dir, { labels: ['a', 'b'] });
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')), ['a', 'b']);
   const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-  const stock = await tf.loadLayersModel(tf.io.fromMemory(json.modelTopology, json.weightsManifest[0].weights, new Uint8Array(readFileSync(join(dir, 'weights.bin'))).buffer));
+  const stock = await tf.loadLayersModel(
+    tf.io.fromMemory(
+      json.modelTopology,
+      json.weightsManifest[0].weights,
+      new Uint8Array(readFileSync(join(dir, 'weights.bin'))).buffer,
+    ),
+  );
   const x = tf.randomNormal([2, 8, 8, 3]);
   const a = (ft.predict(x) as tf.Tensor).dataSync();
   const b = (stock.predict(x) as tf.Tensor).dataSync();
   assert.deepEqual(Array.from(b), Array.from(a));
   const again = await loadModel(dir);
-  assert.deepEqual(listLayers(again).map((l) => l.path), listLayers(ft).map((l) => l.path));
+  assert.deepEqual(
+    listLayers(again).map((l) => l.path),
+    listLayers(ft).map((l) => l.path),
+  );
 });
 
 test('load errors are one clear line', async () => {
@@ -95,7 +130,10 @@ test('load errors are one clear line', async () => {
   writeFileSync(join(dir, 'ok/weights.bin'), w.subarray(0, 10));
   await assert.rejects(readArtifacts(join(dir, 'ok/model.json')), /are short: 10 bytes, the manifest needs \d+/);
   // missing shard
-  writeFileSync(join(dir, 'graph.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }));
+  writeFileSync(
+    join(dir, 'graph.json'),
+    JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }),
+  );
   await assert.rejects(loadModel(join(dir, 'graph.json')), /graph model; graph models .* cannot be fine-tuned/);
   const json = JSON.parse(readFileSync(join(dir, 'ok/model.json'), 'utf8'));
   writeFileSync(join(dir, 'ok/weights.bin'), w);
@@ -108,14 +146,18 @@ test('load errors are one clear line', async () => {
   await assert.rejects(loadModel('builtin:nope'), /unknown builtin model 'nope'/);
 });
 
-test('a real Teachable Machine export (../shared/models) loads, lists nested paths, and cuts', { skip: !existsSync(SHARED) && 'shared model not present' }, async () => {
-  const dir = tempDir();
-  for (const f of ['model.json', 'weights.bin']) copyFileSync(join(SHARED, '..', f), join(dir, f));
-  const m = await loadModel(join(dir, 'model.json'));
-  const layers = listLayers(m);
-  assert.ok(layers.some((l) => l.path === 'sequential_1/model1/Conv1'));
-  assert.ok(layers.filter((l) => l.isBatchNorm).length > 30);
-  const ft = attachHead(cutModel(m), [{ dense: { units: 'auto', activation: 'softmax' } }], 3);
-  assert.deepEqual(ft.outputs[0]!.shape, [null, 3]);
-  assert.ok(!listLayers(ft).some((l) => l.path.startsWith('sequential_3')));
-});
+test(
+  'a real Teachable Machine export (../shared/models) loads, lists nested paths, and cuts',
+  { skip: !existsSync(SHARED) && 'shared model not present' },
+  async () => {
+    const dir = tempDir();
+    for (const f of ['model.json', 'weights.bin']) copyFileSync(join(SHARED, '..', f), join(dir, f));
+    const m = await loadModel(join(dir, 'model.json'));
+    const layers = listLayers(m);
+    assert.ok(layers.some((l) => l.path === 'sequential_1/model1/Conv1'));
+    assert.ok(layers.filter((l) => l.isBatchNorm).length > 30);
+    const ft = attachHead(cutModel(m), [{ dense: { units: 'auto', activation: 'softmax' } }], 3);
+    assert.deepEqual(ft.outputs[0]!.shape, [null, 3]);
+    assert.ok(!listLayers(ft).some((l) => l.path.startsWith('sequential_3')));
+  },
+);

@@ -17,7 +17,9 @@ import { Patience, UnfreezeGuard } from '../src/train/policy.js';
 await initBackend('wasm');
 
 function planOf(stages: string, extra = '') {
-  const l = parseSchedule(`model: { source: x }\ndata: { source: y, batchSize: 16, shuffle: false }\n${extra}stages:\n${stages}`);
+  const l = parseSchedule(
+    `model: { source: x }\ndata: { source: y, batchSize: 16, shuffle: false }\n${extra}stages:\n${stages}`,
+  );
   return buildPlan(l.schedule, 't');
 }
 
@@ -29,7 +31,11 @@ function randomData(n: number, shape: [number, number, number], classes: number,
 
 async function clone(m: tf.LayersModel): Promise<tf.LayersModel> {
   let art: tf.io.ModelArtifacts | undefined;
-  await m.save(tf.io.withSaveHandler(async (a) => ((art = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+  await m.save(
+    tf.io.withSaveHandler(
+      async (a) => ((art = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }),
+    ),
+  );
   return tf.loadLayersModel(tf.io.fromMemory(art!));
 }
 
@@ -44,26 +50,42 @@ test('wasm Conv2DBackpropFilter equals the cpu kernel (strides, same/valid paddi
     const f = filter as unknown as [number, number, number, number];
     const out = tf.conv2d(x, tf.zeros(f) as tf.Tensor4D, stride, pad);
     const dy = tf.randomNormal(out.shape, 0, 1, 'float32', 2) as unknown as tf.Tensor4D;
-    const ours = conv2dBackpropFilter(x, dy, { strides: stride, pad, dataFormat: 'NHWC', filterShape: f as unknown as [number, number, number, number] });
+    const ours = conv2dBackpropFilter(x, dy, {
+      strides: stride,
+      pad,
+      dataFormat: 'NHWC',
+      filterShape: f as unknown as [number, number, number, number],
+    });
     const xs = x.arraySync();
     const dys = dy.arraySync() as number[][][][];
     await tf.setBackend('cpu');
     // Reference: autodiff of Σ conv2d(x, w)·dy with respect to w, on the cpu backend.
     const dyc = tf.tensor4d(dys);
     const xc = tf.tensor4d(xs);
-    const ref = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xc, w as tf.Tensor4D, stride, pad), dyc)))(tf.zeros(f));
+    const ref = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xc, w as tf.Tensor4D, stride, pad), dyc)))(
+      tf.zeros(f),
+    );
     const refData = ref.dataSync();
     await tf.setBackend('wasm');
     const got = ours.dataSync();
     const scale = Math.max(...Array.from(refData as Float32Array).map((v) => Math.abs(v)));
-    const err = Math.max(...Array.from(got as Float32Array).map((v, i) => Math.abs(v - (refData[i] as number)))) / scale;
+    const err =
+      Math.max(...Array.from(got as Float32Array).map((v, i) => Math.abs(v - (refData[i] as number)))) / scale;
     assert.ok(err <= 1e-4, `${JSON.stringify([shape, filter, stride, pad])}: relative error ${err}`);
   }
 });
 
 test('one group, constant lr, no decay: the loop matches tfjs model.fit (max |Δw| ≤ 1e-5)', async () => {
   const input = tf.input({ shape: [6, 6, 2] });
-  const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu', name: 'conv', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(input) as tf.SymbolicTensor;
+  const c = tf.layers
+    .conv2d({
+      filters: 3,
+      kernelSize: 3,
+      activation: 'relu',
+      name: 'conv',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+    })
+    .apply(input) as tf.SymbolicTensor;
   const f = tf.layers.flatten({ name: 'flat' }).apply(c) as tf.SymbolicTensor;
   const base = tf.model({ inputs: input, outputs: f });
   const ours = attachHead(base, [{ dense: { units: 'auto', activation: 'softmax' } }], 3);
@@ -71,7 +93,14 @@ test('one group, constant lr, no decay: the loop matches tfjs model.fit (max |Δ
   const initial = ours.getWeights().map((t) => t.clone());
   const data = randomData(64, [6, 6, 2], 3, 5);
   const plan = planOf("  - { name: all, epochs: 3, unfreeze: ['*'], optimizer: adam, lr: 0.01 }\n");
-  await runStages({ plan, resolved: resolvePlan(plan, listLayers(ours)), model: ours, data: { train: data, val: data }, bus: new EventBus(), runDir: '' });
+  await runStages({
+    plan,
+    resolved: resolvePlan(plan, listLayers(ours)),
+    model: ours,
+    data: { train: data, val: data },
+    bus: new EventBus(),
+    runDir: '',
+  });
   ref.compile({ optimizer: tf.train.adam(0.01, 0.9, 0.999, 1e-7), loss: 'categoricalCrossentropy' });
   const x = tf.tensor4d(data.x, [64, 6, 6, 2]);
   const y = tf.oneHot(tf.tensor1d(data.y, 'int32'), 3);
@@ -98,8 +127,18 @@ test('resnet-mini stages: frozen weights and frozen-BN statistics bit-identical,
   - { name: last, epochs: 3, unfreeze: ['layer3*'], optimizer: adamw, weightDecay: 0.01, lr: 0.001 }
 `);
   const layers = listLayers(model);
-  const w = (p: string) => layers.find((l) => l.path === p)!.layer.getWeights().map((t) => Array.from(t.dataSync()));
-  const before = { stemBn: w('stem_bn'), l2conv: w('layer2_0_conv1'), l3bn: w('layer3_0_bn1'), l3conv: w('layer3_0_conv1'), head: w('head/dense_1') };
+  const w = (p: string) =>
+    layers
+      .find((l) => l.path === p)!
+      .layer.getWeights()
+      .map((t) => Array.from(t.dataSync()));
+  const before = {
+    stemBn: w('stem_bn'),
+    l2conv: w('layer2_0_conv1'),
+    l3bn: w('layer3_0_bn1'),
+    l3conv: w('layer3_0_conv1'),
+    head: w('head/dense_1'),
+  };
   const bus = new EventBus();
   const events: RunEvent[] = [];
   const tensorsAtEpochEnd: number[] = [];
@@ -108,7 +147,14 @@ test('resnet-mini stages: frozen weights and frozen-BN statistics bit-identical,
     if (e.type === 'epoch-end') tensorsAtEpochEnd.push(tf.memory().numTensors);
   });
   const val = { ...ds.val, x: ds.val.x.subarray(0, 32 * 784), y: ds.val.y.subarray(0, 32) };
-  await runStages({ plan, resolved: resolvePlan(plan, layers), model, data: { train: ds.train, val }, bus, runDir: '' });
+  await runStages({
+    plan,
+    resolved: resolvePlan(plan, layers),
+    model,
+    data: { train: ds.train, val },
+    bus,
+    runDir: '',
+  });
   assert.deepEqual(w('stem_bn'), before.stemBn, 'frozen BN: gamma, beta and moving statistics unchanged');
   assert.deepEqual(w('layer2_0_conv1'), before.l2conv, 'frozen conv unchanged');
   assert.notDeepEqual(w('layer3_0_conv1'), before.l3conv, 'unfrozen conv trained');
@@ -119,7 +165,10 @@ test('resnet-mini stages: frozen weights and frozen-BN statistics bit-identical,
   const reports = events.filter((e) => e.type === 'gradient-report');
   assert.equal(reports.length, 2);
   if (reports[0]!.type === 'gradient-report' && reports[1]!.type === 'gradient-report') {
-    assert.deepEqual(reports[0]!.layers.map((l) => l.path), ['head/dense_1']);
+    assert.deepEqual(
+      reports[0]!.layers.map((l) => l.path),
+      ['head/dense_1'],
+    );
     assert.ok(reports[1]!.layers.some((l) => l.path === 'layer3_0_conv2' && l.norm > 0));
     assert.deepEqual(reports[1]!.warnings, []);
   }

@@ -14,6 +14,15 @@ export interface BackendReport {
 
 const require = createRequire(import.meta.url);
 
+// PROD silences tfjs's console banners ("install the node backend…") that would break machine-readable
+// output, and skips debug-only checks.
+tf.env().set('PROD', true);
+
+/** For commands that only read models (inspect, plan --model): no compute, so the plain cpu backend. */
+export async function initInspectionBackend(): Promise<void> {
+  await tf.setBackend('cpu');
+}
+
 function tryNative(pkg: string): string | undefined {
   try {
     require(pkg);

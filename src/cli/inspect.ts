@@ -1,5 +1,6 @@
 // `freezeflow inspect <model>`: every layer with its path, class, shape, parameters and trainable flag.
 import * as tf from '@tensorflow/tfjs';
+import { initInspectionBackend } from '../backend/index.js';
 import { style } from './style.js';
 import { EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
 import { loadModel } from '../model/io.js';
@@ -21,7 +22,7 @@ export async function runInspect(
   opts: { json?: boolean; schedule?: string; grep?: string },
   out: (s: string) => void,
 ): Promise<number> {
-  await tf.setBackend('cpu');
+  await initInspectionBackend();
   let model: tf.LayersModel;
   let stages: ResolvedStage[] | undefined;
   if (opts.schedule) {

@@ -125,7 +125,7 @@ export function buildProgram(): Command {
   program
     .command('train')
     .description('run a schedule: freeze/unfreeze stage by stage, train, checkpoint, report')
-    .requiredOption('-s, --schedule <file>', 'schedule YAML file')
+    .option('-s, --schedule <file>', 'schedule YAML file (required unless --resume)')
     .option('-o, --out <dir>', 'run directory (default runs/<schedule>-<timestamp>)')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu')
     .option('--json', 'stream NDJSON events on stdout')

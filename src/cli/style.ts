@@ -3,7 +3,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 
 export function makeStyle(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
   const noColor = process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '';
-  const forced = process.env['FORCE_COLOR'] !== undefined && process.env['FORCE_COLOR'] !== '0';
+  const forced = (process.env['FORCE_COLOR'] ?? '') !== '' && process.env['FORCE_COLOR'] !== '0';
   const level = noColor ? 0 : forced || stream.isTTY ? 1 : 0;
   return new Chalk({ level });
 }

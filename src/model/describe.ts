@@ -1,11 +1,11 @@
 // The seam `plan --model` and `inspect --schedule` use: real layer names of the fine-tuning model.
-import * as tf from '@tensorflow/tfjs';
+import { initInspectionBackend } from '../backend/index.js';
 import type { LayerInfo, Plan } from '../schedule/plan.js';
 import { buildFineTuneModel, classCountHint } from './finetune.js';
 import { listLayers } from './layers.js';
 
 export async function describeFineTuneLayers(plan: Plan, scheduleFile: string, source?: string): Promise<LayerInfo[]> {
-  await tf.setBackend('cpu');
+  await initInspectionBackend();
   const model = await buildFineTuneModel(plan, scheduleFile, classCountHint(plan, scheduleFile), source);
   return listLayers(model).map(({ path, className, trainableParams, nonTrainableParams, isBatchNorm, isHead }) => ({
     path,

@@ -31,8 +31,10 @@ function nodeIndexIn(model: tf.LayersModel, layer: tf.layers.Layer): number {
   return 0;
 }
 
-const outputIn = (model: tf.LayersModel, layer: tf.layers.Layer) => layer.getOutputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
-const inputIn = (model: tf.LayersModel, layer: tf.layers.Layer) => layer.getInputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
+const outputIn = (model: tf.LayersModel, layer: tf.layers.Layer) =>
+  layer.getOutputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
+const inputIn = (model: tf.LayersModel, layer: tf.layers.Layer) =>
+  layer.getInputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
 
 /**
  * A Sequential's top-level layers applied afresh to a new input, up to and including `last`. Tracing a
@@ -40,7 +42,10 @@ const inputIn = (model: tf.LayersModel, layer: tf.layers.Layer) => layer.getInpu
  * the same layer objects keeps both the nesting and the weights.
  */
 function chainUpTo(model: tf.LayersModel, last: tf.layers.Layer, replace?: tf.LayersModel): tf.LayersModel {
-  const input = tf.input({ shape: single(model.inputs, model.name).shape.slice(1) as number[], name: `${model.name}_input` });
+  const input = tf.input({
+    shape: single(model.inputs, model.name).shape.slice(1) as number[],
+    name: `${model.name}_input`,
+  });
   let x: tf.SymbolicTensor = input;
   for (const l of model.layers) {
     if (isInput(l)) continue;
@@ -70,7 +75,9 @@ function cutAt(model: tf.LayersModel, path: string[], fullPath: string): tf.Laye
   }
   if (!isContainer(layer)) throw new UserError(`model.cutAt: '${name}' in '${fullPath}' is not a nested model`);
   if (!(model instanceof tf.Sequential) && model.layers.some((l) => !isInput(l) && Array.isArray(inputIn(model, l)))) {
-    throw new UserError(`model.cutAt: '${fullPath}' lies in a nested model whose parent is not a simple chain; cut at a top-level layer`);
+    throw new UserError(
+      `model.cutAt: '${fullPath}' lies in a nested model whose parent is not a simple chain; cut at a top-level layer`,
+    );
   }
   // Re-apply the outer chain up to the nested model, with the cut inner model in its place.
   return chainUpTo(model, layer, cutAt(layer, rest, fullPath));

@@ -268,7 +268,12 @@ export class PatternError extends Error {
 function nearestNames(pattern: string, paths: readonly string[]): string {
   const core = pattern.replace(/^re:/, '').replace(/[*?[\]^$\\.()+{}|]/g, '');
   const scored = paths
-    .map((p) => ({ p, d: Math.min(...p.split('/').map((seg) => editDistance(core, seg))) }))
+    .map((p) => ({
+      p,
+      d: Math.min(
+        ...p.split('/').map((seg) => Math.min(editDistance(core, seg), editDistance(core, seg.slice(0, core.length)))),
+      ),
+    }))
     .sort((a, b) => a.d - b.d)
     .slice(0, 3)
     .map(({ p }) => p);

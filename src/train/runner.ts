@@ -262,7 +262,9 @@ export async function runStages(
     const allVars = groups.flatMap((g) => g.vars);
     const frozenSnap = snapshot(layers, (l) => !trainable.has(l.path));
     const plateau = stage.scheduler.type === 'reduceOnPlateau' ? new Patience(stage.scheduler.patience + 1) : undefined;
-    const early = stage.earlyStopping ? new Patience(stage.earlyStopping.patience, stage.earlyStopping.minDelta) : undefined;
+    const early = stage.earlyStopping
+      ? new Patience(stage.earlyStopping.patience, stage.earlyStopping.minDelta)
+      : undefined;
     const firstEpoch = Math.max(stage.firstEpoch, state.epoch + 1);
     for (let epoch = firstEpoch; epoch <= stage.lastEpoch; epoch++) {
       const e0 = epoch - stage.firstEpoch;
@@ -383,7 +385,13 @@ export async function runStages(
         }
       }
       if (early?.observe(v.loss)) {
-        bus.emit({ type: 'early-stop', stageIndex: si, stage: stage.name, epoch, reason: `no val-loss improvement for ${early.staleEpochs} epochs` });
+        bus.emit({
+          type: 'early-stop',
+          stageIndex: si,
+          stage: stage.name,
+          epoch,
+          reason: `no val-loss improvement for ${early.staleEpochs} epochs`,
+        });
         break;
       }
     }
