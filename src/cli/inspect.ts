@@ -6,10 +6,9 @@ import { EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
 import { loadModel } from '../model/io.js';
 import { listLayers, type LayerEntry } from '../model/layers.js';
 import { compilePattern } from '../schedule/patterns.js';
-import { readScheduleFile } from '../schedule/load.js';
-import { AggregatePatternError, buildPlan, resolvePlan, type ResolvedStage } from '../schedule/plan.js';
+import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
+import { buildPlan, type ResolvedStage } from '../schedule/plan.js';
 import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
-import { ScheduleError } from '../schedule/issues.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -29,16 +28,7 @@ export async function runInspect(
     const loaded = readScheduleFile(opts.schedule);
     const plan = buildPlan(loaded.schedule, loaded.name);
     model = await buildFineTuneModel(plan, loaded.file, classCountHint(plan, loaded.file), source);
-    try {
-      stages = resolvePlan(plan, listLayers(model));
-    } catch (err) {
-      if (err instanceof AggregatePatternError) {
-        throw new ScheduleError(
-          err.errors.map((e) => ({ path: e.path, message: e.message, location: loaded.source.locate(e.path) })),
-        );
-      }
-      throw err;
-    }
+    stages = resolveLoaded(loaded, plan, listLayers(model));
   } else {
     model = await loadModel(source);
   }

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ScheduleError, formatIssue } from '../schedule/issues.js';
-import { readScheduleFile } from '../schedule/load.js';
-import { AggregatePatternError, buildPlan, resolvePlan } from '../schedule/plan.js';
+import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
+import { buildPlan } from '../schedule/plan.js';
 import { errStyle, style } from './style.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
 import { formatPlan, planJson } from './plan-view.js';
@@ -42,16 +42,7 @@ async function cmdPlan(opts: { schedule: string; model?: string; json?: boolean 
   if (opts.model !== undefined) {
     const { describeFineTuneLayers } = await import('../model/describe.js');
     const layers = await describeFineTuneLayers(plan, loaded.file, opts.model === '' ? undefined : opts.model);
-    try {
-      resolved = resolvePlan(plan, layers);
-    } catch (err) {
-      if (err instanceof AggregatePatternError) {
-        throw new ScheduleError(
-          err.errors.map((e) => ({ path: e.path, message: e.message, location: loaded.source.locate(e.path) })),
-        );
-      }
-      throw err;
-    }
+    resolved = resolveLoaded(loaded, plan, layers);
   }
   out(
     opts.json

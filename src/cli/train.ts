@@ -2,9 +2,8 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readScheduleFile } from '../schedule/load.js';
-import { AggregatePatternError, buildPlan, resolvePlan, type Plan } from '../schedule/plan.js';
-import { ScheduleError } from '../schedule/issues.js';
+import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
+import { buildPlan, type Plan } from '../schedule/plan.js';
 import { BACKENDS, initBackend, type BackendChoice } from '../backend/index.js';
 import { loadBuiltinDataset } from '../data/mnist.js';
 import { count, split } from '../data/dataset.js';
@@ -67,17 +66,7 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   const model = resumeState
     ? await loadModel(join(resumeDir!, 'checkpoints/last/model.json'))
     : await buildFineTuneModel(plan, loaded.file, classes.length);
-  let resolved;
-  try {
-    resolved = resolvePlan(plan, listLayers(model));
-  } catch (err) {
-    if (err instanceof AggregatePatternError) {
-      throw new ScheduleError(
-        err.errors.map((e) => ({ path: e.path, message: e.message, location: loaded.source.locate(e.path) })),
-      );
-    }
-    throw err;
-  }
+  const resolved = resolveLoaded(loaded, plan, listLayers(model));
 
   const runDir = resumeDir ?? resolve(opts.out ?? plan.output.dir ?? join('runs', `${plan.name}-${stamp()}`));
   if (!resumeDir && existsSync(join(runDir, 'summary.json')))

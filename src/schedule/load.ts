@@ -6,6 +6,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node a
 import { scheduleJsonSchema, type Schedule } from './schema.js';
 import { closest, didYouMean, formatPath, ScheduleError, type Location, type ScheduleIssue } from './issues.js';
 import { semanticIssues } from './semantic.js';
+import { AggregatePatternError, resolvePlan, type LayerInfo, type Plan, type ResolvedStage } from './plan.js';
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(data: unknown): ErrorObject[] {
@@ -341,3 +342,15 @@ export function readScheduleFile(file: string): LoadedSchedule {
 }
 
 export { closest };
+
+/** resolvePlan, with pattern errors turned into a ScheduleError pointing at the pattern in the file. */
+export function resolveLoaded(loaded: LoadedSchedule, plan: Plan, layers: readonly LayerInfo[]): ResolvedStage[] {
+  try {
+    return resolvePlan(plan, layers);
+  } catch (err) {
+    if (!(err instanceof AggregatePatternError)) throw err;
+    throw new ScheduleError(
+      err.errors.map((e) => ({ path: e.path, message: e.message, location: loaded.source.locate(e.path) })),
+    );
+  }
+}

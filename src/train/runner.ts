@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
 import { scheduleFactor } from '../schedule/plan.js';
 import { applyTrainable, isBatchNorm, listLayers, type LayerEntry } from '../model/layers.js';
-import { count, type Dataset } from '../data/dataset.js';
+import { count, subset, type Dataset } from '../data/dataset.js';
 import { rng, shuffleInPlace } from '../data/random.js';
 import { applyStep, buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
 import type { EventBus, GradientLayer } from './events.js';
@@ -88,14 +88,8 @@ function oneHot(y: Int32Array, classes: number): tf.Tensor2D {
 }
 
 function batchTensors(d: Dataset, idx: readonly number[], classes: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  const per = d.shape[0] * d.shape[1] * d.shape[2];
-  const x = new Float32Array(idx.length * per);
-  const y = new Int32Array(idx.length);
-  idx.forEach((i, k) => {
-    x.set(d.x.subarray(i * per, (i + 1) * per), k * per);
-    y[k] = d.y[i]!;
-  });
-  return { x: tf.tensor4d(x, [idx.length, ...d.shape]), y: oneHot(y, classes) };
+  const b = subset(d, idx);
+  return { x: tf.tensor4d(b.x, [idx.length, ...d.shape]), y: oneHot(b.y, classes) };
 }
 
 /** Mean categorical cross-entropy on probabilities, exactly as tfjs-layers computes it for model.fit. */
