@@ -5,11 +5,7 @@ import { epochLrs, type Plan, type ResolvedStage, type StagePlan } from '../sche
 import { sparkline } from '../schedule/lr.js';
 
 export const fmtLr = (x: number): string =>
-  x === 0
-    ? '0'
-    : x >= 0.01 && x < 1000
-      ? String(+x.toPrecision(3))
-      : x.toExponential(1).replace('e-', 'e-').replace('.0e', 'e');
+  x === 0 ? '0' : x >= 0.01 && x < 1000 ? String(+x.toPrecision(3)) : x.toExponential(1).replace('.0e', 'e');
 
 export function describeHead(head: readonly HeadLayerSpec[]): string {
   return head
