@@ -20,6 +20,16 @@ function asOutput(backend: KernelBackend, t: tf.Tensor): TensorInfo {
 }
 
 /**
+ * Wrap a kernel input as a tensor for tf ops. makeTensorFromTensorInfo does not take a reference on the
+ * backend data, but dispose() drops one: without incRef the input would be freed under its owner
+ * (a use-after-free in the bias gradient, and numTensors drifting by one per call).
+ */
+function asTensor(backend: KernelBackend, info: TensorInfo): tf.Tensor {
+  (backend as unknown as { incRef(id: object): void }).incRef(info.dataId);
+  return tf.engine().makeTensorFromTensorInfo(info, backend);
+}
+
+/**
  * dW[kh,kw,ci,co] = Σ_{b,y,x} Xpad[b, y·s+kh, x·s+kw, ci] · dY[b,y,x,co]
  * which is a stride-1 convolution of Xpadᵀ [ci, Hp, Wp, b] with dYᵀ [oh, ow, b, co] as the filter,
  * dilated by the forward stride; the first kh×kw outputs are the gradient.
@@ -73,9 +83,8 @@ export function registerWasmTrainingKernels(): void {
       backend: unknown;
       attrs?: NamedAttrMap;
     }) => {
-      const engine = tf.engine();
-      const x = engine.makeTensorFromTensorInfo(inputs['x']!) as tf.Tensor4D;
-      const dy = engine.makeTensorFromTensorInfo(inputs['dy']!) as tf.Tensor4D;
+      const x = asTensor(backend as KernelBackend, inputs['x']!) as tf.Tensor4D;
+      const dy = asTensor(backend as KernelBackend, inputs['dy']!) as tf.Tensor4D;
       try {
         return asOutput(
           backend as KernelBackend,

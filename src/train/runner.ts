@@ -275,8 +275,7 @@ export async function runStages(
         lr = stage.lr * factor;
         const idx = order.slice(b * batchSize, (b + 1) * batchSize);
         const { x, y } = batchTensors(data.train, idx, classes);
-        // The whole step runs in one tidy: tfjs BatchNorm's moving-average update inside a gradient
-        // tape leaves intermediates behind (6 tensors per trainable BN layer per step otherwise).
+        // One tidy per step: gradients, the lr-group updates and BN's moving-average writes all die here.
         const step = tf.tidy(() => {
           mode.training = true;
           let acc = 0;
