@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, tempDir } from './helpers.js';
+import { cli, ROOT, tempDir } from './helpers.js';
 
 test('--version, --help and unknown commands', () => {
   assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
@@ -131,4 +132,120 @@ stages:
   const again = cli(['train', '--resume', out, '--quiet']);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(cli(['train', '-s', f, '--out', out]).code, 2, 'a finished run directory is not overwritten');
+});
+
+test('train: NaN gradients stop the run with exit 1 naming stage, epoch and batch; checkpoints stay finite', () => {
+  const dir = tempDir();
+  const f = join(dir, 'boom.yaml');
+  writeFileSync(
+    f,
+    `model: { source: builtin:resnet-mini }
+data: { source: builtin:mnist-5-9, samples: 128, batchSize: 32, validation: { split: 0.05 } }
+stages:
+  - { name: head, epochs: 1, lr: 1.0e-3 }
+  - { name: boom, epochs: 2, unfreeze: ['*'], optimizer: adam, lr: 1.0e+30 }
+`,
+  );
+  const out = join(dir, 'run');
+  const r = cli(['train', '-s', f, '--out', out, '--quiet']);
+  assert.equal(r.code, 1, r.stderr);
+  const msg = r.stderr.trim().split('\n').at(-1)!;
+  assert.match(
+    msg,
+    /^freezeflow: the (loss|gradient norm) became (NaN|-?Infinity) in stage 'boom', epoch 2, batch \d+;/,
+  );
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'failed');
+  assert.equal(summary.epochs, 1, 'the state of the last good epoch');
+  assert.ok(!existsSync(join(out, 'model')), 'no final model from a broken run');
+  const weights = readFileSync(join(out, 'checkpoints/last/weights.bin'));
+  const floats = new Float32Array(weights.buffer, weights.byteOffset, weights.byteLength / 4);
+  assert.ok(floats.every(Number.isFinite), 'the last checkpoint holds finite weights');
+});
+
+/** Runs the CLI asynchronously and sends `signal` once `ready(stdoutSoFar)` holds. */
+function interruptWhen(args: string[], ready: (out: string) => boolean, signal: NodeJS.Signals) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin/freezeflow'), ...args], {
+      env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && ready(stdout)) {
+        sent = true;
+        p.kill(signal);
+      }
+    });
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+test('train: SIGTERM mid-stage writes a checkpoint and exits 130; --resume continues at the right stage and epoch', async () => {
+  const dir = tempDir();
+  const f = join(dir, 'two.yaml');
+  writeFileSync(
+    f,
+    `model: { source: builtin:resnet-mini }
+data: { source: builtin:mnist-5-9, samples: 256, batchSize: 32, validation: { split: 0.05 } }
+stages:
+  - { name: head, epochs: 2, lr: 1.0e-3 }
+  - { name: last, epochs: 3, unfreeze: ['layer3*'], lr: 1.0e-3, scheduler: { type: cosine, minLr: 1.0e-5 } }
+`,
+  );
+  const out = join(dir, 'run');
+  // stop during epoch 4 (the second epoch of stage 'last')
+  const first = await interruptWhen(
+    ['train', '-s', f, '--out', out, '--json'],
+    (o) => o.includes('"type":"epoch-end"') && o.split('"type":"epoch-end"').length - 1 >= 3,
+    'SIGTERM',
+  );
+  assert.equal(first.code, 130, first.stderr);
+  const state = JSON.parse(readFileSync(join(out, 'checkpoints/last/state.json'), 'utf8'));
+  assert.equal(state.kind, 'interrupt');
+  assert.equal(state.state.stageIndex, 1);
+  assert.equal(state.state.epoch, 3);
+  assert.ok(state.state.trainable.includes('layer3_0_conv1'));
+  const ends = (s: string) =>
+    s
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.type === 'epoch-end');
+  const before = ends(first.stdout);
+  assert.deepEqual(
+    before.map((e) => e.epoch),
+    [1, 2, 3],
+  );
+
+  const second = cli(['train', '--resume', out, '--json']);
+  assert.equal(second.code, 0, second.stderr);
+  const events = second.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(events[0].resumedFrom, { stage: 1, epoch: 3 });
+  const start = events.find((e) => e.type === 'stage-start');
+  assert.equal(start.stage, 'last', 'resumed in the stage it stopped in, not from the start');
+  assert.ok(start.trainable.includes('layer3_0_conv1'));
+  const after = events.filter((e) => e.type === 'epoch-end');
+  assert.deepEqual(
+    after.map((e) => e.epoch),
+    [4, 5],
+  );
+  // the cosine scheduler continues where it was: epoch 4 uses the lr the plan gives epoch 4
+  const plan = JSON.parse(cli(['plan', '-s', f, '--json']).stdout);
+  const lrOf = (epoch: number) => plan.stages[1].epochLr[epoch - 3];
+  assert.ok(Math.abs(after[0].lr - lrOf(4)) / lrOf(4) < 1e-6, `lr ${after[0].lr} vs plan ${lrOf(4)}`);
+  const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n').slice(1);
+  assert.deepEqual(
+    csv.map((l) => Number(l.split(',')[1])),
+    [1, 2, 3, 4, 5],
+    'one metrics row per epoch across both processes',
+  );
+  assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status, 'completed');
 });

@@ -231,3 +231,80 @@ test('policies: the guard fires after N rising epochs; patience counts stale epo
   assert.equal(p.observe(0.995), false); // not better by minDelta
   assert.equal(p.observe(0.999), true);
 });
+
+/**
+ * Validation labels shifted by one class: the better the model learns the real task, the higher its
+ * val loss. That makes "val loss rises after an unfreeze" happen for certain, without hand-made losses.
+ */
+async function risingValRun(stages: string, extra: string) {
+  const base = await loadModel('builtin:resnet-mini');
+  const model = attachHead(cutModel(base), [{ dense: { units: 'auto', activation: 'softmax' } }], 5);
+  const ds = split(loadBuiltinDataset('mnist-5-9'), 0.5, 3, 64);
+  const val = { ...ds.val, x: ds.val.x.subarray(0, 64 * 784), y: ds.val.y.subarray(0, 64).map((c) => (c + 1) % 5) };
+  const plan = planOf(stages, extra);
+  const events: RunEvent[] = [];
+  const bus = new EventBus();
+  bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
+  let restored = 0;
+  const r = await runStages({
+    plan,
+    resolved: resolvePlan(plan, listLayers(model)),
+    model,
+    data: { train: ds.train, val },
+    bus,
+    restoreBest: async () => void restored++,
+    runDir: '',
+  });
+  return { ...r, events, restored };
+}
+
+const RISING = `  - { name: head, epochs: 1, lr: 0.003 }
+  - { name: last, epochs: 4, unfreeze: ['layer3*'], lr: 0.003 }
+  - { name: all, epochs: 1, unfreeze: ['*'], lr: 0.001 }
+`;
+
+test('guard stop-unfreezing: fires after `patience` rising epochs; later stages keep the trainable set', async () => {
+  const { status, events } = await risingValRun(RISING, 'guard: { patience: 2, action: stop-unfreezing }\n');
+  assert.equal(status, 'completed');
+  const ends = events.filter((e) => e.type === 'epoch-end');
+  const guard = events.filter((e) => e.type === 'guard');
+  assert.equal(guard.length, 1);
+  const g = guard[0]!;
+  assert.ok(g.type === 'guard' && g.action === 'stop-unfreezing');
+  // it fired at the first epoch that closed two consecutive rises after the unfreeze (epoch 1 → 2 → 3)
+  const v = ends.map((e) => (e.type === 'epoch-end' ? e.valLoss : NaN));
+  const firstDouble = v.findIndex((x, i) => i >= 2 && x > v[i - 1]! && v[i - 1]! > v[i - 2]!);
+  assert.ok(firstDouble >= 2, `val losses ${v.join(', ')}`);
+  assert.equal(g.type === 'guard' && g.epoch, firstDouble + 1);
+  const starts = events.filter((e) => e.type === 'stage-start');
+  assert.equal(starts.length, 3);
+  const [, last, all] = starts;
+  assert.ok(last?.type === 'stage-start' && all?.type === 'stage-start');
+  assert.equal(all.skippedUnfreeze, true);
+  assert.deepEqual([...all.trainable].sort(), [...last.trainable].sort(), 'the last stage did not unfreeze more');
+  assert.equal(ends.length, 6, 'the current stage and the next still train');
+});
+
+test('guard rollback and stop end the run; early stopping ends only the stage', async () => {
+  const rb = await risingValRun(RISING, 'guard: { patience: 2, action: rollback }\n');
+  assert.equal(rb.status, 'stopped');
+  assert.equal(rb.restored, 1, 'the best checkpoint was restored');
+  assert.ok(rb.events.filter((e) => e.type === 'epoch-end').length < 6);
+  const stop = await risingValRun(RISING, 'guard: { patience: 2, action: stop }\n');
+  assert.equal(stop.status, 'stopped');
+  assert.equal(stop.restored, 0);
+
+  const early = await risingValRun(
+    `  - { name: head, epochs: 1, lr: 0.003 }
+  - { name: last, epochs: 5, unfreeze: ['layer3*'], lr: 0.003, earlyStopping: { patience: 1 } }
+  - { name: all, epochs: 1, unfreeze: ['*'], lr: 0.001 }
+`,
+    '',
+  );
+  assert.equal(early.status, 'completed');
+  const es = early.events.filter((e) => e.type === 'early-stop');
+  assert.equal(es.length, 1);
+  const lastEpochs = early.events.filter((e) => e.type === 'epoch-end' && e.stage === 'last');
+  assert.ok(lastEpochs.length < 5, 'stage ended early');
+  assert.ok(early.events.some((e) => e.type === 'stage-start' && e.stage === 'all' && !e.skippedUnfreeze));
+});

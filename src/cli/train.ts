@@ -164,6 +164,7 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   } catch (err) {
     if (!(err instanceof NonFiniteLossError)) throw err;
     error = err.message;
+    state = err.state;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -81,7 +81,32 @@ export interface RunState {
   lastValLoss: number;
 }
 
-export class NonFiniteLossError extends Error {}
+/** The loss, a gradient or a weight became NaN or infinite: training cannot go on. */
+export class NonFiniteLossError extends Error {
+  constructor(
+    message: string,
+    /** The state after the last good epoch. */
+    readonly state: RunState,
+  ) {
+    super(message);
+  }
+}
+
+/** Global L2 norm of all gradients (one reduction; a NaN or Inf anywhere makes it non-finite). */
+function globalNorm(grads: tf.NamedTensorMap): number {
+  const gs = Object.values(grads);
+  if (gs.length === 0) return 0;
+  return tf.tidy(() => tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+}
+
+/** Paths of layers holding a NaN or infinite weight. Once per epoch, before anything is checkpointed. */
+function nonFiniteLayers(layers: readonly LayerEntry[]): string[] {
+  return layers
+    .filter(
+      (l) => l.hasWeights && l.layer.weights.some((w) => tf.tidy(() => !tf.all(tf.isFinite(w.read())).dataSync()[0])),
+    )
+    .map((l) => l.path);
+}
 
 function oneHot(y: Int32Array, classes: number): tf.Tensor2D {
   return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), classes) as tf.Tensor2D);
@@ -187,7 +212,7 @@ function sameWeights(layers: readonly LayerEntry[], snap: Map<string, Float32Arr
   return changed;
 }
 
-/** Run the plan. Returns the final state; throws NonFiniteLossError on NaN/Inf loss. */
+/** Run the plan. Returns the final state; throws NonFiniteLossError on NaN/Inf loss, gradients or weights. */
 export async function runStages(
   opts: RunOptions,
 ): Promise<{ state: RunState; status: 'completed' | 'stopped' | 'interrupted' }> {
@@ -286,7 +311,10 @@ export async function runStages(
           }, allVars);
           mode.training = false;
           const loss = value.dataSync()[0]!;
-          if (!Number.isFinite(loss)) return { loss, acc };
+          // Checked before the update, so the weights stay at their last good values. The loss alone is
+          // not enough: cross-entropy clips probabilities and stays finite while the weights are NaN.
+          const gradNorm = globalNorm(grads);
+          if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, acc, gradNorm };
           const reportNow =
             (epoch === stage.firstEpoch && b === 0) ||
             (plan.training.gradientReport > 0 && (e0 * steps + b) % plan.training.gradientReport === 0 && b + e0 > 0);
@@ -295,15 +323,17 @@ export async function runStages(
             bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step: e0 * steps + b, ...rep });
           }
           applyStep(groups, grads, stage);
-          return { loss, acc };
+          return { loss, acc, gradNorm };
         });
         mode.training = false;
         x.dispose();
         y.dispose();
-        const { loss, acc } = step;
-        if (!Number.isFinite(loss)) {
+        const { loss, acc, gradNorm } = step;
+        if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+          const what = Number.isFinite(loss) ? `the gradient norm became ${gradNorm}` : `the loss became ${loss}`;
           throw new NonFiniteLossError(
-            `loss became ${loss} in stage '${stage.name}', epoch ${epoch}, batch ${b + 1}; the last good checkpoint is kept (try a lower lr)`,
+            `${what} in stage '${stage.name}', epoch ${epoch}, batch ${b + 1}; the last good checkpoint is kept (try a lower lr)`,
+            state,
           );
         }
         if (epoch === stage.firstEpoch && b === 0) {
@@ -327,6 +357,8 @@ export async function runStages(
           acc: accSum / seen,
           lr,
         });
+        // Training is synchronous: yield to the event loop so signal handlers (Ctrl-C) can run.
+        await new Promise((r) => setImmediate(r));
         if (opts.shouldStop?.()) {
           // Resume restarts this epoch: record the previous one as the last completed.
           state.epoch = epoch - 1;
@@ -335,6 +367,12 @@ export async function runStages(
           break stages;
         }
       }
+      const bad = nonFiniteLayers(layers);
+      if (bad.length > 0)
+        throw new NonFiniteLossError(
+          `weights of '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more layer(s)` : ''} became NaN or infinite in stage '${stage.name}', epoch ${epoch}; the last good checkpoint is kept (try a lower lr)`,
+          state,
+        );
       const v = evaluate(model, mode, data.val);
       const seconds = (Date.now() - t0) / 1000;
       state.epoch = epoch;
