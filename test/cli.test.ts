@@ -84,6 +84,9 @@ test('inspect: builtin model, JSON, --grep, --schedule columns', () => {
   assert.equal(s.stages.length, 3);
   assert.ok(s.stages[0].trainableParams < s.stages[1].trainableParams);
   assert.equal(cli(['inspect', 'nope/model.json']).code, 1);
+  const typo = cli(['inspect', 'builtin:resnet-mini', '--grep', 'layr3*']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /^freezeflow: --grep 'layr3\*' matches no layer; closest layers: layer3_0_conv1,/);
 });
 
 test('train: a short run end to end writes model, metrics, events, summary; --json streams NDJSON; resume', () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, readArtifacts, saveModel } from '../src/model/io.js';
@@ -144,6 +145,46 @@ test('load errors are one clear line', async () => {
   writeFileSync(join(dir, 'ok/missing.json'), JSON.stringify(json));
   await assert.rejects(loadModel(join(dir, 'ok/missing.json')), /missing\.bin: no such file/);
   await assert.rejects(loadModel('builtin:nope'), /unknown builtin model 'nope'/);
+});
+
+test('http(s) loading: a model served over loopback loads bit for bit; a 404 is one clear line', async () => {
+  const dir = join(ROOT, 'models/resnet-mini');
+  const served: string[] = [];
+  const server = createServer((req, res) => {
+    const name = (req.url ?? '/').slice(1);
+    served.push(name);
+    if (!/^[\w.-]+$/.test(name) || !existsSync(join(dir, name))) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200).end(readFileSync(join(dir, name)));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  try {
+    const remote = await loadModel(`http://127.0.0.1:${port}/model.json`);
+    const local = await loadModel('builtin:resnet-mini');
+    assert.ok(
+      served.includes('model.json') && served.some((n) => n.endsWith('.bin')),
+      'shards fetched relative to model.json',
+    );
+    const a = remote.getWeights().map((w) => Array.from(w.dataSync()));
+    const b = local.getWeights().map((w) => Array.from(w.dataSync()));
+    assert.deepEqual(a, b);
+    await assert.rejects(loadModel(`http://127.0.0.1:${port}/nothing/model.json`), /cannot fetch .*: HTTP 404/);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+  // a port nobody listens on (taken, then released)
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const closed = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  await assert.rejects(
+    loadModel(`http://127.0.0.1:${closed}/model.json`),
+    /cannot fetch http:\/\/127\.0\.0\.1:\d+\/model\.json: .*ECONNREFUSED/,
+  );
 });
 
 test(

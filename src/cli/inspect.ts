@@ -7,7 +7,7 @@ import { loadModel } from '../model/io.js';
 import { listLayers, type LayerEntry } from '../model/layers.js';
 import { compilePattern } from '../schedule/patterns.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
-import { buildPlan, type ResolvedStage } from '../schedule/plan.js';
+import { buildPlan, nearestNames, type ResolvedStage } from '../schedule/plan.js';
 import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -40,8 +40,16 @@ export async function runInspect(
     } catch (err) {
       throw new UserError(`--grep: ${(err as Error).message}`, EXIT_USAGE);
     }
+    const all = layers;
     layers = layers.filter((l) => p.test(l.path));
-    if (layers.length === 0) throw new UserError(`--grep '${opts.grep}' matches no layer`, EXIT_USAGE);
+    if (layers.length === 0)
+      throw new UserError(
+        `--grep '${opts.grep}' matches no layer${nearestNames(
+          opts.grep,
+          all.map((l) => l.path),
+        )}`,
+        EXIT_USAGE,
+      );
   }
   const leaves = layers.filter((l) => !l.isContainer);
   const totals = {

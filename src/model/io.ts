@@ -41,7 +41,10 @@ async function readBytes(location: string): Promise<Uint8Array> {
     try {
       res = await fetch(location);
     } catch (err) {
-      throw new UserError(`cannot fetch ${location}: ${(err as Error).message}`);
+      // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.message ?? cause?.code ?? (err as Error).message;
+      throw new UserError(`cannot fetch ${location}: ${why} (check the URL and the network)`);
     }
     if (!res.ok) throw new UserError(`cannot fetch ${location}: HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());

@@ -265,13 +265,19 @@ export class PatternError extends Error {
   }
 }
 
-function nearestNames(pattern: string, paths: readonly string[]): string {
+/** "; closest layers: a, b, c" for a pattern that matched nothing (empty when there are no layers). */
+export function nearestNames(pattern: string, paths: readonly string[]): string {
   const core = pattern.replace(/^re:/, '').replace(/[*?[\]^$\\.()+{}|]/g, '');
   const scored = paths
     .map((p) => ({
       p,
       d: Math.min(
-        ...p.split('/').map((seg) => Math.min(editDistance(core, seg), editDistance(core, seg.slice(0, core.length)))),
+        // compare with whole segments and with their prefixes around the pattern's length (typos that
+        // drop or add a letter still find the right layer family)
+        ...p
+          .split('/')
+          .flatMap((seg) => [seg, ...[-1, 0, 1].map((k) => seg.slice(0, core.length + k))])
+          .map((s) => editDistance(core, s)),
       ),
     }))
     .sort((a, b) => a.d - b.d)
