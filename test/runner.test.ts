@@ -9,7 +9,7 @@ import { listLayers } from '../src/model/layers.js';
 import { attachHead, cutModel } from '../src/model/surgery.js';
 import { loadModel } from '../src/model/io.js';
 import { loadBuiltinDataset } from '../src/data/mnist.js';
-import { split, count, type Dataset } from '../src/data/dataset.js';
+import { split, count, memorySource, type Dataset } from '../src/data/dataset.js';
 import { EventBus, type RunEvent } from '../src/train/events.js';
 import { runStages } from '../src/train/runner.js';
 import { Patience, UnfreezeGuard } from '../src/train/policy.js';
@@ -135,7 +135,7 @@ test('one group, constant lr, no decay: the loop matches tfjs model.fit (max |Δ
     plan,
     resolved: resolvePlan(plan, listLayers(ours)),
     model: ours,
-    data: { train: data, val: data },
+    data: { train: memorySource(data), val: memorySource(data) },
     bus: new EventBus(),
     runDir: '',
   });
@@ -189,7 +189,7 @@ test('resnet-mini stages: frozen weights and frozen-BN statistics bit-identical,
     plan,
     resolved: resolvePlan(plan, layers),
     model,
-    data: { train: ds.train, val },
+    data: { train: memorySource(ds.train), val: memorySource(val) },
     bus,
     runDir: '',
   });
@@ -250,7 +250,7 @@ async function risingValRun(stages: string, extra: string) {
     plan,
     resolved: resolvePlan(plan, listLayers(model)),
     model,
-    data: { train: ds.train, val },
+    data: { train: memorySource(ds.train), val: memorySource(val) },
     bus,
     restoreBest: async () => void restored++,
     runDir: '',

@@ -122,6 +122,7 @@ export function buildProgram(): Command {
     .option('--json', 'stream NDJSON events on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')
+    .option('--strict', 'fail on unreadable or non-image files in an image folder instead of skipping them')
     .action(async (opts: Record<string, unknown>) => {
       const { runTrain } = await import('./train.js');
       process.exitCode = await runTrain(opts);

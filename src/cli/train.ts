@@ -3,10 +3,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
-import { buildPlan, type Plan } from '../schedule/plan.js';
+import { buildPlan } from '../schedule/plan.js';
 import { BACKENDS, initBackend, type BackendChoice } from '../backend/index.js';
-import { loadBuiltinDataset } from '../data/mnist.js';
-import { count, split } from '../data/dataset.js';
+import { sourceSize } from '../data/dataset.js';
+import { describeData, openData } from '../data/open.js';
 import { buildFineTuneModel } from '../model/finetune.js';
 import { loadModel, saveModel, writeAtomic } from '../model/io.js';
 import { listLayers } from '../model/layers.js';
@@ -24,17 +24,7 @@ export interface TrainOptions {
   json?: boolean;
   quiet?: boolean;
   resume?: string;
-}
-
-function loadData(plan: Plan) {
-  if (!plan.data.source.startsWith('builtin:')) {
-    throw new UserError(
-      `data.source '${plan.data.source}': image folders are not supported yet; use builtin:mnist-0-4 or builtin:mnist-5-9`,
-      EXIT_USAGE,
-    );
-  }
-  const ds = loadBuiltinDataset(plan.data.source.slice('builtin:'.length));
-  return split(ds, plan.data.validationSplit, plan.data.seed, plan.data.samples);
+  strict?: boolean;
 }
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -60,12 +50,12 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   if (!BACKENDS.includes(choice))
     throw new UserError(`--backend must be one of ${BACKENDS.join(', ')} (got '${opts.backend}')`, EXIT_USAGE);
   const backend = await initBackend(choice);
-  const data = loadData(plan);
-  const classes = data.train.classes;
-
+  const described = describeData(plan, loaded.file);
   const model = resumeState
     ? await loadModel(join(resumeDir!, 'checkpoints/last/model.json'))
-    : await buildFineTuneModel(plan, loaded.file, classes.length);
+    : await buildFineTuneModel(plan, loaded.file, described.classes.length);
+  const data = await openData(plan, described, model.inputs[0]!.shape.slice(1), { strict: opts.strict });
+  const classes = data.classes;
   const resolved = resolveLoaded(loaded, plan, listLayers(model));
 
   const runDir = resumeDir ?? resolve(opts.out ?? plan.output.dir ?? join('runs', `${plan.name}-${stamp()}`));
@@ -137,10 +127,12 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
     skippedBackends: backend.skipped,
     runDir,
     totalEpochs: plan.totalEpochs,
-    stepsPerEpoch: Math.ceil(count(data.train) / plan.data.batchSize),
-    trainSamples: count(data.train),
-    valSamples: count(data.val),
+    stepsPerEpoch: Math.ceil(sourceSize(data.train) / plan.data.batchSize),
+    trainSamples: sourceSize(data.train),
+    valSamples: sourceSize(data.val),
     classes,
+    skippedFiles: data.skipped,
+    input: data.input,
     resumedFrom: resumeState ? { stage: resumeState.stageIndex, epoch: resumeState.epoch } : undefined,
   });
   let status: 'completed' | 'stopped' | 'interrupted' | 'failed' = 'failed';
@@ -175,7 +167,7 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
     await saveModel(model, modelDir, {
       labels: classes,
       files: {
-        'freezeflow.json': { schedule: plan.name, input: model.inputs[0]!.shape, preprocessing: { scale: [0, 1] } },
+        'freezeflow.json': { schedule: plan.name, input: data.input },
       },
     });
   }
@@ -199,7 +191,16 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
     type: undefined,
     schedule: plan.name,
     backend: { used: backend.name, skipped: backend.skipped },
-    data: { source: plan.data.source, train: count(data.train), validation: count(data.val), classes },
+    data: {
+      source: plan.data.source,
+      train: sourceSize(data.train),
+      validation: sourceSize(data.val),
+      classes,
+      skippedFiles: data.skipped,
+      decodeCache: data.cache
+        ? { hits: data.cache.hits, misses: data.cache.misses, peakMB: data.cache.peakBytes / 2 ** 20 }
+        : undefined,
+    },
     stages: plan.stages.map((s) => ({
       name: s.name,
       epochs: [s.firstEpoch, s.lastEpoch],

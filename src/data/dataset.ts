@@ -1,6 +1,59 @@
-// In-memory image data sets and their stratified, seeded splits.
+// Data sets the runner trains on: in-memory arrays (builtin MNIST) or image folders decoded on demand,
+// both behind BatchSource; and their stratified, seeded splits.
 import { UserError } from '../cli/errors.js';
 import { rng, shuffleInPlace } from './random.js';
+import { applyAugment, drawAugment, drawSeed, isAugmenting, type AugmentSpec } from './augment.js';
+
+/** What the runner needs from a data set: labels up front, pixels per batch. */
+export interface BatchSource {
+  readonly classes: string[];
+  /** [height, width, channels] of one image as the model receives it. */
+  readonly shape: [number, number, number];
+  readonly labels: Int32Array;
+  /**
+   * Preprocessed pixels of the items `idx`, NHWC float32. With `augment`, each image gets its own
+   * seeded draw for (seed, epoch, item), so a resumed run sees the same augmentation.
+   */
+  batch(idx: readonly number[], augment?: AugmentRequest): Promise<Float32Array>;
+}
+
+export interface AugmentRequest {
+  spec: AugmentSpec;
+  seed: number;
+  epoch: number;
+}
+
+export const sourceSize = (s: BatchSource): number => s.labels.length;
+
+/** Augment an NHWC batch in place, image by image (items are the source indices, for the seeds). */
+export function augmentBatch(
+  x: Float32Array,
+  items: readonly number[],
+  shape: [number, number, number],
+  a: AugmentRequest,
+): void {
+  if (!isAugmenting(a.spec)) return;
+  const [h, w, c] = shape;
+  const per = h * w * c;
+  items.forEach((item, k) => {
+    const img = x.subarray(k * per, (k + 1) * per);
+    x.set(applyAugment(img, h, w, c, drawAugment(a.spec, h, w, drawSeed(a.seed, a.epoch, item))), k * per);
+  });
+}
+
+/** An in-memory data set as a BatchSource (its values are already preprocessed pixels). */
+export function memorySource(d: Dataset): BatchSource {
+  return {
+    classes: d.classes,
+    shape: d.shape,
+    labels: d.y,
+    batch: async (idx, augment) => {
+      const x = subset(d, idx).x;
+      if (augment) augmentBatch(x, idx, d.shape, augment);
+      return x;
+    },
+  };
+}
 
 export interface Dataset {
   classes: string[];
@@ -34,9 +87,21 @@ export function split(
   seed: number,
   samples?: number,
 ): { train: Dataset; val: Dataset } {
+  const { train, val } = splitIndices(d.y, d.classes.length, valFraction, seed, samples);
+  return { train: subset(d, train), val: subset(d, val) };
+}
+
+/** The index form of `split`: training indices shuffled, validation indices sorted. */
+export function splitIndices(
+  labels: Int32Array,
+  classes: number,
+  valFraction: number,
+  seed: number,
+  samples?: number,
+): { train: number[]; val: number[] } {
   const rand = rng(seed);
-  const byClass = d.classes.map(() => [] as number[]);
-  d.y.forEach((c, i) => byClass[c]!.push(i));
+  const byClass = Array.from({ length: classes }, () => [] as number[]);
+  labels.forEach((c, i) => byClass[c]!.push(i));
   const train: number[][] = [];
   const val: number[] = [];
   for (const idx of byClass) {
@@ -58,11 +123,5 @@ export function split(
   }
   if (trainIdx.length === 0)
     throw new UserError('the training split is empty; lower validation.split or give more data');
-  return {
-    train: subset(d, shuffleInPlace(trainIdx, rand)),
-    val: subset(
-      d,
-      val.sort((a, b) => a - b),
-    ),
-  };
+  return { train: shuffleInPlace(trainIdx, rand), val: val.sort((a, b) => a - b) };
 }

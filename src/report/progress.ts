@@ -41,6 +41,17 @@ export function attachProgress(
         log(
           `data: ${e.trainSamples} train / ${e.valSamples} validation samples, ${e.classes.length} classes; run dir ${e.runDir}${e.resumedFrom ? `; resumed after epoch ${e.resumedFrom.epoch}` : ''}`,
         );
+        if (e.skippedFiles.length > 0)
+          log(
+            c.yellow(
+              `skipped ${e.skippedFiles.length} file(s): ${e.skippedFiles
+                .slice(0, 3)
+                .map((f) => `${f.path} (${f.reason})`)
+                .join(
+                  '; ',
+                )}${e.skippedFiles.length > 3 ? '; …' : ''} — all listed in events.ndjson; --strict makes this an error`,
+            ),
+          );
         if (mode === 'bars') {
           bars = new cliProgress.MultiBar(
             { clearOnComplete: false, hideCursor: true, format: '{label} [{bar}] {value}/{total} {info}', barsize: 24 },

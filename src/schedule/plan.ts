@@ -4,6 +4,7 @@ import { lrAt, type NormalizedScheduler } from './lr.js';
 import { knownStepsPerEpoch, stageRanges } from './semantic.js';
 import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from './issues.js';
+import { normalizePreprocess, type Preprocess } from '../data/preprocess.js';
 
 export type OptimizerType = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
 
@@ -54,6 +55,9 @@ export interface Plan {
     seed: number;
     shuffle: boolean;
     imageSize?: [number, number];
+    resize: 'cover' | 'contain' | 'stretch';
+    preprocess: Preprocess;
+    cacheMB: number;
     augment: { flip: boolean; rotate: number; crop: number; brightness: number; contrast: number };
   };
   training: {
@@ -185,6 +189,9 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       seed: d.seed ?? 42,
       shuffle: d.shuffle ?? true,
       imageSize: d.imageSize,
+      resize: d.resize ?? 'cover',
+      preprocess: normalizePreprocess(d.preprocess),
+      cacheMB: d.cacheMB ?? 1024,
       augment: {
         flip: d.augment?.flip ?? false,
         rotate: d.augment?.rotate ?? 0,

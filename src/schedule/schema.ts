@@ -155,6 +155,41 @@ export const DataSpec = Type.Object(
         description: '[height, width] images are resized to (default: the model input size).',
       }),
     ),
+    resize: Type.Optional(
+      Literals(['cover', 'contain', 'stretch'], {
+        description:
+          "How image files are fitted to the input size: 'cover' (scale, centre-crop; default), 'contain' (scale, pad with black), 'stretch' (ignore the aspect ratio).",
+      }),
+    ),
+    preprocess: Type.Optional(
+      Type.Union(
+        [
+          Literals(['unit', 'symmetric', 'imagenet'], {
+            description:
+              "'unit': pixels in [0, 1] (default); 'symmetric': [-1, 1], as MobileNet and Teachable Machine expect; 'imagenet': (x/255 − ImageNet mean) / std.",
+          }),
+          Type.Object(
+            {
+              mean: Type.Array(Type.Number(), {
+                minItems: 1,
+                maxItems: 3,
+                description: 'Per channel, on the [0, 1] scale.',
+              }),
+              std: Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 3 }),
+            },
+            { additionalProperties: false, description: '(x/255 − mean) / std per channel.' },
+          ),
+        ],
+        { description: 'Pixel preprocessing; recorded with the saved model so predict uses the same.' },
+      ),
+    ),
+    cacheMB: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Memory for decoded images of a folder data set, in MB (default 1024); the rest is decoded again each epoch.',
+      }),
+    ),
     augment: Type.Optional(
       Type.Object(
         {

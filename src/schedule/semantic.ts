@@ -40,6 +40,13 @@ export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
     issues.push({ path: ['stages'], message: 'stages is empty: add at least one stage' });
     return issues;
   }
+  const pre = schedule.data.preprocess;
+  if (typeof pre === 'object' && pre.mean.length !== pre.std.length) {
+    issues.push({
+      path: ['data', 'preprocess'],
+      message: `data.preprocess: mean has ${pre.mean.length} value(s) but std has ${pre.std.length}; give one value or one per channel for both`,
+    });
+  }
   const ranges = stageRanges(stages);
   const names = new Map<string, number>();
   let lr = 1e-3;

@@ -32,6 +32,10 @@ export type RunEvent =
       trainSamples: number;
       valSamples: number;
       classes: string[];
+      /** Data files left out (not images, or failed to decode), with why. */
+      skippedFiles: { path: string; reason: string }[];
+      /** Pixel preprocessing (and resize mode for image folders), as recorded with the model. */
+      input: { shape: [number, number, number]; resize?: string; preprocess: { name: string } };
       resumedFrom?: { stage: number; epoch: number };
     }
   | {

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
 import { scheduleFactor } from '../schedule/plan.js';
 import { applyTrainable, isBatchNorm, listLayers, type LayerEntry } from '../model/layers.js';
-import { count, subset, type Dataset } from '../data/dataset.js';
+import { sourceSize, type BatchSource } from '../data/dataset.js';
+import { isAugmenting } from '../data/augment.js';
 import { rng, shuffleInPlace } from '../data/random.js';
 import { applyStep, buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
 import type { EventBus, GradientLayer } from './events.js';
@@ -49,8 +50,8 @@ export class ModeController {
 }
 
 export interface TrainData {
-  train: Dataset;
-  val: Dataset;
+  train: BatchSource;
+  val: BatchSource;
 }
 
 export interface RunOptions {
@@ -112,9 +113,19 @@ function oneHot(y: Int32Array, classes: number): tf.Tensor2D {
   return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), classes) as tf.Tensor2D);
 }
 
-function batchTensors(d: Dataset, idx: readonly number[], classes: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  const b = subset(d, idx);
-  return { x: tf.tensor4d(b.x, [idx.length, ...d.shape]), y: oneHot(b.y, classes) };
+function toTensors(
+  d: BatchSource,
+  idx: readonly number[],
+  pixels: Float32Array,
+  classes: number,
+): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  return {
+    x: tf.tensor4d(pixels, [idx.length, ...d.shape]),
+    y: oneHot(
+      Int32Array.from(idx, (i) => d.labels[i]!),
+      classes,
+    ),
+  };
 }
 
 /** Mean categorical cross-entropy on probabilities, exactly as tfjs-layers computes it for model.fit. */
@@ -126,20 +137,20 @@ function accuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(yTrue, -1), tf.argMax(yPred, -1)), 'float32')));
 }
 
-export function evaluate(
+export async function evaluate(
   model: tf.LayersModel,
   mode: ModeController,
-  d: Dataset,
+  d: BatchSource,
   batchSize = 256,
-): { loss: number; acc: number } {
+): Promise<{ loss: number; acc: number }> {
   mode.training = false;
-  const n = count(d);
+  const n = sourceSize(d);
   if (n === 0) return { loss: NaN, acc: NaN };
   let loss = 0;
   let acc = 0;
   for (let s = 0; s < n; s += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, k) => s + k);
-    const { x, y } = batchTensors(d, idx, d.classes.length);
+    const { x, y } = toTensors(d, idx, await d.batch(idx), d.classes.length);
     const [l, a] = tf.tidy(() => {
       const p = model.apply(x) as tf.Tensor;
       return [lossFn(y, p).dataSync()[0]!, accuracy(y, p).dataSync()[0]!];
@@ -220,7 +231,7 @@ export async function runStages(
   const layers = listLayers(model);
   const mode = new ModeController(layers, plan.training.batchNorm);
   const classes = data.train.classes.length;
-  const nTrain = count(data.train);
+  const nTrain = sourceSize(data.train);
   const batchSize = plan.data.batchSize;
   const steps = Math.ceil(nTrain / batchSize);
   const state: RunState = opts.resume ?? {
@@ -294,12 +305,21 @@ export async function runStages(
       let accSum = 0;
       let seen = 0;
       let lr = stage.lr;
+      const augment = isAugmenting(plan.data.augment)
+        ? { spec: plan.data.augment, seed: plan.data.seed, epoch }
+        : undefined;
+      const load = (b: number) => data.train.batch(order.slice(b * batchSize, (b + 1) * batchSize), augment);
+      // the next batch decodes (on sharp's threads) while this one trains; tensors are made only when
+      // a batch is used, so a prefetch abandoned by an interrupt leaves nothing behind
+      let pending = load(0);
       for (let b = 0; b < steps; b++) {
         const factor = scheduleFactor(stage, e0, b, steps) * state.plateauFactor;
         for (const g of groups) g.setLr(g.lr * factor);
         lr = stage.lr * factor;
         const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-        const { x, y } = batchTensors(data.train, idx, classes);
+        const pixels = await pending;
+        if (b + 1 < steps) pending = load(b + 1);
+        const { x, y } = toTensors(data.train, idx, pixels, classes);
         // One tidy per step: gradients, the lr-group updates and BN's moving-average writes all die here.
         const step = tf.tidy(() => {
           mode.training = true;
@@ -373,7 +393,7 @@ export async function runStages(
           `weights of '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more layer(s)` : ''} became NaN or infinite in stage '${stage.name}', epoch ${epoch}; the last good checkpoint is kept (try a lower lr)`,
           state,
         );
-      const v = evaluate(model, mode, data.val);
+      const v = await evaluate(model, mode, data.val);
       const seconds = (Date.now() - t0) / 1000;
       state.epoch = epoch;
       state.lastValLoss = v.loss;
