@@ -128,6 +128,29 @@ export function buildProgram(): Command {
       process.exitCode = await runTrain(opts);
     });
 
+  program
+    .command('predict')
+    .description('classify image files with a trained model (top-k labels with probabilities)')
+    .argument('<images...>', 'image files')
+    .requiredOption('-m, --model <path>', 'run directory, model directory or model.json')
+    .option('-k, --top <k>', 'how many labels to show per image', '3')
+    .option('--json', 'one JSON object on stdout')
+    .action(async (images: string[], opts: { model: string; top?: string; json?: boolean }) => {
+      const { runPredict } = await import('./predict.js');
+      process.exitCode = await runPredict(images, opts);
+    });
+
+  program
+    .command('evaluate')
+    .description('accuracy, per-class precision/recall/F1 and confusion matrix on a folder of labelled images')
+    .requiredOption('-m, --model <path>', 'run directory, model directory or model.json')
+    .requiredOption('-d, --data <folder>', 'folder with one sub-folder per class (or train/ and val/)')
+    .option('--json', 'one JSON object on stdout')
+    .action(async (opts: { model: string; data: string; json?: boolean }) => {
+      const { runEvaluate } = await import('./predict.js');
+      process.exitCode = await runEvaluate(opts);
+    });
+
   return program;
 }
 

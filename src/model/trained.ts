@@ -1,0 +1,79 @@
+// A model freezeflow trained, with what using it needs: class labels and the input pipeline it was
+// trained with (size, resize mode, preprocessing), as `train` records them beside model.json.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../cli/errors.js';
+import { loadModel } from './io.js';
+import type { Preprocess } from '../data/preprocess.js';
+import { DecodeCache, ImageSource, type ImageFile, type ResizeMode } from '../data/images.js';
+
+export interface TrainedModel {
+  model: tf.LayersModel;
+  labels: string[];
+  input: { shape: [number, number, number]; resize: ResizeMode; preprocess: Preprocess };
+  /** True when freezeflow.json was missing and the input pipeline was guessed from the model. */
+  guessed: boolean;
+}
+
+/** Accepts a run directory, a model directory or a model.json path. */
+export function modelJsonPath(location: string): string {
+  const p = resolve(location);
+  if (p.endsWith('.json')) return p;
+  if (existsSync(join(p, 'model', 'model.json'))) return join(p, 'model', 'model.json');
+  return join(p, 'model.json');
+}
+
+export async function loadTrained(location: string): Promise<TrainedModel> {
+  const json = modelJsonPath(location);
+  const model = await loadModel(json);
+  const dir = dirname(json);
+  const read = <T>(name: string): T | undefined =>
+    existsSync(join(dir, name)) ? (JSON.parse(readFileSync(join(dir, name), 'utf8')) as T) : undefined;
+  const units = model.outputs[0]!.shape.at(-1) ?? 0;
+  const labels = read<string[]>('labels.json') ?? Array.from({ length: units }, (_, i) => String(i));
+  if (labels.length !== units)
+    throw new UserError(
+      `${join(dir, 'labels.json')} names ${labels.length} classes but the model has ${units} outputs`,
+    );
+  const meta = read<{ input?: { shape: [number, number, number]; resize?: ResizeMode; preprocess: Preprocess } }>(
+    'freezeflow.json',
+  );
+  const shape = model.inputs[0]!.shape.slice(1) as (number | null)[];
+  if (!meta?.input && shape.some((d) => d === null))
+    throw new UserError(`${json} has no freezeflow.json and its input size ${shape.join('×')} is not fixed`);
+  const input = meta?.input ?? {
+    shape: shape as [number, number, number],
+    preprocess: { name: 'unit' as const, mean: [0], std: [1] },
+  };
+  return {
+    model,
+    labels,
+    input: { shape: input.shape, resize: input.resize ?? 'cover', preprocess: input.preprocess },
+    guessed: !meta?.input,
+  };
+}
+
+/** Class probabilities for image files, in batches; one row per file. */
+export async function predictFiles(t: TrainedModel, files: readonly string[], batchSize = 32): Promise<number[][]> {
+  const [height, width, channels] = t.input.shape;
+  if (channels !== 1 && channels !== 3)
+    throw new UserError(`the model expects ${channels} channels; images give 1 or 3`);
+  const list: ImageFile[] = files.map((path) => ({ path, label: 0 }));
+  const src = new ImageSource(
+    list,
+    t.labels,
+    { height, width, channels, resize: t.input.resize },
+    t.input.preprocess,
+    new DecodeCache(0),
+  );
+  const out: number[][] = [];
+  for (let s = 0; s < files.length; s += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, files.length - s) }, (_, k) => s + k);
+    const x = tf.tensor4d(await src.batch(idx), [idx.length, height, width, channels]);
+    const p = tf.tidy(() => t.model.predict(x) as tf.Tensor);
+    out.push(...(p.arraySync() as number[][]));
+    tf.dispose([x, p]);
+  }
+  return out;
+}
