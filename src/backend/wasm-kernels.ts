@@ -65,35 +65,185 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Con
   });
 }
 
+type DepthwiseAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dilations: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
+
+function assertNoDilation(dilations: [number, number] | number, kernel: string): void {
+  const [a, b] = typeof dilations === 'number' ? [dilations, dilations] : dilations;
+  if (a !== 1 || b !== 1) throw new Error(`${kernel}: dilations > 1 are not supported (tfjs has no gradient for them)`);
+}
+
+/** Pad (positive) or crop (negative) the two spatial axes of an NHWC tensor. */
+function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+  const padded =
+    top > 0 || bottom > 0 || left > 0 || right > 0
+      ? tf.pad(t, [
+          [0, 0],
+          [Math.max(top, 0), Math.max(bottom, 0)],
+          [Math.max(left, 0), Math.max(right, 0)],
+          [0, 0],
+        ])
+      : t;
+  if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) return padded;
+  const [, h, w] = padded.shape;
+  const t0 = Math.max(-top, 0);
+  const l0 = Math.max(-left, 0);
+  return tf.slice(padded, [0, t0, l0, 0], [-1, h - t0 - Math.max(-bottom, 0), w - l0 - Math.max(-right, 0), -1]);
+}
+
+/**
+ * Depthwise filter gradient. For channel c: dW[:,:,c,m] = Σ_b Xpad[b,·,·,c] ⋆ dY[b,·,·,c·M+m] (dilated by
+ * the stride). Folding the batch into the channels turns all of it into one depthwise convolution of
+ * Xpadᵀ [1, Hp, Wp, C·B] with dYᵀ [oh, ow, C·B, M] as the filter; the batch is summed out afterwards.
+ */
+export function depthwiseBackpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  attrs: DepthwiseAttrs & { filterShape: [number, number, number, number] },
+): tf.Tensor4D {
+  assertNoDilation(attrs.dilations, 'DepthwiseConv2dNativeBackpropFilter');
+  const [kh, kw, c, m] = attrs.filterShape;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape,
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
+  const { top, bottom, left, right } = info.padInfo;
+  const [b] = x.shape;
+  const [, oh, ow] = dy.shape;
+  return tf.tidy(() => {
+    const xp = padOrCrop(x, top, bottom, left, right);
+    const [, hp, wp] = xp.shape;
+    const input = tf.reshape(tf.transpose(xp, [1, 2, 3, 0]), [1, hp, wp, c * b]) as tf.Tensor4D;
+    const filter = tf.reshape(tf.transpose(tf.reshape(dy, [b, oh, ow, c, m]), [1, 2, 3, 0, 4]), [oh, ow, c * b, m]);
+    const out = tf.depthwiseConv2d(input, filter as tf.Tensor4D, 1, 'valid', 'NHWC', [
+      info.strideHeight,
+      info.strideWidth,
+    ]);
+    const cut = tf.slice(out, [0, 0, 0, 0], [1, kh, kw, -1]);
+    return tf.sum(tf.reshape(cut, [kh, kw, c, b, m]), 3) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Depthwise input gradient: dY dilated by the stride (zeros between rows/columns), padded for a "full"
+ * correlation, then a depthwise convolution with the spatially flipped filter, one channel per (c, m);
+ * the channel multiplier is summed out afterwards.
+ */
+export function depthwiseBackpropInput(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  attrs: DepthwiseAttrs & { inputShape: [number, number, number, number] },
+): tf.Tensor4D {
+  assertNoDilation(attrs.dilations, 'DepthwiseConv2dNativeBackpropInput');
+  const [kh, kw, c, m] = filter.shape;
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
+  const [b, h, w] = attrs.inputShape;
+  const [, oh, ow] = dy.shape;
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
+  return tf.tidy(() => {
+    let d: tf.Tensor4D = dy;
+    if (sh > 1 || sw > 1) {
+      const spread = tf.pad(tf.reshape(dy, [b, oh, 1, ow, 1, c * m]), [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ]);
+      d = tf.slice(
+        tf.reshape(spread, [b, oh * sh, ow * sw, c * m]) as tf.Tensor4D,
+        [0, 0, 0, 0],
+        [-1, (oh - 1) * sh + 1, (ow - 1) * sw + 1, -1],
+      );
+    }
+    const top = kh - 1 - info.padInfo.top;
+    const left = kw - 1 - info.padInfo.left;
+    const bottom = h + kh - 1 - d.shape[1] - top;
+    const right = w + kw - 1 - d.shape[2] - left;
+    const padded = padOrCrop(d, top, bottom, left, right);
+    const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]) as tf.Tensor4D;
+    const out = tf.depthwiseConv2d(padded, flipped, 1, 'valid');
+    return (m === 1 ? out : tf.sum(tf.reshape(out, [b, h, w, c, m]), 4)) as tf.Tensor4D;
+  });
+}
+
+/** UnsortedSegmentSum (the gradient of gather, e.g. embeddings) as a one-hot matrix product. */
+export function unsortedSegmentSum(x: tf.Tensor, segmentIds: tf.Tensor, numSegments: number): tf.Tensor {
+  return tf.tidy(() => {
+    const rows = segmentIds.size;
+    const flatX = tf.reshape(x, [rows, -1]);
+    const oneHot = tf.oneHot(tf.cast(tf.reshape(segmentIds, [rows]), 'int32'), numSegments);
+    const out = tf.matMul(oneHot.toFloat(), flatX.toFloat(), true, false);
+    return tf.cast(tf.reshape(out, [numSegments, ...x.shape.slice(segmentIds.rank)]), x.dtype);
+  });
+}
+
 let registered = false;
+
+type Attrs = Record<string, unknown>;
+
+/** Register a wasm kernel computed with tf ops on its inputs (kept alive and released correctly). */
+function registerComposed(
+  kernelName: string,
+  inputNames: readonly string[],
+  fn: (inputs: tf.Tensor[], attrs: Attrs) => tf.Tensor,
+): void {
+  tf.registerKernel({
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) => {
+      const b = backend as KernelBackend;
+      const ts = inputNames.map((n) => asTensor(b, inputs[n]!));
+      try {
+        return asOutput(b, fn(ts, (attrs ?? {}) as Attrs));
+      } finally {
+        ts.forEach((t) => t.dispose());
+      }
+    },
+  });
+}
 
 /** Register freezeflow's training kernels on the wasm backend (idempotent). */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'wasm',
-    kernelFunc: ({
-      inputs,
-      backend,
-      attrs,
-    }: {
-      inputs: NamedTensorInfoMap;
-      backend: unknown;
-      attrs?: NamedAttrMap;
-    }) => {
-      const x = asTensor(backend as KernelBackend, inputs['x']!) as tf.Tensor4D;
-      const dy = asTensor(backend as KernelBackend, inputs['dy']!) as tf.Tensor4D;
-      try {
-        return asOutput(
-          backend as KernelBackend,
-          conv2dBackpropFilter(x, dy, attrs as unknown as Conv2DBackpropFilterAttrs),
-        );
-      } finally {
-        x.dispose();
-        dy.dispose();
-      }
-    },
-  });
+  registerComposed('Conv2DBackpropFilter', ['x', 'dy'], ([x, dy], a) =>
+    conv2dBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, a as unknown as Conv2DBackpropFilterAttrs),
+  );
+  registerComposed('DepthwiseConv2dNativeBackpropFilter', ['x', 'dy'], ([x, dy], a) =>
+    depthwiseBackpropFilter(
+      x as tf.Tensor4D,
+      dy as tf.Tensor4D,
+      a as unknown as Parameters<typeof depthwiseBackpropFilter>[2],
+    ),
+  );
+  registerComposed('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], ([dy, f], a) =>
+    depthwiseBackpropInput(
+      dy as tf.Tensor4D,
+      f as tf.Tensor4D,
+      a as unknown as Parameters<typeof depthwiseBackpropInput>[2],
+    ),
+  );
+  registerComposed('UnsortedSegmentSum', ['x', 'segmentIds'], ([x, ids], a) =>
+    unsortedSegmentSum(x!, ids!, a['numSegments'] as number),
+  );
 }

@@ -1,0 +1,152 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend } from '../src/backend/index.js';
+import { loadModel } from '../src/model/io.js';
+import { attachHead, cutModel } from '../src/model/surgery.js';
+import { listLayers } from '../src/model/layers.js';
+import { parseSchedule } from '../src/schedule/load.js';
+import { buildPlan, resolvePlan } from '../src/schedule/plan.js';
+import { memorySource } from '../src/data/dataset.js';
+import { EventBus, type RunEvent } from '../src/train/events.js';
+import { runStages } from '../src/train/runner.js';
+import { ROOT } from './helpers.js';
+
+await initBackend('wasm');
+
+/**
+ * Gradients of `f` with respect to all its inputs, on `backend`, from the same numbers; also checks
+ * that the computation leaves no tensor behind.
+ */
+async function gradsOn(
+  backend: string,
+  f: (...xs: tf.Tensor[]) => tf.Scalar,
+  inputs: { shape: number[]; values: number[] }[],
+): Promise<number[][]> {
+  await tf.setBackend(backend);
+  const xs = inputs.map((i) => tf.tensor(i.values, i.shape));
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(() =>
+    tf
+      .grads(f)(xs)
+      .map((g) => Array.from(g.dataSync())),
+  );
+  assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+  tf.dispose(xs);
+  return out;
+}
+
+function random(shape: number[], seed: number) {
+  const t = tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const values = Array.from(t.dataSync());
+  t.dispose();
+  return { shape, values };
+}
+
+async function compare(
+  label: string,
+  f: (...xs: tf.Tensor[]) => tf.Scalar,
+  inputs: { shape: number[]; values: number[] }[],
+) {
+  const cpu = await gradsOn('cpu', f, inputs);
+  const wasm = await gradsOn('wasm', f, inputs);
+  for (let k = 0; k < cpu.length; k++) {
+    const scale = Math.max(...cpu[k]!.map(Math.abs));
+    const err = Math.max(...wasm[k]!.map((v, i) => Math.abs(v - cpu[k]![i]!))) / scale;
+    assert.ok(err <= 1e-4, `${label}, gradient ${k}: relative error ${err}`);
+  }
+}
+
+test('wasm depthwise conv gradients (input and filter) equal the cpu kernels', async () => {
+  type Shape4 = [number, number, number, number];
+  const cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid'][] = [
+    [[2, 9, 9, 3], [3, 3, 3, 1], 1, 'same'],
+    [[2, 10, 11, 4], [3, 3, 4, 1], 2, 'same'],
+    [[3, 8, 8, 2], [3, 3, 2, 2], 2, 'valid'],
+    [[1, 7, 6, 3], [5, 3, 3, 2], 1, 'valid'],
+    [[2, 12, 12, 5], [3, 3, 5, 1], 2, 'same'],
+  ];
+  let seed = 10;
+  for (const [xs, fs, stride, pad] of cases) {
+    const probe = tf.depthwiseConv2d(tf.zeros(xs) as tf.Tensor4D, tf.zeros(fs) as tf.Tensor4D, stride, pad);
+    const weights = random(probe.shape, seed++);
+    probe.dispose();
+    await compare(
+      JSON.stringify([xs, fs, stride, pad]),
+      (x, w) =>
+        tf.sum(
+          tf.mul(
+            tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad),
+            tf.tensor(weights.values, weights.shape),
+          ),
+        ),
+      [random(xs, seed++), random(fs, seed++)],
+    );
+  }
+});
+
+test('wasm UnsortedSegmentSum (the gradient of gather / embeddings) equals cpu', async () => {
+  const ids = [3, 0, 3, 1, 4, 3];
+  const r = random([6, 4], 99);
+  await compare(
+    'gather',
+    (table) => tf.sum(tf.mul(tf.gather(table!, tf.tensor1d(ids, 'int32')), tf.tensor(r.values, r.shape))),
+    [random([5, 4], 98)],
+  );
+});
+
+const SHARED = join(ROOT, '../shared/models/tm-nail-biting/model.json');
+
+test(
+  'the real MobileNetV2 (../shared/models) fine-tunes its last block on wasm: depthwise layers get gradients',
+  { skip: !existsSync(SHARED) && 'shared model not present' },
+  async () => {
+    await tf.setBackend('wasm');
+    const model = attachHead(
+      cutModel(await loadModel(SHARED)),
+      [{ dense: { units: 'auto', activation: 'softmax' } }],
+      2,
+    );
+    const plan = buildPlan(
+      parseSchedule(`model: { source: x }
+data: { source: y, batchSize: 4, shuffle: false }
+stages:
+  - { name: last, epochs: 1, unfreeze: ['block_16*'], lr: 0.001 }
+`).schedule,
+      't',
+    );
+    const layers = listLayers(model);
+    const n = 8;
+    const x = Float32Array.from({ length: n * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.001) * 0.9);
+    const data = memorySource({
+      classes: ['a', 'b'],
+      x,
+      y: Int32Array.from({ length: n }, (_, i) => i % 2),
+      shape: [224, 224, 3],
+    });
+    const dw = layers.find((l) => l.path.endsWith('block_16_depthwise'))!;
+    const before = Array.from(dw.layer.getWeights()[0]!.dataSync());
+    const events: RunEvent[] = [];
+    const bus = new EventBus();
+    bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
+    await runStages({
+      plan,
+      resolved: resolvePlan(plan, layers),
+      model,
+      data: { train: data, val: data },
+      bus,
+      runDir: '',
+    });
+    const rep = events.find((e) => e.type === 'gradient-report');
+    assert.ok(rep?.type === 'gradient-report');
+    assert.deepEqual(rep.warnings, []);
+    assert.ok(
+      rep.layers.some((l) => l.path === dw.path && l.norm > 0),
+      'depthwise layer received a gradient',
+    );
+    assert.notDeepEqual(Array.from(dw.layer.getWeights()[0]!.dataSync()), before, 'depthwise kernel trained');
+    assert.equal(events.filter((e) => e.type === 'warning').length, 0, 'frozen layers unchanged');
+  },
+);
