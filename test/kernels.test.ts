@@ -87,6 +87,59 @@ test('wasm depthwise conv gradients (input and filter) equal the cpu kernels', a
   }
 });
 
+test('wasm conv2d input gradient (composed, or stock for strided RGB stems) equals cpu', async () => {
+  type Shape4 = [number, number, number, number];
+  const cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid'][] = [
+    [[2, 9, 9, 8], [1, 1, 8, 12], 1, 'same'],
+    [[2, 10, 11, 8], [3, 3, 8, 6], 2, 'same'],
+    [[2, 8, 8, 9], [3, 3, 9, 4], 2, 'valid'],
+    [[1, 7, 6, 10], [5, 3, 10, 3], 1, 'valid'],
+    [[2, 12, 12, 3], [3, 3, 3, 5], 2, 'same'],
+  ];
+  let seed = 40;
+  for (const [xs, fs, stride, pad] of cases) {
+    const probe = tf.conv2d(tf.zeros(xs) as tf.Tensor4D, tf.zeros(fs) as tf.Tensor4D, stride, pad);
+    const weights = random(probe.shape, seed++);
+    probe.dispose();
+    await compare(
+      JSON.stringify([xs, fs, stride, pad]),
+      (x, w) =>
+        tf.sum(
+          tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad), tf.tensor(weights.values, weights.shape)),
+        ),
+      [random(xs, seed++), random(fs, seed++)],
+    );
+  }
+});
+
+test('wasm Tile: the broadcast fast path and the stock path equal cpu', async () => {
+  for (const [shape, reps] of [
+    [
+      [1, 1, 1, 5],
+      [2, 3, 4, 1],
+    ],
+    [
+      [1, 6],
+      [3, 1],
+    ],
+    [
+      [2, 3],
+      [2, 2],
+    ],
+    [
+      [1, 3, 1],
+      [2, 1, 3],
+    ],
+  ] as [number[], number[]][]) {
+    const r = random(shape, 7);
+    const on = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => Array.from(tf.tile(tf.tensor(r.values, r.shape), reps).dataSync()));
+    };
+    assert.deepEqual(await on('wasm'), await on('cpu'), JSON.stringify([shape, reps]));
+  }
+});
+
 test('wasm UnsortedSegmentSum (the gradient of gather / embeddings) equals cpu', async () => {
   const ids = [3, 0, 3, 1, 4, 3];
   const r = random([6, 4], 99);

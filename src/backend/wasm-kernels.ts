@@ -155,26 +155,10 @@ export function depthwiseBackpropInput(
     true,
   );
   const [b, h, w] = attrs.inputShape;
-  const [, oh, ow] = dy.shape;
   const sh = info.strideHeight;
   const sw = info.strideWidth;
   return tf.tidy(() => {
-    let d: tf.Tensor4D = dy;
-    if (sh > 1 || sw > 1) {
-      const spread = tf.pad(tf.reshape(dy, [b, oh, 1, ow, 1, c * m]), [
-        [0, 0],
-        [0, 0],
-        [0, sh - 1],
-        [0, 0],
-        [0, sw - 1],
-        [0, 0],
-      ]);
-      d = tf.slice(
-        tf.reshape(spread, [b, oh * sh, ow * sw, c * m]) as tf.Tensor4D,
-        [0, 0, 0, 0],
-        [-1, (oh - 1) * sh + 1, (ow - 1) * sw + 1, -1],
-      );
-    }
+    const d = dilateSpatial(dy, sh, sw);
     const top = kh - 1 - info.padInfo.top;
     const left = kw - 1 - info.padInfo.left;
     const bottom = h + kh - 1 - d.shape[1] - top;
@@ -183,6 +167,55 @@ export function depthwiseBackpropInput(
     const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]) as tf.Tensor4D;
     const out = tf.depthwiseConv2d(padded, flipped, 1, 'valid');
     return (m === 1 ? out : tf.sum(tf.reshape(out, [b, h, w, c, m]), 4)) as tf.Tensor4D;
+  });
+}
+
+/** dY spread out by the stride: (s−1) zeros between rows and columns, as a transposed conv sees it. */
+function dilateSpatial(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  if (sh === 1 && sw === 1) return dy;
+  const [b, oh, ow, c] = dy.shape;
+  const spread = tf.pad(tf.reshape(dy, [b, oh, 1, ow, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
+  return tf.slice(
+    tf.reshape(spread, [b, oh * sh, ow * sw, c]) as tf.Tensor4D,
+    [0, 0, 0, 0],
+    [-1, (oh - 1) * sh + 1, (ow - 1) * sw + 1, -1],
+  );
+}
+
+/**
+ * Conv2D input gradient as a forward convolution (XNNPACK): dY dilated by the stride and padded for a
+ * full correlation, convolved with the filter flipped in space and with in/out channels swapped.
+ */
+export function conv2dBackpropInput(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  attrs: Omit<Conv2DBackpropFilterAttrs, 'filterShape'> & { inputShape: [number, number, number, number] },
+): tf.Tensor4D {
+  if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropInput: NCHW is not supported on wasm');
+  const [kh, kw] = filter.shape;
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const [, h, w] = attrs.inputShape;
+  return tf.tidy(() => {
+    const d = dilateSpatial(dy, info.strideHeight, info.strideWidth);
+    const top = kh - 1 - info.padInfo.top;
+    const left = kw - 1 - info.padInfo.left;
+    const padded = padOrCrop(d, top, h + kh - 1 - d.shape[1] - top, left, w + kw - 1 - d.shape[2] - left);
+    const flipped = kh === 1 && kw === 1 ? filter : tf.reverse(filter, [0, 1]);
+    return tf.conv2d(padded, tf.transpose(flipped, [0, 1, 3, 2]) as tf.Tensor4D, 1, 'valid');
   });
 }
 
@@ -195,6 +228,29 @@ export function unsortedSegmentSum(x: tf.Tensor, segmentIds: tf.Tensor, numSegme
     const out = tf.matMul(oneHot.toFloat(), flatX.toFloat(), true, false);
     return tf.cast(tf.reshape(out, [numSegments, ...x.shape.slice(segmentIds.rank)]), x.dtype);
   });
+}
+
+/**
+ * Tile that is a pure broadcast of an input whose leading axes are 1 ([1,1,1,C] → [B,H,W,C]: what tfjs's
+ * BatchNorm gradient does for every BN layer): the input repeated whole, built by doubling copies.
+ * wasm's own Tile kernel spends ~1 s on one such 8×112×112×96 tile; this takes a few ms.
+ */
+export function tileLeadingBroadcast(x: tf.Tensor, reps: readonly number[]): tf.Tensor | undefined {
+  if (x.dtype !== 'float32' || reps.length !== x.rank) return undefined;
+  let k = 0; // first axis that is not repeated
+  while (k < reps.length && reps[k]! > 1) k++;
+  if (k === 0 || reps.slice(k).some((r) => r !== 1) || x.shape.slice(0, k).some((d) => d !== 1)) return undefined;
+  const times = reps.slice(0, k).reduce((a, b) => a * b, 1);
+  const src = x.dataSync() as Float32Array;
+  const out = new Float32Array(src.length * times);
+  out.set(src);
+  for (let filled = src.length; filled < out.length; filled *= 2)
+    out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
+  return tf.tensor(
+    out,
+    x.shape.map((d, i) => d * reps[i]!),
+    'float32',
+  );
 }
 
 let registered = false;
@@ -210,7 +266,15 @@ function registerComposed(
   tf.registerKernel({
     kernelName,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) => {
+    kernelFunc: ({
+      inputs,
+      backend,
+      attrs,
+    }: {
+      inputs: NamedTensorInfoMap;
+      backend: unknown;
+      attrs?: NamedAttrMap;
+    }) => {
       const b = backend as KernelBackend;
       const ts = inputNames.map((n) => asTensor(b, inputs[n]!));
       try {
@@ -218,6 +282,34 @@ function registerComposed(
       } finally {
         ts.forEach((t) => t.dispose());
       }
+    },
+  });
+}
+
+/**
+ * Replace a stock wasm kernel by a composed one where that is faster; `fn` returns undefined for the
+ * cases it leaves to the stock kernel.
+ */
+function replaceWhereFaster(
+  kernelName: string,
+  inputNames: readonly string[],
+  fn: (inputs: tf.Tensor[], attrs: Attrs) => tf.Tensor | undefined,
+): void {
+  const stock = tf.getKernel(kernelName, 'wasm');
+  if (!stock) return;
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({
+    ...stock,
+    kernelFunc: (args) => {
+      const b = args.backend as KernelBackend;
+      const ts = inputNames.map((n) => asTensor(b, args.inputs[n]!));
+      try {
+        const out = fn(ts, (args.attrs ?? {}) as Attrs);
+        if (out) return asOutput(b, out);
+      } finally {
+        ts.forEach((t) => t.dispose());
+      }
+      return stock.kernelFunc(args);
     },
   });
 }
@@ -243,6 +335,15 @@ export function registerWasmTrainingKernels(): void {
       a as unknown as Parameters<typeof depthwiseBackpropInput>[2],
     ),
   );
+  replaceWhereFaster('Tile', ['x'], ([x], a) => tileLeadingBroadcast(x!, a['reps'] as number[]));
+  replaceWhereFaster('Conv2DBackpropInput', ['dy', 'filter'], ([dy, f], a) => {
+    const attrs = a as unknown as Parameters<typeof conv2dBackpropInput>[2];
+    const [sh, sw] = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
+    const strided = sh > 1 || sw > 1;
+    // measured: with few input channels (an RGB stem) and a stride, wasm's own kernel is faster
+    if (attrs.dataFormat === 'NCHW' || (strided && f!.shape[2]! < 8)) return undefined;
+    return conv2dBackpropInput(dy as tf.Tensor4D, f as tf.Tensor4D, attrs);
+  });
   registerComposed('UnsortedSegmentSum', ['x', 'segmentIds'], ([x, ids], a) =>
     unsortedSegmentSum(x!, ids!, a['numSegments'] as number),
   );
