@@ -14,7 +14,7 @@ const SEED = 7;
 
 function tensors(d: Dataset): { x: tf.Tensor4D; y: tf.Tensor2D } {
   return {
-    x: tf.tensor4d(d.x, [count(d), ...d.shape]),
+    x: tf.tensor4d(d.x, [count(d), 28, 28, 1]),
     y: tf.oneHot(tf.tensor1d(d.y, 'int32'), d.classes.length) as tf.Tensor2D,
   };
 }

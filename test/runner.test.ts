@@ -308,3 +308,59 @@ test('guard rollback and stop end the run; early stopping ends only the stage', 
   assert.ok(lastEpochs.length < 5, 'stage ended early');
   assert.ok(early.events.some((e) => e.type === 'stage-start' && e.stage === 'all' && !e.skippedUnfreeze));
 });
+
+test('feature caching: same weights as uncached training, said in the events, off with augmentation', async () => {
+  const ds = split(loadBuiltinDataset('mnist-5-9'), 0.5, 5, 96);
+  const val = { ...ds.val, x: ds.val.x.subarray(0, 32 * 784), y: ds.val.y.subarray(0, 32) };
+  const stages = `  - { name: head, epochs: 2, lr: 0.003 }
+  - { name: last, epochs: 2, unfreeze: ['layer3*'], lr: 0.001, optimizer: adamw, weightDecay: 0.01 }
+`;
+  const run = async (extra: string, augment = false) => {
+    const base = await loadModel('builtin:resnet-mini');
+    const model = attachHead(
+      cutModel(base),
+      [{ dense: { units: 32, activation: 'relu' } }, { dense: { units: 'auto', activation: 'softmax' } }],
+      5,
+    );
+    // identical starting head weights in both runs
+    const layers = listLayers(model);
+    for (const l of layers.filter((e) => e.path.startsWith('head/')))
+      l.layer.setWeights(
+        l.layer.getWeights().map((w, k) => tf.fill(w.shape, 0.01 * (k + 1) * (l.path.endsWith('1') ? 1 : -1))),
+      );
+    const plan = planOf(stages, extra);
+    if (augment) plan.data.augment.rotate = 5;
+    const events: RunEvent[] = [];
+    const bus = new EventBus();
+    bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
+    await runStages({
+      plan,
+      resolved: resolvePlan(plan, layers),
+      model,
+      data: { train: memorySource(ds.train), val: memorySource(val) },
+      bus,
+      runDir: '',
+    });
+    const w = (p: string) =>
+      layers
+        .find((l) => l.path === p)!
+        .layer.getWeights()
+        .flatMap((t) => Array.from(t.dataSync()));
+    return { events, head: w('head/dense_2'), conv: w('layer3_0_conv2'), bn: w('layer3_0_bn2') };
+  };
+  const cached = await run('');
+  const plain = await run('training: { cacheFeatures: false }\n');
+  const caches = cached.events.filter((e) => e.type === 'feature-cache');
+  assert.equal(caches.length, 2);
+  assert.ok(caches[0]!.type === 'feature-cache' && caches[0]!.used && caches[0]!.at === 'pool');
+  assert.ok(caches[1]!.type === 'feature-cache' && caches[1]!.used && caches[1]!.at === 'layer2_0_relu2');
+  assert.equal(plain.events.filter((e) => e.type === 'feature-cache').length, 0);
+  const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+  for (const k of ['head', 'conv', 'bn'] as const)
+    assert.ok(maxDiff(cached[k], plain[k]) < 1e-4, `${k}: ${maxDiff(cached[k], plain[k])}`);
+  const lossesOf = (r: { events: RunEvent[] }) => r.events.flatMap((e) => (e.type === 'epoch-end' ? [e.valLoss] : []));
+  assert.ok(maxDiff(lossesOf(cached), lossesOf(plain)) < 1e-4);
+  const aug = await run('', true);
+  const off = aug.events.filter((e) => e.type === 'feature-cache');
+  assert.ok(off.every((e) => e.type === 'feature-cache' && !e.used && /augmented/.test(e.reason ?? '')));
+});

@@ -27,6 +27,15 @@ export interface TrainOptions {
   strict?: boolean;
 }
 
+/** One line for an unexpected failure inside training, with the fix where we know it. */
+function explainFailure(err: unknown, backend: string, batchSize: number): string {
+  const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  if (process.env['FREEZEFLOW_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (/memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length/i.test(msg))
+    return `the ${backend} backend ran out of memory (${msg}); lower data.batchSize (now ${batchSize}) or unfreeze fewer layers — the checkpoints written so far are kept, and 'freezeflow train --resume RUN_DIR -s EDITED.yaml' continues from the last one`;
+  return `training failed: ${msg} — the checkpoints written so far are kept (FREEZEFLOW_DEBUG=1 shows the stack)`;
+}
+
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
 export async function runTrain(opts: TrainOptions): Promise<number> {
@@ -154,9 +163,11 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
     status = r.status;
     state = r.state;
   } catch (err) {
-    if (!(err instanceof NonFiniteLossError)) throw err;
-    error = err.message;
-    state = err.state;
+    // Any failure still ends with a summary and the checkpoints already written (never lost work).
+    if (err instanceof NonFiniteLossError) {
+      error = err.message;
+      state = err.state;
+    } else error = explainFailure(err, backend.name, plan.data.batchSize);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

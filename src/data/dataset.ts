@@ -7,8 +7,8 @@ import { applyAugment, drawAugment, drawSeed, isAugmenting, type AugmentSpec } f
 /** What the runner needs from a data set: labels up front, pixels per batch. */
 export interface BatchSource {
   readonly classes: string[];
-  /** [height, width, channels] of one image as the model receives it. */
-  readonly shape: [number, number, number];
+  /** Shape of one sample as the model receives it: [height, width, channels] for images. */
+  readonly shape: readonly number[];
   readonly labels: Int32Array;
   /**
    * Preprocessed pixels of the items `idx`, NHWC float32. With `augment`, each image gets its own
@@ -49,7 +49,7 @@ export function memorySource(d: Dataset): BatchSource {
     labels: d.y,
     batch: async (idx, augment) => {
       const x = subset(d, idx).x;
-      if (augment) augmentBatch(x, idx, d.shape, augment);
+      if (augment && d.shape.length === 3) augmentBatch(x, idx, d.shape as [number, number, number], augment);
       return x;
     },
   };
@@ -61,13 +61,14 @@ export interface Dataset {
   x: Float32Array;
   /** Class index of every image. */
   y: Int32Array;
-  shape: [number, number, number];
+  /** Per-sample shape: [height, width, channels] for images, anything for cached features. */
+  shape: readonly number[];
 }
 
 export const count = (d: Dataset): number => d.y.length;
 
 export function subset(d: Dataset, idx: readonly number[]): Dataset {
-  const per = d.shape[0] * d.shape[1] * d.shape[2];
+  const per = d.shape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(idx.length * per);
   const y = new Int32Array(idx.length);
   idx.forEach((i, k) => {

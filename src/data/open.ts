@@ -86,7 +86,7 @@ export async function openData(
       val: memorySource(subset(ds, val)),
       classes: ds.classes,
       skipped: [],
-      input: { shape: ds.shape, preprocess: plan.data.preprocess },
+      input: { shape: [28, 28, 1], preprocess: plan.data.preprocess },
     };
   }
   const { root, layout } = desc.folder!;

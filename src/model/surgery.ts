@@ -31,9 +31,9 @@ function nodeIndexIn(model: tf.LayersModel, layer: tf.layers.Layer): number {
   return 0;
 }
 
-const outputIn = (model: tf.LayersModel, layer: tf.layers.Layer) =>
+export const outputIn = (model: tf.LayersModel, layer: tf.layers.Layer) =>
   layer.getOutputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
-const inputIn = (model: tf.LayersModel, layer: tf.layers.Layer) =>
+export const inputIn = (model: tf.LayersModel, layer: tf.layers.Layer) =>
   layer.getInputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
 
 /**

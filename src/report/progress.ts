@@ -91,6 +91,15 @@ export function attachProgress(
       case 'guard':
         log(c.yellow(`guard: ${e.action} at epoch ${e.epoch} — ${e.reason}`));
         break;
+      case 'feature-cache':
+        if (e.used)
+          log(
+            c.dim(
+              `  feature cache: outputs of '${e.at}' (${e.featureShape?.join('×')}, ${e.megabytes?.toFixed(1)} MB) computed once in ${e.seconds?.toFixed(1)} s; only the layers after it run`,
+            ),
+          );
+        else if (e.reason) log(c.dim(`  feature cache: off (${e.reason})`));
+        break;
       case 'early-stop':
         log(c.yellow(`early stop: stage ${e.stage} at epoch ${e.epoch} — ${e.reason}`));
         break;

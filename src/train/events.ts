@@ -72,6 +72,17 @@ export type RunEvent =
   | { type: 'checkpoint'; kind: 'stage' | 'epoch' | 'best' | 'interrupt'; dir: string; epoch: number }
   | { type: 'guard'; action: 'stop-unfreezing' | 'rollback' | 'stop'; epoch: number; reason: string }
   | { type: 'early-stop'; stageIndex: number; stage: string; epoch: number; reason: string }
+  | {
+      type: 'feature-cache';
+      stageIndex: number;
+      used: boolean;
+      /** The layer whose outputs were cached (everything up to it is frozen). */
+      at?: string;
+      featureShape?: number[];
+      megabytes?: number;
+      seconds?: number;
+      reason?: string;
+    }
   | { type: 'warning'; message: string }
   | {
       type: 'run-end';

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
 import { scheduleFactor } from '../schedule/plan.js';
 import { applyTrainable, isBatchNorm, listLayers, type LayerEntry } from '../model/layers.js';
-import { sourceSize, type BatchSource } from '../data/dataset.js';
+import { memorySource, sourceSize, type BatchSource } from '../data/dataset.js';
+import { splitForCaching } from '../model/split.js';
 import { isAugmenting } from '../data/augment.js';
 import { rng, shuffleInPlace } from '../data/random.js';
 import { applyStep, buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
@@ -118,9 +119,9 @@ function toTensors(
   idx: readonly number[],
   pixels: Float32Array,
   classes: number,
-): { x: tf.Tensor4D; y: tf.Tensor2D } {
+): { x: tf.Tensor; y: tf.Tensor2D } {
   return {
-    x: tf.tensor4d(pixels, [idx.length, ...d.shape]),
+    x: tf.tensor(pixels, [idx.length, ...d.shape]),
     y: oneHot(
       Int32Array.from(idx, (i) => d.labels[i]!),
       classes,
@@ -223,6 +224,86 @@ function sameWeights(layers: readonly LayerEntry[], snap: Map<string, Float32Arr
   return changed;
 }
 
+/** Top-level layers that must run in the training step: trainable now, or training-mode dependent. */
+function activeTopLevel(layers: readonly LayerEntry[], trainable: ReadonlySet<string>, bnPolicy: string): Set<string> {
+  const out = new Set<string>();
+  for (const l of layers) {
+    const cls = l.layer.getClassName();
+    const modeActive = MODE_LAYERS.has(cls) && (cls !== 'BatchNormalization' || bnPolicy === 'train');
+    if (trainable.has(l.path) || modeActive) out.add(l.path.split('/')[0]!);
+  }
+  return out;
+}
+
+/** Run `model` (in inference mode) over a whole source, into one Float32Array. */
+async function computeFeatures(
+  model: tf.LayersModel,
+  mode: ModeController,
+  d: BatchSource,
+  perSample: number,
+): Promise<Float32Array> {
+  mode.training = false;
+  const n = sourceSize(d);
+  const out = new Float32Array(n * perSample);
+  for (let s = 0; s < n; s += 128) {
+    const idx = Array.from({ length: Math.min(128, n - s) }, (_, k) => s + k);
+    const x = tf.tensor(await d.batch(idx), [idx.length, ...d.shape]);
+    const f = tf.tidy(() => model.apply(x) as tf.Tensor);
+    out.set(f.dataSync() as Float32Array, s * perSample);
+    tf.dispose([x, f]);
+    await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
+
+interface StageData {
+  model: tf.LayersModel;
+  train: BatchSource;
+  val: BatchSource;
+}
+
+/**
+ * Feature caching: when everything up to some layer is frozen and runs the same in training, its outputs
+ * are computed once for the stage and only the rest of the model trains (same weights, same numbers).
+ */
+async function stageData(
+  opts: RunOptions,
+  layers: readonly LayerEntry[],
+  trainable: ReadonlySet<string>,
+  mode: ModeController,
+  si: number,
+): Promise<StageData> {
+  const { plan, model, data, bus } = opts;
+  const plain = { model, train: data.train, val: data.val };
+  const off = (reason: string) => {
+    bus.emit({ type: 'feature-cache', stageIndex: si, used: false, reason });
+    return plain;
+  };
+  if (!plan.training.cacheFeatures) return plain;
+  if (isAugmenting(plan.data.augment)) return off('the data is augmented');
+  const split = splitForCaching(model, activeTopLevel(layers, trainable, plan.training.batchNorm));
+  if (!split) return off('no frozen prefix ends in a single tensor before the first trainable layer');
+  const per = split.featureShape.reduce((a, b) => a * b, 1);
+  const mb = ((sourceSize(data.train) + sourceSize(data.val)) * per * 4) / 2 ** 20;
+  if (mb > plan.data.cacheMB)
+    return off(`the features would take ${mb.toFixed(0)} MB, over data.cacheMB (${plan.data.cacheMB})`);
+  const t0 = Date.now();
+  const asSource = (d: BatchSource, x: Float32Array): BatchSource =>
+    memorySource({ classes: d.classes, x, y: d.labels, shape: split.featureShape });
+  const train = asSource(data.train, await computeFeatures(split.prefix, mode, data.train, per));
+  const val = asSource(data.val, await computeFeatures(split.prefix, mode, data.val, per));
+  bus.emit({
+    type: 'feature-cache',
+    stageIndex: si,
+    used: true,
+    at: split.at,
+    featureShape: split.featureShape,
+    megabytes: mb,
+    seconds: (Date.now() - t0) / 1000,
+  });
+  return { model: split.suffix, train, val };
+}
+
 /** Run the plan. Returns the final state; throws NonFiniteLossError on NaN/Inf loss, gradients or weights. */
 export async function runStages(
   opts: RunOptions,
@@ -296,6 +377,7 @@ export async function runStages(
       ? new Patience(stage.earlyStopping.patience, stage.earlyStopping.minDelta)
       : undefined;
     const firstEpoch = Math.max(stage.firstEpoch, state.epoch + 1);
+    const sd = firstEpoch <= stage.lastEpoch ? await stageData(opts, layers, trainable, mode, si) : undefined;
     for (let epoch = firstEpoch; epoch <= stage.lastEpoch; epoch++) {
       const e0 = epoch - stage.firstEpoch;
       const order = Array.from({ length: nTrain }, (_, i) => i);
@@ -308,7 +390,7 @@ export async function runStages(
       const augment = isAugmenting(plan.data.augment)
         ? { spec: plan.data.augment, seed: plan.data.seed, epoch }
         : undefined;
-      const load = (b: number) => data.train.batch(order.slice(b * batchSize, (b + 1) * batchSize), augment);
+      const load = (b: number) => sd!.train.batch(order.slice(b * batchSize, (b + 1) * batchSize), augment);
       // the next batch decodes (on sharp's threads) while this one trains; tensors are made only when
       // a batch is used, so a prefetch abandoned by an interrupt leaves nothing behind
       let pending = load(0);
@@ -319,13 +401,13 @@ export async function runStages(
         const idx = order.slice(b * batchSize, (b + 1) * batchSize);
         const pixels = await pending;
         if (b + 1 < steps) pending = load(b + 1);
-        const { x, y } = toTensors(data.train, idx, pixels, classes);
+        const { x, y } = toTensors(sd!.train, idx, pixels, classes);
         // One tidy per step: gradients, the lr-group updates and BN's moving-average writes all die here.
         const step = tf.tidy(() => {
           mode.training = true;
           let acc = 0;
           const { value, grads } = tf.variableGrads(() => {
-            const p = model.apply(x) as tf.Tensor;
+            const p = sd!.model.apply(x) as tf.Tensor;
             acc = tf.tidy(() => accuracy(y, p).dataSync()[0]!);
             return lossFn(y, p);
           }, allVars);
@@ -393,7 +475,7 @@ export async function runStages(
           `weights of '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more layer(s)` : ''} became NaN or infinite in stage '${stage.name}', epoch ${epoch}; the last good checkpoint is kept (try a lower lr)`,
           state,
         );
-      const v = await evaluate(model, mode, data.val);
+      const v = await evaluate(sd!.model, mode, sd!.val);
       const seconds = (Date.now() - t0) / 1000;
       state.epoch = epoch;
       state.lastValLoss = v.loss;
