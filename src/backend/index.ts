@@ -1,15 +1,18 @@
 // Backend selection: the fastest backend that really works here, and why the others were skipped.
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendReport {
   name: Exclude<BackendChoice, 'auto'>;
   tfjsBackend: string;
   skipped: { name: string; reason: string }[];
+  /** What the chosen backend runs on (GPU adapter name, CUDA device), when known. */
+  device?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -23,7 +26,7 @@ export async function initInspectionBackend(): Promise<void> {
   await tf.setBackend('cpu');
 }
 
-function tryNative(pkg: string): string | undefined {
+export function tryNative(pkg: string): string | undefined {
   try {
     require(pkg);
     return undefined;
@@ -35,19 +38,60 @@ function tryNative(pkg: string): string | undefined {
   }
 }
 
-/** tfjs-node-gpu silently runs on the CPU when CUDA/cuDNN do not match; ask TensorFlow what it sees. */
-function gpuVisible(): boolean {
+export interface GpuProbe {
+  gpu: boolean;
+  detail: string;
+}
+
+/**
+ * tfjs-node-gpu silently runs on the CPU when it cannot load CUDA 11.2 / cuDNN 8.1 (tfjs#8269). The
+ * binding exposes no device list, but libtensorflow logs device creation and failed library loads, so a
+ * child process with TF logging on runs one op and we read its stderr.
+ */
+export function probeTensorflowGpu(): GpuProbe {
+  const script =
+    "const tf=require('@tensorflow/tfjs-node-gpu');tf.matMul(tf.ones([64,64]),tf.ones([64,64])).dataSync();";
+  const r = spawnSync(process.execPath, ['-e', script], {
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '0' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const log = `${r.stderr ?? ''}`;
+  // TF 2.9: "Created device /job:localhost/…/device:GPU:0 with 14647 MB memory:  -> device: 0, name: Tesla T4, …"
+  const device = /Created device \S*GPU:\d+.*?name: ([^,]+)/.exec(log);
+  if (device) return { gpu: true, detail: device[1]!.trim() };
+  const missing = /Could not load dynamic library '([^']+)'/.exec(log);
+  if (missing)
+    return {
+      gpu: false,
+      detail: `TensorFlow could not load ${missing[1]} and runs on the CPU (tfjs-node-gpu 4.x needs CUDA 11.2 + cuDNN 8.1)`,
+    };
+  if (r.status !== 0)
+    return { gpu: false, detail: `the probe failed: ${log.trim().split('\n').at(-1) ?? r.error?.message}` };
+  return { gpu: false, detail: 'TensorFlow created no GPU device (no CUDA GPU visible?)' };
+}
+
+/** Where the webgpu backend would run, or why it cannot. Loads `webgpu` (Dawn) only when installed. */
+export async function probeWebgpu(): Promise<{ gpu?: unknown; adapter?: string; reason?: string }> {
+  let mod: { create(flags: string[]): { requestAdapter(): Promise<unknown> }; globals: object };
   try {
-    const node = require('@tensorflow/tfjs-node-gpu') as { backend(): unknown };
-    void node;
-    const t = tf.tidy(() => tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])));
-    t.dispose();
-    // libtensorflow logs device placement to stderr only; the binding exposes no device list, so rely on
-    // TF_GPU detection via the CUDA env the binding reports when it loaded its GPU libraries.
-    return process.env['CUDA_VISIBLE_DEVICES'] !== '-1';
+    const name = 'webgpu';
+    mod = (await import(name)) as typeof mod;
   } catch {
-    return false;
+    return { reason: "the 'webgpu' package (Dawn) is not installed: npm i webgpu @tensorflow/tfjs-backend-webgpu" };
   }
+  try {
+    require.resolve('@tensorflow/tfjs-backend-webgpu');
+  } catch {
+    return { reason: '@tensorflow/tfjs-backend-webgpu is not installed' };
+  }
+  Object.assign(globalThis, mod.globals);
+  const gpu = mod.create([]);
+  const adapter = (await gpu.requestAdapter()) as { info?: Record<string, string> } | null;
+  if (!adapter) return { reason: 'Dawn found no GPU adapter (needs a GPU with Vulkan, Metal or D3D12 drivers)' };
+  const info = adapter.info ?? {};
+  const name = [info['vendor'], info['architecture'], info['device'], info['description']].filter(Boolean).join(' ');
+  return { gpu, adapter: name || 'unnamed adapter' };
 }
 
 async function use(name: string): Promise<boolean> {
@@ -62,20 +106,39 @@ async function use(name: string): Promise<boolean> {
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendReport> {
   const skipped: { name: string; reason: string }[] = [];
   const order: Exclude<BackendChoice, 'auto'>[] =
-    choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
+    choice === 'auto' ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
   for (const name of order) {
-    if (name === 'tensorflow-gpu' || name === 'tensorflow') {
+    if (name === 'webgpu') {
+      const probe = await probeWebgpu();
+      if (!probe.gpu) {
+        skipped.push({ name, reason: probe.reason! });
+        continue;
+      }
+      (globalThis as { navigator?: object }).navigator = {
+        ...((globalThis as { navigator?: object }).navigator ?? {}),
+        gpu: probe.gpu,
+      };
+      const backendPkg = '@tensorflow/tfjs-backend-webgpu';
+      await import(backendPkg);
+      if (await use('webgpu')) return { name, tfjsBackend: 'webgpu', skipped, device: probe.adapter };
+      skipped.push({ name, reason: `adapter ${probe.adapter} found, but the webgpu backend did not initialise` });
+    } else if (name === 'tensorflow-gpu' || name === 'tensorflow') {
       const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
       const why = tryNative(pkg);
       if (why) {
         skipped.push({ name, reason: why });
         continue;
       }
-      if (name === 'tensorflow-gpu' && !gpuVisible()) {
-        skipped.push({ name, reason: 'loaded, but TensorFlow sees no GPU (CUDA 11.2 + cuDNN 8.1 required)' });
-        continue;
+      let device: string | undefined;
+      if (name === 'tensorflow-gpu') {
+        const probe = probeTensorflowGpu();
+        if (!probe.gpu) {
+          skipped.push({ name, reason: probe.detail });
+          continue;
+        }
+        device = probe.detail;
       }
-      if (await use('tensorflow')) return { name, tfjsBackend: 'tensorflow', skipped };
+      if (await use('tensorflow')) return { name, tfjsBackend: 'tensorflow', skipped, device };
       skipped.push({ name, reason: `${pkg} loaded but the 'tensorflow' backend did not initialise` });
     } else if (name === 'wasm') {
       try {

@@ -118,7 +118,7 @@ export function buildProgram(): Command {
     .description('run a schedule: freeze/unfreeze stage by stage, train, checkpoint, report')
     .option('-s, --schedule <file>', 'schedule YAML file (required unless --resume)')
     .option('-o, --out <dir>', 'run directory (default runs/<schedule>-<timestamp>)')
-    .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu')
+    .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu')
     .option('--json', 'stream NDJSON events on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')
@@ -126,6 +126,15 @@ export function buildProgram(): Command {
     .action(async (opts: Record<string, unknown>) => {
       const { runTrain } = await import('./train.js');
       process.exitCode = await runTrain(opts);
+    });
+
+  program
+    .command('doctor')
+    .description('which backends this machine has, whether a GPU is really used, and what auto picks')
+    .option('--json', 'one JSON object on stdout')
+    .action(async (opts: { json?: boolean }) => {
+      const { runDoctor } = await import('./doctor.js');
+      process.exitCode = await runDoctor(opts);
     });
 
   program

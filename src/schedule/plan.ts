@@ -64,7 +64,7 @@ export interface Plan {
     loss: 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy';
     metrics: 'accuracy'[];
     batchNorm: 'frozen' | 'train';
-    backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+    backend: NonNullable<NonNullable<Schedule['training']>['backend']>;
     gradientReport: number;
     cacheFeatures: boolean;
   };

@@ -385,7 +385,7 @@ export const TrainingSpec = Type.Object(
       }),
     ),
     backend: Type.Optional(
-      Literals(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], {
+      Literals(['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'], {
         description: 'Compute backend (default auto).',
       }),
     ),

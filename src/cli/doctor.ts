@@ -1,0 +1,116 @@
+// `freezeflow doctor`: which backends this machine has, their versions, whether a GPU is really used,
+// and which one `auto` picks.
+import { cpus } from 'node:os';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { probeTensorflowGpu, probeWebgpu, tryNative } from '../backend/index.js';
+import { style } from './style.js';
+import { EXIT_OK } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+interface BackendStatus {
+  name: string;
+  available: boolean;
+  detail: string;
+  version?: string;
+}
+
+function versionOf(pkg: string): string | undefined {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function doctorReport(): Promise<{
+  environment: Record<string, string | number>;
+  backends: BackendStatus[];
+  auto: string;
+}> {
+  const backends: BackendStatus[] = [];
+  const gpuPkg = '@tensorflow/tfjs-node-gpu';
+  const gpuMissing = tryNative(gpuPkg);
+  if (gpuMissing) backends.push({ name: 'tensorflow-gpu', available: false, detail: gpuMissing });
+  else {
+    const p = probeTensorflowGpu();
+    backends.push({
+      name: 'tensorflow-gpu',
+      available: p.gpu,
+      detail: p.gpu ? `GPU: ${p.detail}` : p.detail,
+      version: versionOf(gpuPkg),
+    });
+  }
+  const wg = await probeWebgpu();
+  backends.push({
+    name: 'webgpu',
+    available: wg.gpu !== undefined,
+    detail: wg.gpu ? `adapter: ${wg.adapter}` : wg.reason!,
+    version: versionOf('@tensorflow/tfjs-backend-webgpu'),
+  });
+  const cpuPkg = '@tensorflow/tfjs-node';
+  const cpuMissing = tryNative(cpuPkg);
+  backends.push({
+    name: 'tensorflow',
+    available: !cpuMissing,
+    detail: cpuMissing ?? 'native TensorFlow on the CPU',
+    version: versionOf(cpuPkg),
+  });
+  let wasmDetail = 'with freezeflow training kernels (conv filter/input, depthwise, segment-sum, broadcast tile)';
+  let wasmOk = true;
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+    wasmOk = await tf.setBackend('wasm');
+    const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')
+      ? 'threads'
+      : 'single-threaded (tfjs disables wasm threads under Node)';
+    const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
+    wasmDetail = `${simd}, ${threads}; ${wasmDetail}`;
+  } catch (err) {
+    wasmOk = false;
+    wasmDetail = (err as Error).message.split('\n')[0]!;
+  }
+  backends.push({
+    name: 'wasm',
+    available: wasmOk,
+    detail: wasmDetail,
+    version: versionOf('@tensorflow/tfjs-backend-wasm'),
+  });
+  backends.push({
+    name: 'cpu',
+    available: true,
+    detail: 'pure JavaScript (slow for conv gradients)',
+    version: versionOf('@tensorflow/tfjs-backend-cpu'),
+  });
+  return {
+    environment: {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: cpus().length,
+      tfjs: versionOf('@tensorflow/tfjs') ?? 'unknown',
+    },
+    backends,
+    auto: backends.find((b) => b.available)!.name,
+  };
+}
+
+export async function runDoctor(opts: { json?: boolean }): Promise<number> {
+  const r = await doctorReport();
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return EXIT_OK;
+  }
+  const env = r.environment;
+  const lines = [
+    `node ${env['node']} on ${env['platform']}, ${env['cpus']} CPU cores; @tensorflow/tfjs ${env['tfjs']}`,
+    '',
+  ];
+  for (const b of r.backends) {
+    const mark = b.available ? style.green('yes') : style.dim('no ');
+    lines.push(`${mark}  ${b.name.padEnd(15)} ${style.dim((b.version ?? '').padEnd(7))}  ${b.detail}`);
+  }
+  lines.push('', `auto picks: ${style.bold(r.auto)}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT_OK;
+}
