@@ -1,0 +1,234 @@
+// `npm run bench`: training speed side by side in one run. freezeflow's runner on its default backend in
+// three regimes (head only, last block + head, everything), a 5-epoch head-only stage with and without
+// feature caching, stock tfjs model.fit on the cpu backend, and PyTorch on the same network when
+// /usr/bin/python3 can import torch. Prints a table and writes bench-results.json.
+//   --backend B       the backend for freezeflow's rows (default auto)
+//   --regimes-only    only the three regimes (resnet-mini, and MobileNetV2 when present): what
+//                     scripts/gpu-check.sh compares across backends
+//   --out FILE        where the JSON goes
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendChoice } from '../src/backend/index.js';
+import { loadModel } from '../src/model/io.js';
+import { attachHead, cutModel } from '../src/model/surgery.js';
+import { listLayers } from '../src/model/layers.js';
+import { parseSchedule } from '../src/schedule/load.js';
+import { buildPlan, resolvePlan } from '../src/schedule/plan.js';
+import { loadBuiltinDataset } from '../src/data/mnist.js';
+import { memorySource, split, subset, type Dataset } from '../src/data/dataset.js';
+import { EventBus } from '../src/train/events.js';
+import { runStages } from '../src/train/runner.js';
+import { packageRoot } from '../src/paths.js';
+
+const ROOT = packageRoot();
+const SHARED = join(ROOT, '../shared/models/tm-nail-biting/model.json');
+const rssMB = () => process.resourceUsage().maxRSS / 1024;
+
+interface Regime {
+  name: 'head' | 'partial' | 'full';
+  unfreeze: string[];
+}
+
+async function fineTuneModel(source: string, classes: number): Promise<tf.LayersModel> {
+  return attachHead(cutModel(await loadModel(source)), [{ dense: { units: 'auto', activation: 'softmax' } }], classes);
+}
+
+/** Samples/s of freezeflow's training loop (batch-end timestamps, first batch excluded as warm-up). */
+async function runnerSpeed(
+  source: string,
+  data: Dataset,
+  r: Regime,
+  batch: number,
+  cache: boolean,
+  epochs = 1,
+): Promise<{ samplesPerSec: number; stageSeconds: number }> {
+  const model = await fineTuneModel(source, data.classes.length);
+  const plan = buildPlan(
+    parseSchedule(`model: { source: x }
+data: { source: y, batchSize: ${batch}, shuffle: false }
+training: { cacheFeatures: ${cache} }
+stages:
+  - { name: ${r.name}, epochs: ${epochs}, lr: 0.001, optimizer: adam${r.unfreeze.length ? `, unfreeze: ${JSON.stringify(r.unfreeze)}` : ''} }
+`).schedule,
+    'bench',
+  );
+  const times: number[] = [];
+  const bus = new EventBus();
+  bus.on((e) => (e.type === 'batch-end' ? times.push(performance.now()) : undefined));
+  const tiny = subset(data, [0]);
+  const t0 = performance.now();
+  await runStages({
+    plan,
+    resolved: resolvePlan(plan, listLayers(model)),
+    model,
+    data: { train: memorySource(data), val: memorySource(tiny) },
+    bus,
+    runDir: '',
+  });
+  const stageSeconds = (performance.now() - t0) / 1000;
+  model.dispose();
+  const steps = times.length - 1;
+  return { samplesPerSec: (steps * batch) / ((times.at(-1)! - times[0]!) / 1000), stageSeconds };
+}
+
+/** Stock tfjs: model.fit on the cpu backend, everything trainable (a few batches). */
+async function stockCpuFull(data: Dataset, batch: number, batches: number): Promise<number> {
+  await tf.setBackend('cpu');
+  const model = await fineTuneModel('builtin:resnet-mini', data.classes.length);
+  model.layers.forEach((l) => (l.trainable = true));
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const n = batch * batches;
+  const x = tf.tensor4d(data.x.subarray(0, n * 784), [n, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(data.y.subarray(0, n), 'int32'), data.classes.length);
+  // no warm-up: one cpu step takes tens of seconds, JIT warm-up is noise next to it
+  const t0 = performance.now();
+  await model.fit(x, y, { batchSize: batch, epochs: 1, verbose: 0 });
+  const s = (performance.now() - t0) / 1000;
+  tf.dispose([x, y]);
+  model.dispose();
+  return n / s;
+}
+
+function pytorch(
+  batch: number,
+  samples: number,
+): Record<string, { samplesPerSec?: number; seconds?: number }> | string {
+  const py = '/usr/bin/python3';
+  if (!existsSync(py)) return 'no /usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return 'torch is not importable by /usr/bin/python3 (apt-get install python3-torch)';
+  const r = spawnSync(py, [join(ROOT, 'bench/torch_resnet_mini.py'), String(batch), String(samples)], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  if (r.status !== 0) return `the PyTorch script failed: ${r.stderr.trim().split('\n').at(-1)}`;
+  return JSON.parse(r.stdout) as Record<string, { samplesPerSec?: number; seconds?: number }>;
+}
+
+const fmt = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend((arg('--backend') ?? 'auto') as BackendChoice);
+  const regimesOnly = process.argv.includes('--regimes-only');
+  const outFile = arg('--out') ?? 'bench-results.json';
+  const batch = 64;
+  const all = loadBuiltinDataset('mnist-5-9');
+  const data = split(all, 0.2, 42).train; // the default task's training set (3,894 digits)
+  const sample = subset(
+    data,
+    Array.from({ length: 12 * batch }, (_, i) => i),
+  );
+  const regimes: Regime[] = [
+    { name: 'head', unfreeze: [] },
+    { name: 'partial', unfreeze: ['layer3*'] },
+    { name: 'full', unfreeze: ['*'] },
+  ];
+  const results: Record<string, unknown> = { backend: backend.name, batch, cores: cpus().length, device: backend.device };
+  const ours: Record<string, number> = {};
+  process.stderr.write(`bench: freezeflow on ${backend.name}, resnet-mini, batch ${batch}\n`);
+  for (const r of regimes) {
+    ours[r.name] = (await runnerSpeed('builtin:resnet-mini', sample, r, batch, false)).samplesPerSec;
+    ours[`${r.name}-rss`] = rssMB();
+  }
+  ours['head-cached'] = (await runnerSpeed('builtin:resnet-mini', sample, regimes[0]!, batch, true)).samplesPerSec;
+  results['freezeflow'] = ours;
+  const lines: string[] = [];
+  if (regimesOnly) {
+    lines.push(
+      `resnet-mini, batch ${batch}, backend ${backend.name}${backend.device ? ` (${backend.device})` : ''}: head ${fmt(ours['head'])}, head+cache ${fmt(ours['head-cached'])}, partial ${fmt(ours['partial'])}, full ${fmt(ours['full'])} samples/s`,
+    );
+    await mobilenet(results, lines);
+    finish(results, lines, outFile);
+    return;
+  }
+  process.stderr.write('bench: 5-epoch head-only stage on 3,894 digits, with and without feature caching\n');
+  const stageCached = (await runnerSpeed('builtin:resnet-mini', data, regimes[0]!, batch, true, 5)).stageSeconds;
+  const stagePlain = (await runnerSpeed('builtin:resnet-mini', data, regimes[0]!, batch, false, 5)).stageSeconds;
+  process.stderr.write('bench: stock tfjs model.fit on the cpu backend (one batch of 8)\n');
+  const stock = await stockCpuFull(data, 8, 1);
+  await initBackend(backend.name);
+  process.stderr.write('bench: PyTorch, same network, 2 threads\n');
+  const torch = pytorch(batch, 3894);
+  const t = typeof torch === 'string' ? undefined : torch;
+  const tps = (k: string) => t?.[k]?.samplesPerSec;
+
+  const rows: [string, number | undefined, number | undefined, string][] = [
+    ['head only (no cache)', ours['head'], tps('head'), ''],
+    ['head only (feature cache)', ours['head-cached'], tps('head'), ''],
+    ['partial: layer3 + head', ours['partial'], tps('partial'), 'target ≥ 1.0× PyTorch'],
+    [
+      'full',
+      ours['full'],
+      tps('full'),
+      `target ≥ 0.5× PyTorch; ${fmt(ours['full']! / stock, 0)}× stock tfjs cpu (target ≥ 100×)`,
+    ],
+  ];
+  lines.push(
+    `resnet-mini, batch ${batch}, backend ${backend.name}; PyTorch: ${typeof torch === 'string' ? torch : `${t!['torch']} (${t!['threads']} threads)`}`,
+    '',
+    `${'regime'.padEnd(28)}${'freezeflow'.padStart(12)}${'PyTorch'.padStart(10)}${'ratio'.padStart(8)}  samples/s`,
+  );
+  for (const [name, a, b, note] of rows)
+    lines.push(
+      `${name.padEnd(28)}${fmt(a).padStart(12)}${fmt(b).padStart(10)}${fmt(a !== undefined && b ? a / b : NaN, 2).padStart(8)}  ${note}`,
+    );
+  const torchStage = t?.['headStage5Epochs']?.seconds;
+  lines.push(
+    '',
+    `5-epoch head-only stage (3,894 digits): freezeflow ${fmt(stageCached)} s with feature cache, ${fmt(stagePlain)} s without; PyTorch ${fmt(torchStage)} s; ratio ${fmt(torchStage ? stageCached / torchStage : NaN, 2)} (target ≤ 0.5)`,
+    `stock tfjs model.fit, cpu backend, full: ${fmt(stock, 2)} samples/s`,
+    `peak RSS: ${fmt(rssMB(), 0)} MB`,
+  );
+  Object.assign(results, {
+    headStage5Epochs: { cachedSeconds: stageCached, uncachedSeconds: stagePlain },
+    stockTfjsCpuFull: stock,
+    pytorch: torch,
+    peakRssMB: rssMB(),
+  });
+
+  await mobilenet(results, lines);
+  finish(results, lines, outFile);
+}
+
+function finish(results: Record<string, unknown>, lines: string[], outFile: string): void {
+  process.stdout.write(`${lines.join('\n')}\n`);
+  writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+  process.stderr.write(`bench: wrote ${outFile}\n`);
+}
+
+/** The three regimes on the real MobileNetV2 of ../shared/models, when present. */
+async function mobilenet(results: Record<string, unknown>, lines: string[]): Promise<void> {
+  if (!existsSync(SHARED)) return;
+  // batch 16: wasm runs out of memory training all layers of a 224×224 MobileNetV2 at 32
+  const mb = 16;
+  process.stderr.write(`bench: MobileNetV2 (../shared/models), batch ${mb}\n`);
+  const n = 4 * mb;
+  const img: Dataset = {
+    classes: ['a', 'b'],
+    x: Float32Array.from({ length: n * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.37)),
+    y: Int32Array.from({ length: n }, (_, i) => i % 2),
+    shape: [224, 224, 3],
+  };
+  const mob: Record<string, number> = {};
+  for (const r of [
+    { name: 'head', unfreeze: [] },
+    { name: 'partial', unfreeze: ['block_16*', 'Conv_1*'] },
+    { name: 'full', unfreeze: ['*'] },
+  ] as Regime[])
+    mob[r.name] = (await runnerSpeed(SHARED, img, r, mb, false)).samplesPerSec;
+  results['mobilenetv2'] = { batch: mb, ...mob };
+  lines.push(
+    '',
+    `MobileNetV2 224×224 (../shared), batch ${mb}: head ${fmt(mob['head'])}, partial ${fmt(mob['partial'])}, full ${fmt(mob['full'])} samples/s`,
+  );
+}
+
+await main();
