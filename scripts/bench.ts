@@ -131,7 +131,12 @@ async function main(): Promise<void> {
     { name: 'partial', unfreeze: ['layer3*'] },
     { name: 'full', unfreeze: ['*'] },
   ];
-  const results: Record<string, unknown> = { backend: backend.name, batch, cores: cpus().length, device: backend.device };
+  const results: Record<string, unknown> = {
+    backend: backend.name,
+    batch,
+    cores: cpus().length,
+    device: backend.device,
+  };
   const ours: Record<string, number> = {};
   process.stderr.write(`bench: freezeflow on ${backend.name}, resnet-mini, batch ${batch}\n`);
   for (const r of regimes) {

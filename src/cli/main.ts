@@ -123,9 +123,41 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress output')
     .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')
     .option('--strict', 'fail on unreadable or non-image files in an image folder instead of skipping them')
+    .option('--samples <n>', 'override data.samples (training-set size)')
+    .option('--seed <n>', 'override data.seed')
     .action(async (opts: Record<string, unknown>) => {
       const { runTrain } = await import('./train.js');
       process.exitCode = await runTrain(opts);
+    });
+
+  program
+    .command('compare')
+    .description('run schedules on several training-set sizes and seeds, then tabulate the best strategy per size')
+    .requiredOption('--schedules <files...>', 'schedule files to compare')
+    .option('--samples <list>', "training-set sizes, e.g. 200,1000,4000 (default: each schedule's own)")
+    .option('--seeds <n>', 'seeds per cell (1, 2, …)', '1')
+    .option('-j, --jobs <n>', 'runs at once', '1')
+    .option('-o, --out <dir>', 'directory for the runs, compare.json and compare.html')
+    .option('--dry-run', 'print one train command per run (for other job runners) and exit')
+    .option('--json', 'print the table as JSON')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runCompare } = await import('./compare.js');
+      process.exitCode = await runCompare(opts as unknown as import('./compare.js').CompareOptions);
+    });
+
+  program
+    .command('report')
+    .description("(re)write RUN_DIR/report.html from the run's events; --png renders the charts to an image")
+    .argument('<run-dir>', 'a run directory')
+    .option('--png <file>', 'also write the charts as a PNG')
+    .action(async (runDir: string, opts: { png?: string }) => {
+      const { readRunEvents, writeChartsPng, writeReport } = await import('../report/write.js');
+      const events = readRunEvents(runDir);
+      process.stdout.write(`${writeReport(runDir, events)}\n`);
+      if (opts.png) {
+        await writeChartsPng(events, opts.png);
+        process.stdout.write(`${opts.png}\n`);
+      }
     });
 
   program

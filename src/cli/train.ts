@@ -13,6 +13,7 @@ import { listLayers } from '../model/layers.js';
 import { EventBus, type RunEvent } from '../train/events.js';
 import { NonFiniteLossError, runStages, type RunState } from '../train/runner.js';
 import { attachFileReporters, writeSummary } from '../report/files.js';
+import { writeReport } from '../report/write.js';
 import { attachProgress, type ProgressMode } from '../report/progress.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
 import { style } from './style.js';
@@ -25,6 +26,14 @@ export interface TrainOptions {
   quiet?: boolean;
   resume?: string;
   strict?: boolean;
+  samples?: string;
+  seed?: string;
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a whole number (got '${v}')`, EXIT_USAGE);
+  return n;
 }
 
 /** One line for an unexpected failure inside training, with the fix where we know it. */
@@ -55,6 +64,9 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   if (!scheduleFile) throw new UserError('give --schedule FILE (or --resume RUN_DIR)', EXIT_USAGE);
   const loaded = readScheduleFile(scheduleFile);
   const plan = buildPlan(loaded.schedule, loaded.name);
+  // overrides for compare (one schedule, several training-set sizes and seeds)
+  if (opts.samples !== undefined) plan.data.samples = positiveInt(opts.samples, '--samples');
+  if (opts.seed !== undefined) plan.data.seed = positiveInt(opts.seed, '--seed');
   const choice = (opts.backend ?? plan.training.backend) as BackendChoice;
   if (!BACKENDS.includes(choice))
     throw new UserError(`--backend must be one of ${BACKENDS.join(', ')} (got '${opts.backend}')`, EXIT_USAGE);
@@ -204,6 +216,8 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
     backend: { used: backend.name, skipped: backend.skipped },
     data: {
       source: plan.data.source,
+      seed: plan.data.seed,
+      samples: plan.data.samples,
       train: sourceSize(data.train),
       validation: sourceSize(data.val),
       classes,
@@ -236,6 +250,8 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
       2,
     ),
   );
+  // the report covers both processes of a resumed run: it is drawn from events.ndjson when there is one
+  writeReport(runDir, plan.output.metrics.includes('ndjson') ? undefined : events);
   if (error) {
     process.stderr.write(`freezeflow: ${error}\n`);
     return EXIT_FAILURE;

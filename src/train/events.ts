@@ -5,6 +5,8 @@ export interface EpochMetrics {
   stageIndex: number;
   epoch: number;
   lr: number;
+  /** lr of each lr group at the end of the epoch, in the order of the stage-start event's groups. */
+  groupLrs: number[];
   trainableParams: number;
   loss: number;
   acc: number;

@@ -485,6 +485,8 @@ export async function runStages(
         stageIndex: si,
         epoch,
         lr,
+        // what each lr group really used at the end of the epoch (the stage curve × the group's base lr)
+        groupLrs: groups.map((g) => g.lr * (lr / stage.lr)),
         trainableParams: layers.filter((l) => trainable.has(l.path)).reduce((s, l) => s + l.trainableParams, 0),
         loss: lossSum / seen,
         acc: accSum / seen,

@@ -1,0 +1,243 @@
+// `freezeflow compare`: run several schedules on several training-set sizes and seeds (each run its own
+// process, so any job runner can spread them), then tabulate which strategy wins at which size.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { packageRoot } from '../paths.js';
+import { writeAtomic } from '../model/io.js';
+import { lineChart } from '../report/html.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { readScheduleFile } from '../schedule/load.js';
+
+export interface CompareOptions {
+  schedules: string[];
+  samples?: string;
+  seeds?: string;
+  jobs?: string;
+  out?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+interface Cell {
+  schedule: string;
+  file: string;
+  samples?: number;
+  seed: number;
+  dir: string;
+}
+
+export interface CellResult {
+  schedule: string;
+  samples?: number;
+  seed: number;
+  status: string;
+  bestValAcc: number;
+  bestValLoss: number;
+  epochs: number;
+  seconds: number;
+  /** val loss − train loss at the last epoch: how far the model overfits. */
+  gap: number;
+  trainSamples?: number;
+}
+
+const list = (v: string | undefined, flag: string): number[] | undefined =>
+  v === undefined
+    ? undefined
+    : v.split(',').map((x) => {
+        const n = Number(x.trim());
+        if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag}: '${x}' is not a whole number ≥ 1`, EXIT_USAGE);
+        return n;
+      });
+
+function cellArgs(c: Cell): string[] {
+  return [
+    'train',
+    '-s',
+    c.file,
+    '--out',
+    c.dir,
+    '--quiet',
+    '--seed',
+    String(c.seed),
+    ...(c.samples ? ['--samples', String(c.samples)] : []),
+  ];
+}
+
+function runCell(c: Cell): Promise<number> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [join(packageRoot(), 'bin/freezeflow'), ...cellArgs(c)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => {
+      if (code !== 0)
+        process.stderr.write(`compare: ${basename(c.dir)} failed (exit ${code}): ${err.trim().split('\n').at(-1)}\n`);
+      res(code ?? 1);
+    });
+  });
+}
+
+/** Read one finished cell from its run directory. */
+export function readCell(c: Pick<Cell, 'schedule' | 'samples' | 'seed' | 'dir'>): CellResult {
+  const base = { schedule: c.schedule, samples: c.samples, seed: c.seed };
+  const sf = join(c.dir, 'summary.json');
+  if (!existsSync(sf))
+    return { ...base, status: 'missing', bestValAcc: NaN, bestValLoss: NaN, epochs: 0, seconds: NaN, gap: NaN };
+  const s = JSON.parse(readFileSync(sf, 'utf8')) as {
+    status: string;
+    seconds: number;
+    data?: { train?: number };
+  };
+  const rows = readFileSync(join(c.dir, 'metrics.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
+  const num = (r: string[], k: number) => Number(r[k]);
+  const last = rows.at(-1);
+  return {
+    ...base,
+    status: s.status,
+    bestValAcc: Math.max(...rows.map((r) => num(r, 7))),
+    bestValLoss: Math.min(...rows.map((r) => num(r, 6))),
+    epochs: rows.length,
+    seconds: s.seconds,
+    gap: last ? num(last, 6) - num(last, 4) : NaN,
+    trainSamples: s.data?.train,
+  };
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) =>
+  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+
+export interface CompareRow {
+  schedule: string;
+  samples?: number;
+  runs: number;
+  bestValAcc: { mean: number; sd: number };
+  bestValLoss: number;
+  epochs: number;
+  seconds: number;
+  gap: number;
+  best: boolean;
+}
+
+/** Mean over seeds per (schedule, size), and the best schedule (highest mean best val acc) per size. */
+export function aggregate(cells: readonly CellResult[]): CompareRow[] {
+  const key = (c: { schedule: string; samples?: number }) => `${c.samples ?? 'all'}\u0000${c.schedule}`;
+  const groups = new Map<string, CellResult[]>();
+  for (const c of cells)
+    if (c.status === 'completed' || c.status === 'stopped') groups.set(key(c), [...(groups.get(key(c)) ?? []), c]);
+  const rows: CompareRow[] = [...groups.values()].map((g) => ({
+    schedule: g[0]!.schedule,
+    samples: g[0]!.samples,
+    runs: g.length,
+    bestValAcc: { mean: mean(g.map((c) => c.bestValAcc)), sd: sd(g.map((c) => c.bestValAcc)) },
+    bestValLoss: mean(g.map((c) => c.bestValLoss)),
+    epochs: mean(g.map((c) => c.epochs)),
+    seconds: mean(g.map((c) => c.seconds)),
+    gap: mean(g.map((c) => c.gap)),
+    best: false,
+  }));
+  const sizes = [...new Set(rows.map((r) => r.samples))];
+  for (const n of sizes) {
+    const at = rows.filter((r) => r.samples === n);
+    const top = Math.max(...at.map((r) => r.bestValAcc.mean));
+    for (const r of at) r.best = r.bestValAcc.mean === top;
+  }
+  return rows.sort((a, b) => (a.samples ?? Infinity) - (b.samples ?? Infinity) || a.schedule.localeCompare(b.schedule));
+}
+
+export function formatCompare(rows: readonly CompareRow[]): string {
+  const head = `${'samples'.padEnd(8)}${'schedule'.padEnd(22)}${'best val acc'.padStart(16)}${'val loss'.padStart(10)}${'epochs'.padStart(8)}${'seconds'.padStart(9)}${'gap'.padStart(8)}`;
+  const lines = [head];
+  for (const r of rows)
+    lines.push(
+      `${String(r.samples ?? 'all').padEnd(8)}${r.schedule.padEnd(22)}${`${(r.bestValAcc.mean * 100).toFixed(2)} ± ${(r.bestValAcc.sd * 100).toFixed(2)}`.padStart(16)}${r.bestValLoss.toFixed(4).padStart(10)}${r.epochs.toFixed(0).padStart(8)}${r.seconds.toFixed(0).padStart(9)}${r.gap.toFixed(3).padStart(8)}${r.best ? '  ← best' : ''}`,
+    );
+  return lines.join('\n');
+}
+
+function compareHtml(rows: readonly CompareRow[]): string {
+  const schedules = [...new Set(rows.map((r) => r.schedule))];
+  const sizes = [...new Set(rows.map((r) => r.samples ?? 0))];
+  const chart = lineChart(
+    'compare',
+    'Best validation accuracy by training-set size (x: size index)',
+    schedules.map((s) => ({
+      name: s,
+      points: rows.filter((r) => r.schedule === s).map((r) => [sizes.indexOf(r.samples ?? 0) + 1, r.bestValAcc.mean]),
+    })),
+    sizes.map((n, i) => ({ x: i + 1, label: `${n || 'all'} samples`, kind: 'stage' as const })),
+  );
+  const tr = rows
+    .map(
+      (r) =>
+        `<tr${r.best ? ' class="best"' : ''}><td>${r.samples ?? 'all'}</td><td>${r.schedule}</td><td>${(r.bestValAcc.mean * 100).toFixed(2)} ± ${(r.bestValAcc.sd * 100).toFixed(2)} %</td><td>${r.bestValLoss.toFixed(4)}</td><td>${r.epochs.toFixed(0)}</td><td>${r.seconds.toFixed(0)}</td><td>${r.gap.toFixed(3)}</td><td>${r.runs}</td></tr>`,
+    )
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>freezeflow compare</title>
+<style>body{font-family:system-ui,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px}.best{background:#e8f5e9;font-weight:bold}</style>
+</head><body><h1>freezeflow compare</h1>
+<table><tr><th>samples</th><th>schedule</th><th>best val acc (mean ± sd)</th><th>best val loss</th><th>epochs</th><th>seconds</th><th>val−train loss gap</th><th>runs</th></tr>${tr}</table>
+${chart}
+</body></html>
+`;
+}
+
+export async function runCompare(opts: CompareOptions): Promise<number> {
+  if (opts.schedules.length === 0) throw new UserError('give --schedules A.yaml B.yaml …', EXIT_USAGE);
+  const sizes = list(opts.samples, '--samples') ?? [undefined];
+  const seeds = list(opts.seeds ?? '1', '--seeds')!;
+  if (seeds.length !== 1) throw new UserError('--seeds takes one number: how many seeds (1, 2, …)', EXIT_USAGE);
+  const jobs = list(opts.jobs ?? '1', '--jobs')![0]!;
+  const out = resolve(
+    opts.out ?? join('runs', `compare-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`),
+  );
+  const cells: Cell[] = [];
+  for (const f of opts.schedules) {
+    const name = readScheduleFile(f).name; // validates every schedule before anything runs
+    for (const n of sizes)
+      for (let k = 1; k <= seeds[0]!; k++)
+        cells.push({
+          schedule: name,
+          file: resolve(f),
+          samples: n,
+          seed: k,
+          dir: join(out, `${name}-n${n ?? 'all'}-seed${k}`),
+        });
+  }
+  if (opts.dryRun) {
+    // for other job runners: one command per line, each an independent process
+    for (const c of cells) process.stdout.write(`freezeflow ${cellArgs(c).join(' ')}\n`);
+    return EXIT_OK;
+  }
+  mkdirSync(out, { recursive: true });
+  // finished cells are kept: a compare can be re-run to fill in what failed or was spread elsewhere
+  const todo = cells.filter((c) => !existsSync(join(c.dir, 'summary.json')) || readCell(c).status !== 'completed');
+  process.stderr.write(
+    `compare: ${cells.length} runs (${cells.length - todo.length} already done), ${jobs} at a time, in ${out}\n`,
+  );
+  let next = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, todo.length) }, async () => {
+      while (next < todo.length) {
+        const c = todo[next++]!;
+        const code = await runCell(c);
+        if (code !== 0) failed++;
+        else process.stderr.write(`compare: done ${basename(c.dir)}\n`);
+      }
+    }),
+  );
+  const results = cells.map(readCell);
+  const rows = aggregate(results);
+  writeAtomic(join(out, 'compare.json'), `${JSON.stringify({ rows, runs: results }, null, 2)}\n`);
+  writeAtomic(join(out, 'compare.html'), compareHtml(rows));
+  process.stdout.write(opts.json ? `${JSON.stringify({ rows, runs: results })}\n` : `${formatCompare(rows)}\n`);
+  process.stderr.write(`compare: wrote ${join(out, 'compare.json')} and compare.html\n`);
+  return failed > 0 ? EXIT_FAILURE : EXIT_OK;
+}
