@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, ROOT, tempDir } from './helpers.js';
+import { cli, ROOT, tempDir, writeSchedule } from './helpers.js';
 
 test('--version, --help and unknown commands', () => {
   assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
@@ -91,15 +91,15 @@ test('inspect: builtin model, JSON, --grep, --schedule columns', () => {
 
 test('train: a short run end to end writes model, metrics, events, summary; --json streams NDJSON; resume', () => {
   const dir = tempDir();
-  const f = join(dir, 'tiny.yaml');
-  writeFileSync(
-    f,
+  const f = writeSchedule(
+    dir,
     `model: { source: builtin:resnet-mini }
 data: { source: builtin:mnist-5-9, samples: 128, batchSize: 32, validation: { split: 0.05 } }
 stages:
   - { name: head, epochs: 1, lr: 1.0e-3 }
   - { name: last, epochs: 1, unfreeze: ['layer3*'], lr: 1.0e-4 }
 `,
+    'tiny.yaml',
   );
   const out = join(dir, 'run');
   const r = cli(['train', '-s', f, '--out', out, '--json']);
@@ -139,15 +139,15 @@ stages:
 
 test('train: NaN gradients stop the run with exit 1 naming stage, epoch and batch; checkpoints stay finite', () => {
   const dir = tempDir();
-  const f = join(dir, 'boom.yaml');
-  writeFileSync(
-    f,
+  const f = writeSchedule(
+    dir,
     `model: { source: builtin:resnet-mini }
 data: { source: builtin:mnist-5-9, samples: 128, batchSize: 32, validation: { split: 0.05 } }
 stages:
   - { name: head, epochs: 1, lr: 1.0e-3 }
   - { name: boom, epochs: 2, unfreeze: ['*'], optimizer: adam, lr: 1.0e+30 }
 `,
+    'boom.yaml',
   );
   const out = join(dir, 'run');
   const r = cli(['train', '-s', f, '--out', out, '--quiet']);
@@ -190,15 +190,15 @@ function interruptWhen(args: string[], ready: (out: string) => boolean, signal: 
 
 test('train: SIGTERM mid-stage writes a checkpoint and exits 130; --resume continues at the right stage and epoch', async () => {
   const dir = tempDir();
-  const f = join(dir, 'two.yaml');
-  writeFileSync(
-    f,
+  const f = writeSchedule(
+    dir,
     `model: { source: builtin:resnet-mini }
 data: { source: builtin:mnist-5-9, samples: 256, batchSize: 32, validation: { split: 0.05 } }
 stages:
   - { name: head, epochs: 2, lr: 1.0e-3 }
   - { name: last, epochs: 3, unfreeze: ['layer3*'], lr: 1.0e-3, scheduler: { type: cosine, minLr: 1.0e-5 } }
 `,
+    'two.yaml',
   );
   const out = join(dir, 'run');
   // stop during epoch 4 (the second epoch of stage 'last')

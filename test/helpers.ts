@@ -1,9 +1,15 @@
 // Shared test helpers.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
 import { packageRoot } from '../src/paths.js';
+import { resolvePlan, type Plan } from '../src/schedule/plan.js';
+import { listLayers } from '../src/model/layers.js';
+import type { BatchSource } from '../src/data/dataset.js';
+import { EventBus, type RunEvent } from '../src/train/events.js';
+import { runStages, type RunOptions } from '../src/train/runner.js';
 
 export const ROOT = packageRoot();
 
@@ -20,4 +26,34 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
     timeout: 600_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Write a schedule file into `dir` and return its path. */
+export function writeSchedule(dir: string, yaml: string, name = 'schedule.yaml'): string {
+  const f = join(dir, name);
+  writeFileSync(f, yaml);
+  return f;
+}
+
+/** Run a plan with the real runner; every event but batch-end is collected. */
+export async function runAndCollect(
+  plan: Plan,
+  model: tf.LayersModel,
+  train: BatchSource,
+  val: BatchSource,
+  extra: Partial<RunOptions> = {},
+) {
+  const events: RunEvent[] = [];
+  const bus = new EventBus();
+  bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
+  const r = await runStages({
+    plan,
+    resolved: resolvePlan(plan, listLayers(model)),
+    model,
+    data: { train, val },
+    bus,
+    runDir: '',
+    ...extra,
+  });
+  return { ...r, events };
 }

@@ -8,11 +8,9 @@ import { loadModel } from '../src/model/io.js';
 import { attachHead, cutModel } from '../src/model/surgery.js';
 import { listLayers } from '../src/model/layers.js';
 import { parseSchedule } from '../src/schedule/load.js';
-import { buildPlan, resolvePlan } from '../src/schedule/plan.js';
+import { buildPlan } from '../src/schedule/plan.js';
 import { memorySource } from '../src/data/dataset.js';
-import { EventBus, type RunEvent } from '../src/train/events.js';
-import { runStages } from '../src/train/runner.js';
-import { ROOT } from './helpers.js';
+import { ROOT, runAndCollect } from './helpers.js';
 
 await initBackend('wasm');
 
@@ -59,57 +57,51 @@ async function compare(
   }
 }
 
-test('wasm depthwise conv gradients (input and filter) equal the cpu kernels', async () => {
-  type Shape4 = [number, number, number, number];
-  const cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid'][] = [
-    [[2, 9, 9, 3], [3, 3, 3, 1], 1, 'same'],
-    [[2, 10, 11, 4], [3, 3, 4, 1], 2, 'same'],
-    [[3, 8, 8, 2], [3, 3, 2, 2], 2, 'valid'],
-    [[1, 7, 6, 3], [5, 3, 3, 2], 1, 'valid'],
-    [[2, 12, 12, 5], [3, 3, 5, 1], 2, 'same'],
-  ];
-  let seed = 10;
+type Shape4 = [number, number, number, number];
+type Conv = (x: tf.Tensor4D, w: tf.Tensor4D, stride: 1 | 2, pad: 'same' | 'valid') => tf.Tensor4D;
+
+/** Gradients of Σ conv(x, w)·r (r random) with respect to x and w, wasm against cpu, for each case. */
+async function compareConv(conv: Conv, cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid'][], firstSeed: number) {
+  let seed = firstSeed;
   for (const [xs, fs, stride, pad] of cases) {
-    const probe = tf.depthwiseConv2d(tf.zeros(xs) as tf.Tensor4D, tf.zeros(fs) as tf.Tensor4D, stride, pad);
+    const probe = conv(tf.zeros(xs) as tf.Tensor4D, tf.zeros(fs) as tf.Tensor4D, stride, pad);
     const weights = random(probe.shape, seed++);
     probe.dispose();
     await compare(
       JSON.stringify([xs, fs, stride, pad]),
       (x, w) =>
-        tf.sum(
-          tf.mul(
-            tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad),
-            tf.tensor(weights.values, weights.shape),
-          ),
-        ),
+        tf.sum(tf.mul(conv(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad), tf.tensor(weights.values, weights.shape))),
       [random(xs, seed++), random(fs, seed++)],
     );
   }
+}
+
+test('wasm depthwise conv gradients (input and filter) equal the cpu kernels', async () => {
+  await compareConv(
+    (x, w, s, p) => tf.depthwiseConv2d(x, w, s, p),
+    [
+      [[2, 9, 9, 3], [3, 3, 3, 1], 1, 'same'],
+      [[2, 10, 11, 4], [3, 3, 4, 1], 2, 'same'],
+      [[3, 8, 8, 2], [3, 3, 2, 2], 2, 'valid'],
+      [[1, 7, 6, 3], [5, 3, 3, 2], 1, 'valid'],
+      [[2, 12, 12, 5], [3, 3, 5, 1], 2, 'same'],
+    ],
+    10,
+  );
 });
 
 test('wasm conv2d input gradient (composed, or stock for strided RGB stems) equals cpu', async () => {
-  type Shape4 = [number, number, number, number];
-  const cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid'][] = [
-    [[2, 9, 9, 8], [1, 1, 8, 12], 1, 'same'],
-    [[2, 10, 11, 8], [3, 3, 8, 6], 2, 'same'],
-    [[2, 8, 8, 9], [3, 3, 9, 4], 2, 'valid'],
-    [[1, 7, 6, 10], [5, 3, 10, 3], 1, 'valid'],
-    [[2, 12, 12, 3], [3, 3, 3, 5], 2, 'same'],
-  ];
-  let seed = 40;
-  for (const [xs, fs, stride, pad] of cases) {
-    const probe = tf.conv2d(tf.zeros(xs) as tf.Tensor4D, tf.zeros(fs) as tf.Tensor4D, stride, pad);
-    const weights = random(probe.shape, seed++);
-    probe.dispose();
-    await compare(
-      JSON.stringify([xs, fs, stride, pad]),
-      (x, w) =>
-        tf.sum(
-          tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad), tf.tensor(weights.values, weights.shape)),
-        ),
-      [random(xs, seed++), random(fs, seed++)],
-    );
-  }
+  await compareConv(
+    (x, w, s, p) => tf.conv2d(x, w, s, p),
+    [
+      [[2, 9, 9, 8], [1, 1, 8, 12], 1, 'same'],
+      [[2, 10, 11, 8], [3, 3, 8, 6], 2, 'same'],
+      [[2, 8, 8, 9], [3, 3, 9, 4], 2, 'valid'],
+      [[1, 7, 6, 10], [5, 3, 10, 3], 1, 'valid'],
+      [[2, 12, 12, 3], [3, 3, 3, 5], 2, 'same'],
+    ],
+    40,
+  );
 });
 
 test('wasm Tile: the broadcast fast path and the stock path equal cpu', async () => {
@@ -181,17 +173,7 @@ stages:
     });
     const dw = layers.find((l) => l.path.endsWith('block_16_depthwise'))!;
     const before = Array.from(dw.layer.getWeights()[0]!.dataSync());
-    const events: RunEvent[] = [];
-    const bus = new EventBus();
-    bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
-    await runStages({
-      plan,
-      resolved: resolvePlan(plan, layers),
-      model,
-      data: { train: data, val: data },
-      bus,
-      runDir: '',
-    });
+    const { events } = await runAndCollect(plan, model, data, data);
     const rep = events.find((e) => e.type === 'gradient-report');
     assert.ok(rep?.type === 'gradient-report');
     assert.deepEqual(rep.warnings, []);

@@ -14,6 +14,8 @@ import { EventBus, type RunEvent } from '../src/train/events.js';
 import { runStages } from '../src/train/runner.js';
 import { Patience, UnfreezeGuard } from '../src/train/policy.js';
 
+import { runAndCollect } from './helpers.js';
+
 await initBackend('wasm');
 
 function planOf(stages: string, extra = '') {
@@ -242,20 +244,11 @@ async function risingValRun(stages: string, extra: string) {
   const ds = split(loadBuiltinDataset('mnist-5-9'), 0.5, 3, 64);
   const val = { ...ds.val, x: ds.val.x.subarray(0, 64 * 784), y: ds.val.y.subarray(0, 64).map((c) => (c + 1) % 5) };
   const plan = planOf(stages, extra);
-  const events: RunEvent[] = [];
-  const bus = new EventBus();
-  bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
   let restored = 0;
-  const r = await runStages({
-    plan,
-    resolved: resolvePlan(plan, listLayers(model)),
-    model,
-    data: { train: memorySource(ds.train), val: memorySource(val) },
-    bus,
+  const r = await runAndCollect(plan, model, memorySource(ds.train), memorySource(val), {
     restoreBest: async () => void restored++,
-    runDir: '',
   });
-  return { ...r, events, restored };
+  return { ...r, restored };
 }
 
 const RISING = `  - { name: head, epochs: 1, lr: 0.003 }
@@ -330,17 +323,7 @@ test('feature caching: same weights as uncached training, said in the events, of
       );
     const plan = planOf(stages, extra);
     if (augment) plan.data.augment.rotate = 5;
-    const events: RunEvent[] = [];
-    const bus = new EventBus();
-    bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
-    await runStages({
-      plan,
-      resolved: resolvePlan(plan, layers),
-      model,
-      data: { train: memorySource(ds.train), val: memorySource(val) },
-      bus,
-      runDir: '',
-    });
+    const { events } = await runAndCollect(plan, model, memorySource(ds.train), memorySource(val));
     const w = (p: string) =>
       layers
         .find((l) => l.path === p)!

@@ -3,6 +3,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 
+type ConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
+
 type Conv2DBackpropFilterAttrs = {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -37,14 +43,7 @@ function asTensor(backend: KernelBackend, info: TensorInfo): tf.Tensor {
 export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Conv2DBackpropFilterAttrs): tf.Tensor4D {
   if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter: NCHW is not supported on wasm');
   const [kh, kw] = attrs.filterShape;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape,
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = convInfo(x.shape, attrs.filterShape, attrs);
   const { top, bottom, left, right } = info.padInfo;
   return tf.tidy(() => {
     // 'same' can ask for more padding on one side than the output ever reads; negative values crop.
@@ -65,16 +64,36 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Con
   });
 }
 
-type DepthwiseAttrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dilations: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-};
+type DepthwiseAttrs = ConvAttrs & { dilations: [number, number] | number };
 
 function assertNoDilation(dilations: [number, number] | number, kernel: string): void {
   const [a, b] = typeof dilations === 'number' ? [dilations, dilations] : dilations;
   if (a !== 1 || b !== 1) throw new Error(`${kernel}: dilations > 1 are not supported (tfjs has no gradient for them)`);
+}
+
+/** tfjs's own conv geometry (output size, padding per side, strides) for the given shapes. */
+const convInfo = (
+  inShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  a: ConvAttrs,
+  depthwise = false,
+) => tf.backend_util.computeConv2DInfo(inShape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, depthwise);
+
+/**
+ * The input-gradient view of dY: dilated by the stride and padded (or cropped) so that a stride-1
+ * 'valid' correlation with the flipped kernel yields exactly the input's height × width.
+ */
+function fullCorrelationInput(dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, h: number, w: number): tf.Tensor4D {
+  const d = dilateSpatial(dy, info.strideHeight, info.strideWidth);
+  const top = info.filterHeight - 1 - info.padInfo.top;
+  const left = info.filterWidth - 1 - info.padInfo.left;
+  return padOrCrop(
+    d,
+    top,
+    h + info.filterHeight - 1 - d.shape[1] - top,
+    left,
+    w + info.filterWidth - 1 - d.shape[2] - left,
+  );
 }
 
 /** Pad (positive) or crop (negative) the two spatial axes of an NHWC tensor. */
@@ -107,15 +126,7 @@ export function depthwiseBackpropFilter(
 ): tf.Tensor4D {
   assertNoDilation(attrs.dilations, 'DepthwiseConv2dNativeBackpropFilter');
   const [kh, kw, c, m] = attrs.filterShape;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape,
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    true,
-  );
+  const info = convInfo(x.shape, attrs.filterShape, attrs, true);
   const { top, bottom, left, right } = info.padInfo;
   const [b] = x.shape;
   const [, oh, ow] = dy.shape;
@@ -145,25 +156,10 @@ export function depthwiseBackpropInput(
 ): tf.Tensor4D {
   assertNoDilation(attrs.dilations, 'DepthwiseConv2dNativeBackpropInput');
   const [kh, kw, c, m] = filter.shape;
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    true,
-  );
+  const info = convInfo(attrs.inputShape, filter.shape, attrs, true);
   const [b, h, w] = attrs.inputShape;
-  const sh = info.strideHeight;
-  const sw = info.strideWidth;
   return tf.tidy(() => {
-    const d = dilateSpatial(dy, sh, sw);
-    const top = kh - 1 - info.padInfo.top;
-    const left = kw - 1 - info.padInfo.left;
-    const bottom = h + kh - 1 - d.shape[1] - top;
-    const right = w + kw - 1 - d.shape[2] - left;
-    const padded = padOrCrop(d, top, bottom, left, right);
+    const padded = fullCorrelationInput(dy, info, h, w);
     const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]) as tf.Tensor4D;
     const out = tf.depthwiseConv2d(padded, flipped, 1, 'valid');
     return (m === 1 ? out : tf.sum(tf.reshape(out, [b, h, w, c, m]), 4)) as tf.Tensor4D;
@@ -200,20 +196,10 @@ export function conv2dBackpropInput(
 ): tf.Tensor4D {
   if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropInput: NCHW is not supported on wasm');
   const [kh, kw] = filter.shape;
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = convInfo(attrs.inputShape, filter.shape, attrs);
   const [, h, w] = attrs.inputShape;
   return tf.tidy(() => {
-    const d = dilateSpatial(dy, info.strideHeight, info.strideWidth);
-    const top = kh - 1 - info.padInfo.top;
-    const left = kw - 1 - info.padInfo.left;
-    const padded = padOrCrop(d, top, h + kh - 1 - d.shape[1] - top, left, w + kw - 1 - d.shape[2] - left);
+    const padded = fullCorrelationInput(dy, info, h, w);
     const flipped = kh === 1 && kw === 1 ? filter : tf.reverse(filter, [0, 1]);
     return tf.conv2d(padded, tf.transpose(flipped, [0, 1, 3, 2]) as tf.Tensor4D, 1, 'valid');
   });

@@ -17,8 +17,8 @@ function digits(d: number): number[] {
   return (JSON.parse(readFileSync(file, 'utf8')) as { data: number[] }).data;
 }
 
-/** Load a builtin MNIST subset as 28×28×1 images in [0, 1], classes named by their digit. */
-export function loadBuiltinDataset(name: string): Dataset {
+/** The digits of a builtin data set, or a one-line error listing the ones there are. */
+export function builtinDigits(name: string): number[] {
   const ids = BUILTIN_DATASETS[name];
   if (!ids)
     throw new UserError(
@@ -26,6 +26,12 @@ export function loadBuiltinDataset(name: string): Dataset {
         .map((n) => `builtin:${n}`)
         .join(', ')}`,
     );
+  return ids;
+}
+
+/** Load a builtin MNIST subset as 28×28×1 images in [0, 1], classes named by their digit. */
+export function loadBuiltinDataset(name: string): Dataset {
+  const ids = builtinDigits(name);
   const parts = ids.map(digits);
   const n = parts.reduce((s, p) => s + p.length / 784, 0);
   const x = new Float32Array(n * 784);

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import type { Plan } from '../schedule/plan.js';
 import { memorySource, splitIndices, subset, type BatchSource, type Dataset } from './dataset.js';
-import { BUILTIN_DATASETS, loadBuiltinDataset } from './mnist.js';
+import { builtinDigits, loadBuiltinDataset } from './mnist.js';
 import {
   checkFiles,
   DecodeCache,
@@ -43,13 +43,7 @@ export function describeData(plan: Plan, scheduleFile: string): DataDescription 
   const src = plan.data.source;
   if (src.startsWith('builtin:')) {
     const name = src.slice('builtin:'.length);
-    const ids = BUILTIN_DATASETS[name];
-    if (!ids)
-      throw new UserError(
-        `unknown builtin data set '${name}'; available: ${Object.keys(BUILTIN_DATASETS)
-          .map((n) => `builtin:${n}`)
-          .join(', ')}`,
-      );
+    const ids = builtinDigits(name);
     return { classes: ids.map(String), builtin: name };
   }
   const root = dataRoot(plan, scheduleFile);
