@@ -5,6 +5,7 @@
 //   --backend B       the backend for freezeflow's rows (default auto)
 //   --regimes-only    only the three regimes (resnet-mini, and MobileNetV2 when present): what
 //                     scripts/gpu-check.sh compares across backends
+//   --images-only     only the image-folder memory check (peak RSS with 1,000 vs 3,000 images)
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -118,6 +119,17 @@ function arg(name: string): string | undefined {
 async function main(): Promise<void> {
   const backend = await initBackend((arg('--backend') ?? 'auto') as BackendChoice);
   const regimesOnly = process.argv.includes('--regimes-only');
+  if (arg('--image-pass')) {
+    process.stdout.write(`${await imagePass(Number(arg('--image-pass')))}\n`);
+    return;
+  }
+  if (process.argv.includes('--images-only')) {
+    const lines: string[] = [];
+    const results: Record<string, unknown> = {};
+    imageFolderMemory(results, lines);
+    finish(results, lines, arg('--out') ?? 'bench-images.json');
+    return;
+  }
   const outFile = arg('--out') ?? 'bench-results.json';
   const batch = 64;
   const all = loadBuiltinDataset('mnist-5-9');
@@ -201,6 +213,59 @@ async function main(): Promise<void> {
 
   await mobilenet(results, lines);
   finish(results, lines, outFile);
+}
+
+/**
+ * One pass over `n` generated 96×96 JPEGs with a 16 MB decode cache; returns the peak RSS in MB. Run in a
+ * child process per size, so that one size's garbage does not count against the other.
+ */
+async function imagePass(n: number): Promise<number> {
+  const sharp = (await import('sharp')).default;
+  const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { describeData, openData } = await import('../src/data/open.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ff-bench-'));
+  try {
+    for (const c of ['a', 'b']) mkdirSync(join(dir, c), { recursive: true });
+    for (let i = 0; i < n; i++) {
+      const px = Buffer.alloc(96 * 96 * 3, (i * 37) % 256);
+      await sharp(px, { raw: { width: 96, height: 96, channels: 3 } })
+        .jpeg()
+        .toFile(join(dir, i % 2 ? 'a' : 'b', `${i}.jpg`));
+    }
+    const plan = buildPlan(
+      parseSchedule(`model: { source: x }
+data: { source: ${dir}, batchSize: 64, cacheMB: 16, validation: { split: 0.1 } }
+stages: [{ name: a, epochs: 1 }]
+`).schedule,
+      'mem',
+    );
+    let peak = process.memoryUsage().rss;
+    const d = await openData(plan, describeData(plan, join(dir, 'x.yaml')), [null, 96, 96, 3]);
+    const total = d.train.labels.length;
+    for (let epoch = 0; epoch < 2; epoch++)
+      for (let s = 0; s < total; s += 64) {
+        await d.train.batch(Array.from({ length: Math.min(64, total - s) }, (_, k) => s + k));
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+    return peak / 2 ** 20;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Image folders larger than the decode cache: peak memory must not grow with the number of images. */
+function imageFolderMemory(results: Record<string, unknown>, lines: string[]): void {
+  const peaks: Record<string, number> = {};
+  for (const n of [1000, 3000]) {
+    const r = spawnSync(process.execPath, [process.argv[1]!, '--image-pass', String(n)], { encoding: 'utf8' });
+    peaks[n] = Number(r.stdout.trim());
+  }
+  results['imageFolderPeakRssMB'] = peaks;
+  lines.push(
+    '',
+    `image folder, 96×96 JPEGs (79 MB decoded at 3,000), 16 MB decode cache, two epochs: peak RSS ${fmt(peaks[1000], 0)} MB with 1,000 images, ${fmt(peaks[3000], 0)} MB with 3,000`,
+  );
 }
 
 function finish(results: Record<string, unknown>, lines: string[], outFile: string): void {

@@ -9,6 +9,10 @@ import { UserError } from '../cli/errors.js';
 import { augmentBatch, type AugmentRequest, type BatchSource } from './dataset.js';
 import { affineOf, type Preprocess } from './preprocess.js';
 
+// libvips' operation cache helps repeated operations on one image; a data loader reads each file once per
+// epoch, so the cache would only hold memory that grows with the data set.
+sharp.cache(false);
+
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 
 export interface ImageFile {
