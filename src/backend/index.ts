@@ -87,11 +87,17 @@ export async function probeWebgpu(): Promise<{ gpu?: unknown; adapter?: string; 
   }
   Object.assign(globalThis, mod.globals);
   const gpu = mod.create([]);
-  const adapter = (await gpu.requestAdapter()) as { info?: Record<string, string> } | null;
+  const adapter = (await gpu.requestAdapter()) as {
+    info?: Record<string, string>;
+    limits?: Record<string, number>;
+  } | null;
   if (!adapter) return { reason: 'Dawn found no GPU adapter (needs a GPU with Vulkan, Metal or D3D12 drivers)' };
   const info = adapter.info ?? {};
   const name = [info['vendor'], info['architecture'], info['device'], info['description']].filter(Boolean).join(' ');
-  return { gpu, adapter: name || 'unnamed adapter' };
+  // the limits that bound what tfjs can put in one buffer (large activations fail beyond them)
+  const mb = (k: string) => (adapter.limits?.[k] ? `${k} ${Math.round(adapter.limits[k]! / 2 ** 20)} MB` : undefined);
+  const limits = [mb('maxBufferSize'), mb('maxStorageBufferBindingSize')].filter(Boolean).join(', ');
+  return { gpu, adapter: `${name || 'unnamed adapter'}${limits ? ` (${limits})` : ''}` };
 }
 
 async function use(name: string): Promise<boolean> {

@@ -231,6 +231,8 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
       epochs: [s.firstEpoch, s.lastEpoch],
       ran: epochsRun.filter((e) => e.type === 'epoch-end' && e.stageIndex === s.index).length,
     })),
+    // how far validation loss sits above training loss: the overfitting signal the guard acts on
+    trainValGap: last?.type === 'epoch-end' ? last.valLoss - last.loss : NaN,
     guard: events.filter((e) => e.type === 'guard'),
     earlyStops: events.filter((e) => e.type === 'early-stop'),
     warnings: events.filter((e) => e.type === 'warning').map((e) => (e.type === 'warning' ? e.message : '')),

@@ -283,7 +283,8 @@ async function stageData(
   if (isAugmenting(plan.data.augment)) return off('the data is augmented');
   const active = activeTopLevel(layers, trainable, plan.training.batchNorm);
   const first = model.layers.find((l) => l.getClassName() !== 'InputLayer');
-  if (first && active.has(first.name)) return off(`the first layer ('${first.name}') trains: nothing before it to cache`);
+  if (first && active.has(first.name))
+    return off(`the first layer ('${first.name}') trains: nothing before it to cache`);
   const split = splitForCaching(model, active);
   if (!split) return off('no frozen prefix ends in a single tensor before the first trainable layer');
   const per = split.featureShape.reduce((a, b) => a * b, 1);
