@@ -203,7 +203,7 @@ stages:
   const out = join(dir, 'run');
   // stop during epoch 4 (the second epoch of stage 'last')
   const first = await interruptWhen(
-    ['train', '-s', f, '--out', out, '--json'],
+    ['train', '-s', f, '--out', out, '--json', '--samples', '200'],
     (o) => o.includes('"type":"epoch-end"') && o.split('"type":"epoch-end"').length - 1 >= 3,
     'SIGTERM',
   );
@@ -250,5 +250,7 @@ stages:
     [1, 2, 3, 4, 5],
     'one metrics row per epoch across both processes',
   );
-  assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status, 'completed');
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'completed');
+  assert.equal(summary.data.train, 200, 'the resumed process kept the --samples override of the first');
 });

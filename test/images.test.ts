@@ -242,6 +242,10 @@ stages:
   assert.equal(cli(['train', '-s', f, '--out', join(root, 'strict'), '--strict']).code, 1);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.deepEqual(summary.data.classes, ['circle', 'square', 'triangle']);
+  // resuming reads the schedule's copy in the run directory, but 'source: .' still means the folder of
+  // the original schedule (a finished run resumes to a no-op)
+  const again = cli(['train', '--resume', out, '--quiet']);
+  assert.equal(again.code, 0, again.stderr);
   const meta = JSON.parse(readFileSync(join(out, 'model/freezeflow.json'), 'utf8'));
   assert.deepEqual(meta.input.shape, [28, 28, 1]);
   assert.equal(meta.input.preprocess.name, 'unit');

@@ -30,6 +30,12 @@ export interface TrainOptions {
   seed?: string;
 }
 
+/** What a run started with, for --resume (RUN_DIR/run.json). */
+interface RunRecord {
+  scheduleFile: string;
+  overrides: { samples?: string; seed?: string };
+}
+
 function positiveInt(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a whole number (got '${v}')`, EXIT_USAGE);
@@ -64,17 +70,26 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   if (!scheduleFile) throw new UserError('give --schedule FILE (or --resume RUN_DIR)', EXIT_USAGE);
   const loaded = readScheduleFile(scheduleFile);
   const plan = buildPlan(loaded.schedule, loaded.name);
+  // A resumed run keeps what it started with: the command-line overrides, and the original schedule's
+  // folder for relative paths (the copy in the run directory sits elsewhere).
+  const started: RunRecord | undefined =
+    resumeDir && existsSync(join(resumeDir, 'run.json'))
+      ? (JSON.parse(readFileSync(join(resumeDir, 'run.json'), 'utf8')) as RunRecord)
+      : undefined;
+  const samples = opts.samples ?? started?.overrides.samples;
+  const seed = opts.seed ?? started?.overrides.seed;
   // overrides for compare (one schedule, several training-set sizes and seeds)
-  if (opts.samples !== undefined) plan.data.samples = positiveInt(opts.samples, '--samples');
-  if (opts.seed !== undefined) plan.data.seed = positiveInt(opts.seed, '--seed');
+  if (samples !== undefined) plan.data.samples = positiveInt(samples, '--samples');
+  if (seed !== undefined) plan.data.seed = positiveInt(seed, '--seed');
+  const baseFile = opts.schedule ?? started?.scheduleFile ?? loaded.file;
   const choice = (opts.backend ?? plan.training.backend) as BackendChoice;
   if (!BACKENDS.includes(choice))
     throw new UserError(`--backend must be one of ${BACKENDS.join(', ')} (got '${opts.backend}')`, EXIT_USAGE);
   const backend = await initBackend(choice);
-  const described = describeData(plan, loaded.file);
+  const described = describeData(plan, baseFile);
   const model = resumeState
     ? await loadModel(join(resumeDir!, 'checkpoints/last/model.json'))
-    : await buildFineTuneModel(plan, loaded.file, described.classes.length);
+    : await buildFineTuneModel(plan, baseFile, described.classes.length);
   const data = await openData(plan, described, model.inputs[0]!.shape.slice(1), { strict: opts.strict });
   const classes = data.classes;
   const resolved = resolveLoaded(loaded, plan, listLayers(model));
@@ -83,7 +98,11 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   if (!resumeDir && existsSync(join(runDir, 'summary.json')))
     throw new UserError(`${runDir} already holds a finished run; choose another --out`, EXIT_USAGE);
   mkdirSync(runDir, { recursive: true });
-  if (!resumeDir) copyFileSync(loaded.file, join(runDir, 'schedule.yaml'));
+  if (!resumeDir) {
+    copyFileSync(loaded.file, join(runDir, 'schedule.yaml'));
+    const record: RunRecord = { scheduleFile: resolve(loaded.file), overrides: { samples, seed } };
+    writeAtomic(join(runDir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+  }
 
   const bus = new EventBus();
   attachFileReporters(bus, runDir, plan.output.metrics, resumeDir !== undefined);
