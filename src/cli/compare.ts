@@ -166,12 +166,13 @@ function compareHtml(rows: readonly CompareRow[]): string {
   const sizes = [...new Set(rows.map((r) => r.samples ?? 0))];
   const chart = lineChart(
     'compare',
-    'Best validation accuracy by training-set size (x: size index)',
+    'Best validation accuracy by training-set size',
     schedules.map((s) => ({
       name: s,
       points: rows.filter((r) => r.schedule === s).map((r) => [sizes.indexOf(r.samples ?? 0) + 1, r.bestValAcc.mean]),
     })),
     sizes.map((n, i) => ({ x: i + 1, label: `${n || 'all'} samples`, kind: 'stage' as const })),
+    { xLabel: 'training-set size (one column per size, marked)' },
   );
   const tr = rows
     .map(
