@@ -243,50 +243,23 @@ let registered = false;
 
 type Attrs = Record<string, unknown>;
 
-/** Register a wasm kernel computed with tf ops on its inputs (kept alive and released correctly). */
-function registerComposed(
-  kernelName: string,
-  inputNames: readonly string[],
-  fn: (inputs: tf.Tensor[], attrs: Attrs) => tf.Tensor,
-): void {
-  tf.registerKernel({
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc: ({
-      inputs,
-      backend,
-      attrs,
-    }: {
-      inputs: NamedTensorInfoMap;
-      backend: unknown;
-      attrs?: NamedAttrMap;
-    }) => {
-      const b = backend as KernelBackend;
-      const ts = inputNames.map((n) => asTensor(b, inputs[n]!));
-      try {
-        return asOutput(b, fn(ts, (attrs ?? {}) as Attrs));
-      } finally {
-        ts.forEach((t) => t.dispose());
-      }
-    },
-  });
-}
-
 /**
- * Replace a stock wasm kernel by a composed one where that is faster; `fn` returns undefined for the
- * cases it leaves to the stock kernel.
+ * Register a wasm kernel computed with tf ops on its inputs (kept alive and released correctly). Where
+ * wasm has a stock kernel of that name, it is replaced, and `fn` returns undefined for the cases it
+ * leaves to the stock kernel (where that one is faster).
  */
-function replaceWhereFaster(
+function registerComposed(
   kernelName: string,
   inputNames: readonly string[],
   fn: (inputs: tf.Tensor[], attrs: Attrs) => tf.Tensor | undefined,
 ): void {
   const stock = tf.getKernel(kernelName, 'wasm');
-  if (!stock) return;
-  tf.unregisterKernel(kernelName, 'wasm');
+  if (stock) tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel({
     ...stock,
-    kernelFunc: (args) => {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: (args: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) => {
       const b = args.backend as KernelBackend;
       const ts = inputNames.map((n) => asTensor(b, args.inputs[n]!));
       try {
@@ -295,7 +268,8 @@ function replaceWhereFaster(
       } finally {
         ts.forEach((t) => t.dispose());
       }
-      return stock.kernelFunc(args);
+      if (!stock) throw new Error(`${kernelName}: no result and no stock wasm kernel to fall back on`);
+      return stock.kernelFunc(args as Parameters<typeof stock.kernelFunc>[0]);
     },
   });
 }
@@ -321,8 +295,8 @@ export function registerWasmTrainingKernels(): void {
       a as unknown as Parameters<typeof depthwiseBackpropInput>[2],
     ),
   );
-  replaceWhereFaster('Tile', ['x'], ([x], a) => tileLeadingBroadcast(x!, a['reps'] as number[]));
-  replaceWhereFaster('Conv2DBackpropInput', ['dy', 'filter'], ([dy, f], a) => {
+  registerComposed('Tile', ['x'], ([x], a) => tileLeadingBroadcast(x!, a['reps'] as number[]));
+  registerComposed('Conv2DBackpropInput', ['dy', 'filter'], ([dy, f], a) => {
     const attrs = a as unknown as Parameters<typeof conv2dBackpropInput>[2];
     const [sh, sw] = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
     const strided = sh > 1 || sw > 1;
