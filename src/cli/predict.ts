@@ -2,8 +2,7 @@
 import { existsSync } from 'node:fs';
 import { initBackend } from '../backend/index.js';
 import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.js';
-import { scanFolder } from '../data/images.js';
-import { decodeImage } from '../data/images.js';
+import { checkFiles, DecodeCache, scanFolder } from '../data/images.js';
 import { classificationReport, formatClassificationReport } from '../report/classification.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
 
@@ -27,23 +26,27 @@ export async function runPredict(
   if (!Number.isInteger(top) || top < 1)
     throw new UserError(`--top must be a whole number ≥ 1 (got '${opts.top}')`, EXIT_USAGE);
   const t = await open(opts.model);
-  // unreadable files are reported one by one; the others are still predicted
-  const readable: string[] = [];
-  const failed: { file: string; error: string }[] = [];
+  // unreadable files are reported one by one; the others are still predicted. Each file is decoded once:
+  // the check fills the cache that prediction then reads.
+  const present = images.filter((f) => existsSync(f));
+  const failed: { file: string; error: string }[] = images
+    .filter((f) => !present.includes(f))
+    .map((file) => ({ file, error: 'no such file' }));
   const [height, width, channels] = t.input.shape;
-  for (const f of images) {
-    if (!existsSync(f)) {
-      failed.push({ file: f, error: 'no such file' });
-      continue;
-    }
-    try {
-      await decodeImage(f, { height, width, channels: channels as 1 | 3, resize: t.input.resize });
-      readable.push(f);
-    } catch (err) {
-      failed.push({ file: f, error: `cannot decode: ${(err as Error).message.split('\n')[0]}` });
-    }
-  }
-  const probs = await predictFiles(t, readable);
+  const cache = new DecodeCache(1024 * 2 ** 20);
+  const checked = await checkFiles(
+    present.map((path) => ({ path, label: 0 })),
+    { height, width, channels: channels as 1 | 3, resize: t.input.resize },
+    cache,
+    false,
+    process.cwd(),
+  );
+  const readable = checked.ok.map((f) => f.path);
+  // skipped files come in input order: name them as the user did
+  present
+    .filter((f) => !readable.includes(f))
+    .forEach((file, k) => failed.push({ file, error: `cannot decode: ${checked.skipped[k]!.reason}` }));
+  const probs = await predictFiles(t, readable, cache);
   const results = readable.map((file, i) => ({
     file,
     top: probs[i]!.map((p, c) => ({ label: t.labels[c]!, probability: p }))

@@ -54,8 +54,13 @@ export async function loadTrained(location: string): Promise<TrainedModel> {
   };
 }
 
-/** Class probabilities for image files, in batches; one row per file. */
-export async function predictFiles(t: TrainedModel, files: readonly string[], batchSize = 32): Promise<number[][]> {
+/** Class probabilities for image files, in batches; one row per file. `cache` may hold them decoded already. */
+export async function predictFiles(
+  t: TrainedModel,
+  files: readonly string[],
+  cache = new DecodeCache(0),
+  batchSize = 32,
+): Promise<number[][]> {
   const [height, width, channels] = t.input.shape;
   if (channels !== 1 && channels !== 3)
     throw new UserError(`the model expects ${channels} channels; images give 1 or 3`);
@@ -65,7 +70,7 @@ export async function predictFiles(t: TrainedModel, files: readonly string[], ba
     t.labels,
     { height, width, channels, resize: t.input.resize },
     t.input.preprocess,
-    new DecodeCache(0),
+    cache,
   );
   const out: number[][] = [];
   for (let s = 0; s < files.length; s += batchSize) {
