@@ -359,6 +359,7 @@ export async function runStages(
       groups = buildGroups(stage, byLr);
     }
     const frozenBn = layers.filter((l) => l.isBatchNorm && !trainable.has(l.path)).length;
+    const trainableParams = layers.filter((l) => trainable.has(l.path)).reduce((n, l) => n + l.trainableParams, 0);
     bus.emit({
       type: 'stage-start',
       stageIndex: si,
@@ -366,7 +367,7 @@ export async function runStages(
       firstEpoch: stage.firstEpoch,
       lastEpoch: stage.lastEpoch,
       trainable: [...trainable],
-      trainableParams: layers.filter((l) => trainable.has(l.path)).reduce((s, l) => s + l.trainableParams, 0),
+      trainableParams,
       groups: groups.map((g) => ({ lr: g.lr, variables: g.vars.length })),
       frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
       skippedUnfreeze: state.unfreezeStopped && si > 0 ? true : undefined,
@@ -491,7 +492,7 @@ export async function runStages(
         lr,
         // what each lr group really used at the end of the epoch (the stage curve × the group's base lr)
         groupLrs: groups.map((g) => g.lr * (lr / stage.lr)),
-        trainableParams: layers.filter((l) => trainable.has(l.path)).reduce((s, l) => s + l.trainableParams, 0),
+        trainableParams,
         loss: lossSum / seen,
         acc: accSum / seen,
         valLoss: v.loss,
