@@ -73,14 +73,15 @@ export async function openData(
       );
     // builtin pixels are stored as pixel/255; apply the schedule's preprocessing on top
     const { scale, offset } = affineOf(plan.data.preprocess, 1);
-    if (scale[0] !== 1 / 255 || offset[0] !== 0) ds.x.forEach((v, i) => (ds.x[i] = v * 255 * scale[0]! + offset[0]!));
+    // 'unit' is exactly how builtin pixels are stored: no pass over them
+    if (plan.data.preprocess.name !== 'unit') ds.x.forEach((v, i) => (ds.x[i] = v * 255 * scale[0]! + offset[0]!));
     const { train, val } = splitIndices(ds.y, ds.classes.length, validationSplit, seed, samples);
     return {
       train: memorySource(subset(ds, train)),
       val: memorySource(subset(ds, val)),
       classes: ds.classes,
       skipped: [],
-      input: { shape: [28, 28, 1], preprocess: plan.data.preprocess },
+      input: { shape: [...ds.shape] as [number, number, number], preprocess: plan.data.preprocess },
     };
   }
   const { root, layout } = desc.folder!;
