@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, ROOT, tempDir, writeSchedule } from './helpers.js';
+import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('--version, --help and unknown commands', () => {
   assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
@@ -93,12 +93,12 @@ test('train: a short run end to end writes model, metrics, events, summary; --js
   const dir = tempDir();
   const f = writeSchedule(
     dir,
-    `model: { source: builtin:resnet-mini }
-data: { source: builtin:mnist-5-9, samples: 128, batchSize: 32, validation: { split: 0.05 } }
-stages:
-  - { name: head, epochs: 1, lr: 1.0e-3 }
+    tinySchedule(
+      128,
+      `  - { name: head, epochs: 1, lr: 1.0e-3 }
   - { name: last, epochs: 1, unfreeze: ['layer3*'], lr: 1.0e-4 }
 `,
+    ),
     'tiny.yaml',
   );
   const out = join(dir, 'run');
@@ -141,12 +141,12 @@ test('train: NaN gradients stop the run with exit 1 naming stage, epoch and batc
   const dir = tempDir();
   const f = writeSchedule(
     dir,
-    `model: { source: builtin:resnet-mini }
-data: { source: builtin:mnist-5-9, samples: 128, batchSize: 32, validation: { split: 0.05 } }
-stages:
-  - { name: head, epochs: 1, lr: 1.0e-3 }
+    tinySchedule(
+      128,
+      `  - { name: head, epochs: 1, lr: 1.0e-3 }
   - { name: boom, epochs: 2, unfreeze: ['*'], optimizer: adam, lr: 1.0e+30 }
 `,
+    ),
     'boom.yaml',
   );
   const out = join(dir, 'run');
@@ -192,12 +192,12 @@ test('train: SIGTERM mid-stage writes a checkpoint and exits 130; --resume conti
   const dir = tempDir();
   const f = writeSchedule(
     dir,
-    `model: { source: builtin:resnet-mini }
-data: { source: builtin:mnist-5-9, samples: 256, batchSize: 32, validation: { split: 0.05 } }
-stages:
-  - { name: head, epochs: 2, lr: 1.0e-3 }
+    tinySchedule(
+      256,
+      `  - { name: head, epochs: 2, lr: 1.0e-3 }
   - { name: last, epochs: 3, unfreeze: ['layer3*'], lr: 1.0e-3, scheduler: { type: cosine, minLr: 1.0e-5 } }
 `,
+    ),
     'two.yaml',
   );
   const out = join(dir, 'run');

@@ -28,6 +28,14 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A small schedule on resnet-mini and MNIST 5–9 with `samples` training digits; `stages` is YAML lines. */
+export function tinySchedule(samples: number, stages: string): string {
+  return `model: { source: builtin:resnet-mini }
+data: { source: builtin:mnist-5-9, samples: ${samples}, batchSize: 32, validation: { split: 0.05 } }
+stages:
+${stages}`;
+}
+
 /** Write a schedule file into `dir` and return its path. */
 export function writeSchedule(dir: string, yaml: string, name = 'schedule.yaml'): string {
   const f = join(dir, name);

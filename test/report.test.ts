@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { lineChart, renderReport, runCharts } from '../src/report/html.js';
 import { aggregate, formatCompare, type CellResult } from '../src/cli/compare.js';
 import type { RunEvent } from '../src/train/events.js';
-import { cli, tempDir, writeSchedule } from './helpers.js';
+import { cli, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;
 
@@ -75,12 +75,12 @@ test('train writes report.html; report regenerates it and renders a PNG', () => 
   const dir = tempDir();
   const f = writeSchedule(
     dir,
-    `model: { source: builtin:resnet-mini }
-data: { source: builtin:mnist-5-9, samples: 64, batchSize: 32, validation: { split: 0.05 } }
-stages:
-  - { name: head, epochs: 2, lr: 1.0e-3 }
+    tinySchedule(
+      64,
+      `  - { name: head, epochs: 2, lr: 1.0e-3 }
   - { name: last, epochs: 1, unfreeze: ['layer3*'], lr: 1.0e-4 }
 `,
+    ),
     's.yaml',
   );
   const out = join(dir, 'run');
