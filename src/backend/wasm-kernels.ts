@@ -46,17 +46,8 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Con
   const info = convInfo(x.shape, attrs.filterShape, attrs);
   const { top, bottom, left, right } = info.padInfo;
   return tf.tidy(() => {
-    // 'same' can ask for more padding on one side than the output ever reads; negative values crop.
-    let xp: tf.Tensor4D = x;
-    if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-      xp = tf.pad(x, [
-        [0, 0],
-        [Math.max(top, 0), Math.max(bottom, 0)],
-        [Math.max(left, 0), Math.max(right, 0)],
-        [0, 0],
-      ]);
-    }
-    const xt = tf.transpose(xp, [3, 1, 2, 0]);
+    // 'same' can ask for more padding on one side than the output ever reads: the cut below drops it
+    const xt = tf.transpose(padOrCrop(x, top, bottom, left, right), [3, 1, 2, 0]);
     const f = tf.transpose(dy, [1, 2, 0, 3]);
     const conv = tf.conv2d(xt, f, 1, 'valid', 'NHWC', [info.strideHeight, info.strideWidth]);
     const cut = conv.shape[1] === kh && conv.shape[2] === kw ? conv : tf.slice(conv, [0, 0, 0, 0], [-1, kh, kw, -1]);
