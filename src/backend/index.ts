@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { defaultThreads, enableWasmThreads, threadsUnsupported, unrefPoolWorkers } from './wasm-threads.js';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
@@ -13,6 +14,14 @@ export interface BackendReport {
   skipped: { name: string; reason: string }[];
   /** What the chosen backend runs on (GPU adapter name, CUDA device), when known. */
   device?: string;
+  /** wasm: XNNPACK threads in use, and why fewer than asked for. */
+  threads?: number;
+  threadsNote?: string;
+}
+
+export interface BackendOptions {
+  /** wasm threads (default: every core, at most 8); 1 uses the single-threaded build. */
+  threads?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -100,6 +109,20 @@ export async function probeWebgpu(): Promise<{ gpu?: unknown; adapter?: string; 
   return { gpu, adapter: `${name || 'unnamed adapter'}${limits ? ` (${limits})` : ''}` };
 }
 
+/** Set up the threaded wasm build, or say why the single-threaded one runs instead. */
+function prepareThreads(
+  threads: number,
+  setThreadsCount: (n: number) => void,
+): { restore?: () => void; note: string | undefined } {
+  const why = threadsUnsupported();
+  if (why) return { note: `single-threaded: ${why}` };
+  try {
+    return { restore: enableWasmThreads(threads, setThreadsCount), note: undefined };
+  } catch (err) {
+    return { note: `single-threaded: ${(err as Error).message}` };
+  }
+}
+
 async function use(name: string): Promise<boolean> {
   try {
     return (await tf.setBackend(name)) && tf.getBackend() === name;
@@ -109,7 +132,7 @@ async function use(name: string): Promise<boolean> {
 }
 
 /** Pick and initialise a backend. 'auto' prefers GPU, native CPU, wasm (with our kernels), then cpu. */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendReport> {
+export async function initBackend(choice: BackendChoice = 'auto', opts: BackendOptions = {}): Promise<BackendReport> {
   const skipped: { name: string; reason: string }[] = [];
   const order: Exclude<BackendChoice, 'auto'>[] =
     choice === 'auto' ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
@@ -148,9 +171,17 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       skipped.push({ name, reason: `${pkg} loaded but the 'tensorflow' backend did not initialise` });
     } else if (name === 'wasm') {
       try {
-        await import('@tensorflow/tfjs-backend-wasm');
+        const wasm = await import('@tensorflow/tfjs-backend-wasm');
         registerWasmTrainingKernels();
-        if (await use('wasm')) return { name, tfjsBackend: 'wasm', skipped };
+        const wanted = Math.min(8, opts.threads ?? defaultThreads());
+        const threads = wanted > 1 ? prepareThreads(wanted, wasm.setThreadsCount) : { note: undefined };
+        if (await use('wasm')) {
+          threads.restore?.();
+          unrefPoolWorkers();
+          const got = Math.max(1, wasm.getThreadsCount());
+          const note = threads.note ?? (got < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
+          return { name, tfjsBackend: 'wasm', skipped, threads: got, ...(note ? { threadsNote: note } : {}) };
+        }
         skipped.push({ name, reason: 'the wasm backend did not initialise' });
       } catch (err) {
         skipped.push({ name, reason: `@tensorflow/tfjs-backend-wasm failed to load: ${(err as Error).message}` });

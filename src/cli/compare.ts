@@ -8,6 +8,8 @@ import { writeAtomic } from '../model/io.js';
 import { lineChart } from '../report/html.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
 import { readScheduleFile } from '../schedule/load.js';
+import { defaultThreads } from '../backend/wasm-threads.js';
+import { threadsSetting } from './threads.js';
 
 export interface CompareOptions {
   schedules: string[];
@@ -64,10 +66,11 @@ function cellArgs(c: Cell): string[] {
   ];
 }
 
-function runCell(c: Cell): Promise<number> {
+function runCell(c: Cell, threads: number): Promise<number> {
   return new Promise((res) => {
     const p = spawn(process.execPath, [join(packageRoot(), 'bin/freezeflow'), ...cellArgs(c)], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, FREEZEFLOW_THREADS: String(threads) },
     });
     let err = '';
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -222,13 +225,15 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
   process.stderr.write(
     `compare: ${cells.length} runs (${cells.length - todo.length} already done), ${jobs} at a time, in ${out}\n`,
   );
+  // the cores are shared between the runs at once (FREEZEFLOW_THREADS, if set, is each run's own)
+  const threads = threadsSetting() ?? Math.max(1, Math.floor(defaultThreads() / jobs));
   let next = 0;
   let failed = 0;
   await Promise.all(
     Array.from({ length: Math.min(jobs, todo.length) }, async () => {
       while (next < todo.length) {
         const c = todo[next++]!;
-        const code = await runCell(c);
+        const code = await runCell(c, threads);
         if (code !== 0) failed++;
         else process.stderr.write(`compare: done ${basename(c.dir)}\n`);
       }

@@ -3,7 +3,8 @@
 import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import { probeTensorflowGpu, probeWebgpu, tryNative } from '../backend/index.js';
+import { initBackend, probeTensorflowGpu, probeWebgpu, tryNative } from '../backend/index.js';
+import { threadsSetting } from './threads.js';
 import { style } from './style.js';
 import { EXIT_OK } from './errors.js';
 
@@ -60,11 +61,8 @@ export async function doctorReport(): Promise<{
   let wasmDetail = 'with freezeflow training kernels (conv filter/input, depthwise, segment-sum, broadcast tile)';
   let wasmOk = true;
   try {
-    await import('@tensorflow/tfjs-backend-wasm');
-    wasmOk = await tf.setBackend('wasm');
-    const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')
-      ? 'threads'
-      : 'single-threaded (tfjs disables wasm threads under Node)';
+    const r = await initBackend('wasm', { threads: threadsSetting() });
+    const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}`;
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
     wasmDetail = `${simd}, ${threads}; ${wasmDetail}`;
   } catch (err) {

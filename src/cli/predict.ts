@@ -5,11 +5,12 @@ import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.j
 import { checkFiles, DecodeCache, scanFolder } from '../data/images.js';
 import { classificationReport, formatClassificationReport } from '../report/classification.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { threadsSetting } from './threads.js';
 
 const argmax = (row: readonly number[]) => row.reduce((b, v, i) => (v > row[b]! ? i : b), 0);
 
 async function open(model: string): Promise<TrainedModel> {
-  await initBackend('auto');
+  await initBackend('auto', { threads: threadsSetting() });
   const t = await loadTrained(model);
   if (t.guessed)
     process.stderr.write(

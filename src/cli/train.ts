@@ -5,6 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
 import { BACKENDS, initBackend, type BackendChoice } from '../backend/index.js';
+import { threadsSetting } from './threads.js';
+import { seedMathRandom } from '../data/random.js';
 import { sourceSize } from '../data/dataset.js';
 import { describeData, openData } from '../data/open.js';
 import { buildFineTuneModel } from '../model/finetune.js';
@@ -22,6 +24,7 @@ export interface TrainOptions {
   schedule?: string;
   out?: string;
   backend?: string;
+  threads?: string;
   json?: boolean;
   quiet?: boolean;
   resume?: string;
@@ -85,8 +88,10 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   const choice = (opts.backend ?? plan.training.backend) as BackendChoice;
   if (!BACKENDS.includes(choice))
     throw new UserError(`--backend must be one of ${BACKENDS.join(', ')} (got '${opts.backend}')`, EXIT_USAGE);
-  const backend = await initBackend(choice);
+  const backend = await initBackend(choice, { threads: threadsSetting(opts.threads) });
   const described = describeData(plan, baseFile);
+  // the same seed, backend and thread count give the same run (head initialisation, dropout masks)
+  seedMathRandom(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
   const model = resumeState
     ? await loadModel(join(resumeDir!, 'checkpoints/last/model.json'))
     : await buildFineTuneModel(plan, baseFile, described.classes.length);
@@ -165,6 +170,8 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
     name: plan.name,
     backend: backend.name,
     skippedBackends: backend.skipped,
+    ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
+    ...(backend.threadsNote ? { threadsNote: backend.threadsNote } : {}),
     runDir,
     totalEpochs: plan.totalEpochs,
     stepsPerEpoch: Math.ceil(sourceSize(data.train) / plan.data.batchSize),
@@ -232,7 +239,12 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
     ...endEvent,
     type: undefined,
     schedule: plan.name,
-    backend: { used: backend.name, skipped: backend.skipped },
+    backend: {
+      used: backend.name,
+      skipped: backend.skipped,
+      threads: backend.threads,
+      threadsNote: backend.threadsNote,
+    },
     data: {
       source: plan.data.source,
       seed: plan.data.seed,

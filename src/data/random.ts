@@ -17,3 +17,16 @@ export function shuffleInPlace<T>(xs: T[], rand: () => number): T[] {
   }
   return xs;
 }
+
+/**
+ * tfjs draws the seeds of unseeded ops (head initialisers, dropout masks) from Math.random; a training
+ * process replaces it with a stream from the run seed so that the same seed gives the same run.
+ * Returns a function that puts the original back.
+ */
+export function seedMathRandom(seed: number): () => void {
+  const original = Math.random;
+  Math.random = rng(seed ^ 0x5bd1e995);
+  return () => {
+    Math.random = original;
+  };
+}

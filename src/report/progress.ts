@@ -2,7 +2,7 @@
 // --quiet, NDJSON events on stdout with --json.
 import cliProgress from 'cli-progress';
 import type { ChalkInstance } from 'chalk';
-import type { EventBus, RunEvent } from '../train/events.js';
+import { backendLabel, type EventBus, type RunEvent } from '../train/events.js';
 import { fmtLr } from '../cli/plan-view.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
@@ -36,7 +36,7 @@ export function attachProgress(
       case 'run-start':
         totalEpochs = e.totalEpochs;
         log(
-          `${c.bold('freezeflow')} ${e.name}: backend ${e.backend}${e.skippedBackends.length ? c.dim(` (skipped: ${e.skippedBackends.map((s) => `${s.name} — ${s.reason}`).join('; ')})`) : ''}`,
+          `${c.bold('freezeflow')} ${e.name}: backend ${backendLabel(e)}${e.skippedBackends.length ? c.dim(` (skipped: ${e.skippedBackends.map((s) => `${s.name} — ${s.reason}`).join('; ')})`) : ''}`,
         );
         log(
           `data: ${e.trainSamples} train / ${e.valSamples} validation samples, ${e.classes.length} classes; run dir ${e.runDir}${e.resumedFrom ? `; resumed after epoch ${e.resumedFrom.epoch}` : ''}`,

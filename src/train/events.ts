@@ -28,6 +28,9 @@ export type RunEvent =
       name: string;
       backend: string;
       skippedBackends: { name: string; reason: string }[];
+      /** wasm: XNNPACK threads in use, and why fewer than asked for. */
+      threads?: number;
+      threadsNote?: string;
       runDir: string;
       totalEpochs: number;
       stepsPerEpoch: number;
@@ -109,4 +112,10 @@ export class EventBus {
   emit(e: RunEvent): void {
     for (const l of this.listeners) l(e);
   }
+}
+
+/** "wasm, 2 threads" for headers; the note says why fewer threads than asked for. */
+export function backendLabel(e: { backend: string; threads?: number; threadsNote?: string }): string {
+  if (e.threads === undefined) return e.backend;
+  return `${e.backend}, ${e.threads} thread${e.threads === 1 ? '' : 's'}${e.threadsNote ? ` (${e.threadsNote})` : ''}`;
 }

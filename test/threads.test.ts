@@ -1,0 +1,95 @@
+// Both cores: the threaded wasm build must load under Node and give the single-threaded results; and a
+// seed must give the same run every time (which is what makes that comparison possible).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import vm from 'node:vm';
+import { writeThreadFiles } from '../src/backend/wasm-threads.js';
+import { cli, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+
+test('the worker script and threaded factory are extracted from the installed bundle and parse', () => {
+  const dir = tempDir('ff-threads-');
+  const files = writeThreadFiles(dir);
+  const worker = readFileSync(files.worker, 'utf8');
+  assert.ok(worker.includes(`importScripts(${JSON.stringify(files.factory)})`), 'the worker imports our factory file');
+  assert.ok(!worker.includes('createObjectURL(e.data.urlOrBlob)'), 'no blob URL left for Node to choke on');
+  assert.doesNotThrow(() => new vm.Script(worker));
+  assert.doesNotThrow(() => new vm.Script(readFileSync(files.factory, 'utf8')));
+  // a second call (another process, same version) leaves identical files
+  const again = writeThreadFiles(dir);
+  assert.equal(readFileSync(again.worker, 'utf8'), worker);
+});
+
+interface RunResult {
+  threads: number | undefined;
+  epochs: { loss: number; valLoss: number }[];
+  weights: Float32Array;
+}
+
+function train(schedule: string, out: string, args: string[], env: Record<string, string> = {}): RunResult {
+  const r = cli(['train', '-s', schedule, '--out', out, '--json', ...args], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const bin = readFileSync(join(out, 'model/weights.bin'));
+  return {
+    threads: events[0]!['threads'] as number | undefined,
+    epochs: events
+      .filter((e) => e['type'] === 'epoch-end')
+      .map((e) => ({ loss: e['loss'] as number, valLoss: e['valLoss'] as number })),
+    weights: new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4),
+  };
+}
+
+test('train: 2 wasm threads give the single-threaded losses and weights; the same seed gives the same run', () => {
+  const dir = tempDir('ff-threads-');
+  // head with dropout (random masks), then a stage that trains convs and BatchNorm statistics
+  const f = writeSchedule(
+    dir,
+    tinySchedule(
+      160,
+      `  - { name: head, epochs: 1, lr: 3.0e-3 }
+  - { name: last, epochs: 1, unfreeze: ['layer3*'], lr: 1.0e-3 }
+`,
+    ).replace(
+      'model: { source: builtin:resnet-mini }',
+      'model: { source: builtin:resnet-mini, head: [{ dropout: { rate: 0.3 } }, { dense: { units: auto, activation: softmax } }] }',
+    ),
+  );
+  const one = train(f, join(dir, 'one'), ['--threads', '1']);
+  const two = train(f, join(dir, 'two'), [], { FREEZEFLOW_THREADS: '2' });
+  const oneAgain = train(f, join(dir, 'one-again'), ['--threads', '1']);
+  assert.equal(one.threads, 1);
+  assert.equal(two.threads, 2, 'the pool really has two threads');
+  assert.deepEqual(oneAgain.epochs, one.epochs, 'same seed, same run');
+  assert.equal(one.epochs.length, 2);
+  for (const [a, b] of one.epochs.map((e, i) => [e, two.epochs[i]!] as const)) {
+    assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * Math.abs(a.loss), `loss ${a.loss} vs ${b.loss}`);
+    assert.ok(Math.abs(a.valLoss - b.valLoss) <= 1e-5 * Math.abs(a.valLoss), `val loss ${a.valLoss} vs ${b.valLoss}`);
+  }
+  assert.equal(two.weights.length, one.weights.length);
+  let worst = 0;
+  for (let i = 0; i < one.weights.length; i++)
+    worst = Math.max(worst, Math.abs(one.weights[i]! - two.weights[i]!) / (1e-3 + Math.abs(one.weights[i]!)));
+  assert.ok(worst <= 1e-4, `largest relative weight difference ${worst}`);
+  // a different seed is a different run (the comparison above is not trivially true)
+  const other = train(f, join(dir, 'other'), ['--threads', '1', '--seed', '9']);
+  assert.notDeepEqual(other.epochs, one.epochs);
+});
+
+test('train: a bad thread count is a one-line usage error', () => {
+  const dir = tempDir('ff-threads-');
+  const f = writeSchedule(dir, tinySchedule(64, `  - { name: head, epochs: 1 }\n`));
+  for (const [args, env, what] of [
+    [['--threads', '0'], {}, '--threads'],
+    [[], { FREEZEFLOW_THREADS: 'many' }, 'FREEZEFLOW_THREADS'],
+  ] as const) {
+    const r = cli(['train', '-s', f, '--out', join(dir, 'run'), ...args], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(what));
+  }
+});
