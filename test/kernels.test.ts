@@ -142,6 +142,76 @@ test('wasm UnsortedSegmentSum (the gradient of gather / embeddings) equals cpu',
   );
 });
 
+test('wasm Sum and Mean over leading axes (BatchNorm and bias gradients) equal cpu; other axes use the stock kernel', async () => {
+  for (const [shape, axis, keepDims] of [
+    [[16, 5, 6, 7], [0, 1, 2], false],
+    [[16, 5, 6, 7], [2, 0, 1], true],
+    [[300, 9], 0, false],
+    [[300, 9], -2, true],
+    [[8, 40, 3], [0, 1], false],
+    [[16, 5, 6, 7], [1, 2], false], // not leading: stock
+    [[16, 5, 6, 7], [0, 1, 2, 3], false], // everything: stock
+  ] as [number[], number | number[], boolean][]) {
+    const r = random(shape, 21);
+    const on = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor(r.values, r.shape);
+        return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims)].map((t) => ({
+          shape: t.shape,
+          values: Array.from(t.dataSync()),
+        }));
+      });
+    };
+    const [cpu, wasm] = [await on('cpu'), await on('wasm')];
+    for (let k = 0; k < 2; k++) {
+      const label = `${k ? 'mean' : 'sum'} ${JSON.stringify([shape, axis, keepDims])}`;
+      assert.deepEqual(wasm[k]!.shape, cpu[k]!.shape, label);
+      const err = Math.max(...wasm[k]!.values.map((v, i) => Math.abs(v - cpu[k]!.values[i]!)));
+      assert.ok(err <= 1e-4 * Math.max(1, ...cpu[k]!.values.map(Math.abs)), `${label}: error ${err}`);
+    }
+  }
+});
+
+test('wasm MaxPoolGrad equals cpu: overlapping windows, padding, and ties go to the first maximum', async () => {
+  for (const [shape, size, stride, pad] of [
+    [[2, 8, 8, 3], 2, 2, 'valid'],
+    [[2, 9, 7, 4], 3, 2, 'same'],
+    [[1, 7, 7, 2], 3, 1, 'valid'],
+    [[2, 9, 9, 5], 2, 2, 'valid'], // odd size: the last row and column get no gradient
+  ] as [Shape4, number, number, 'same' | 'valid'][]) {
+    const probe = tf.maxPool(tf.zeros(shape) as tf.Tensor4D, size, stride, pad);
+    const weights = random(probe.shape, 5);
+    probe.dispose();
+    // whole numbers: many windows hold the same maximum twice, and only the first may get the gradient
+    const x = random(shape, 6);
+    x.values = x.values.map((v) => Math.round(v));
+    await compare(
+      JSON.stringify([shape, size, stride, pad]),
+      (t) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, size, stride, pad), tf.tensor(weights.values, weights.shape))),
+      [x],
+    );
+  }
+});
+
+test('wasm Identity shares data without a copy, and disposing either side leaves the other intact', async () => {
+  await tf.setBackend('wasm');
+  const before = tf.memory().numTensors;
+  const a = tf.tensor([1, 2, 3]);
+  const dataIds = () => tf.engine().backend.numDataIds();
+  const ids = dataIds();
+  const b = tf.clone(a); // runs the Identity kernel
+  assert.equal(dataIds(), ids, 'no second buffer');
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+  const c = tf.clone(b);
+  b.dispose();
+  assert.deepEqual(Array.from(tf.tidy(() => tf.add(c, 1).dataSync())), [2, 3, 4]);
+  c.dispose();
+  assert.equal(dataIds(), ids - 1, 'the buffer is freed with its last tensor');
+  assert.equal(tf.memory().numTensors, before);
+});
+
 const SHARED = join(ROOT, '../shared/models/tm-nail-biting/model.json');
 
 test(
