@@ -6,10 +6,12 @@
 //   --regimes-only    only the three regimes (resnet-mini, and MobileNetV2 when present): what
 //                     scripts/gpu-check.sh compares across backends
 //   --images-only     only the image-folder memory check (peak RSS with 1,000 vs 3,000 images)
+//   --threads N       wasm threads for freezeflow's rows (default: every core); with more than one, the
+//                     regimes are run again with 1 thread in a child process and the speed-up printed
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
@@ -116,9 +118,24 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** The regimes and the cached 5-epoch head stage with `threads` wasm threads, in a child process. */
+function threadsRun(threads: number): Record<string, number> | string {
+  const out = join(tmpdir(), `freezeflow-bench-threads-${process.pid}.json`);
+  const r = spawnSync(
+    process.execPath,
+    [process.argv[1]!, '--threads-child', '--backend', 'wasm', '--threads', String(threads), '--out', out],
+    { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  if (r.status !== 0) return `the ${threads}-thread run failed: ${r.stderr.trim().split('\n').at(-1)}`;
+  return (JSON.parse(readFileSync(out, 'utf8')) as { freezeflow: Record<string, number> }).freezeflow;
+}
+
 async function main(): Promise<void> {
-  const backend = await initBackend((arg('--backend') ?? 'auto') as BackendChoice);
-  const regimesOnly = process.argv.includes('--regimes-only');
+  const threadsArg = arg('--threads');
+  const backend = await initBackend((arg('--backend') ?? 'auto') as BackendChoice, {
+    threads: threadsArg === undefined ? undefined : Number(threadsArg),
+  });
+  const regimesOnly = process.argv.includes('--regimes-only') || process.argv.includes('--threads-child');
   if (arg('--image-pass')) {
     process.stdout.write(`${await imagePass(Number(arg('--image-pass')))}\n`);
     return;
@@ -150,7 +167,9 @@ async function main(): Promise<void> {
     device: backend.device,
   };
   const ours: Record<string, number> = {};
-  process.stderr.write(`bench: freezeflow on ${backend.name}, resnet-mini, batch ${batch}\n`);
+  process.stderr.write(
+    `bench: freezeflow on ${backend.name}${backend.threads ? ` (${backend.threads} threads)` : ''}, resnet-mini, batch ${batch}\n`,
+  );
   for (const r of regimes) {
     ours[r.name] = (await runnerSpeed('builtin:resnet-mini', sample, r, batch, false)).samplesPerSec;
     ours[`${r.name}-rss`] = rssMB();
@@ -159,7 +178,15 @@ async function main(): Promise<void> {
   // freezeflow's default for a last-block stage: layer2's outputs cached, only layer3 + head run
   ours['partial-cached'] = (await runnerSpeed('builtin:resnet-mini', sample, regimes[1]!, batch, true)).samplesPerSec;
   results['freezeflow'] = ours;
+  results['threads'] = backend.threads;
   const lines: string[] = [];
+  if (process.argv.includes('--threads-child')) {
+    ours['headStage5EpochsCached'] = (
+      await runnerSpeed('builtin:resnet-mini', data, regimes[0]!, batch, true, 5)
+    ).stageSeconds;
+    finish(results, lines, outFile);
+    return;
+  }
   if (regimesOnly) {
     lines.push(
       `resnet-mini, batch ${batch}, backend ${backend.name}${backend.device ? ` (${backend.device})` : ''}: head ${fmt(ours['head'])}, head+cache ${fmt(ours['head-cached'])}, partial ${fmt(ours['partial'])}, full ${fmt(ours['full'])} samples/s`,
@@ -214,6 +241,18 @@ async function main(): Promise<void> {
     peakRssMB: rssMB(),
   });
 
+  if (backend.name === 'wasm' && (backend.threads ?? 1) > 1) {
+    process.stderr.write(`bench: the same regimes with 1 wasm thread (child process), for the threads speed-up\n`);
+    const one = threadsRun(1);
+    results['singleThread'] = one;
+    const ratio = (k: string) => (typeof one === 'string' ? NaN : ours[k]! / one[k]!);
+    lines.push(
+      '',
+      typeof one === 'string'
+        ? `threads: ${one}`
+        : `${backend.threads} wasm threads vs 1 (samples/s ratio; same run): head ${fmt(ratio('head'), 2)}, head+cache ${fmt(ratio('head-cached'), 2)}, partial ${fmt(ratio('partial'), 2)}, partial+cache ${fmt(ratio('partial-cached'), 2)}, full ${fmt(ratio('full'), 2)}; 5-epoch cached head stage ${fmt(stageCached, 1)} s vs ${fmt(one['headStage5EpochsCached'], 1)} s`,
+    );
+  }
   await mobilenet(results, lines);
   imageFolderMemory(results, lines);
   finish(results, lines, outFile);

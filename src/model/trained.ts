@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { foldBatchNorm } from './fold.js';
 import { UserError } from '../cli/errors.js';
 import { loadModel } from './io.js';
 import type { Preprocess } from '../data/preprocess.js';
@@ -47,7 +48,8 @@ export async function loadTrained(location: string): Promise<TrainedModel> {
     preprocess: { name: 'unit' as const, mean: [0], std: [1] },
   };
   return {
-    model,
+    // predict/evaluate only run forward: BatchNorm folded into the convs is the same map, a third cheaper
+    model: foldBatchNorm(model).model,
     labels,
     input: { shape: input.shape, resize: input.resize ?? 'cover', preprocess: input.preprocess },
     guessed: !meta?.input,

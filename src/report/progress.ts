@@ -95,7 +95,7 @@ export function attachProgress(
         if (e.used)
           log(
             c.dim(
-              `  feature cache: outputs of '${e.at}' (${e.featureShape?.join('×')}, ${e.megabytes?.toFixed(1)} MB) computed once in ${e.seconds?.toFixed(1)} s; only the layers after it run`,
+              `  feature cache: outputs of '${e.at}' (${e.featureShape?.join('×')}, ${e.megabytes?.toFixed(1)} MB) computed once in ${e.seconds?.toFixed(1)} s${e.foldedBatchNorm ? ` (${e.foldedBatchNorm} BatchNorms folded into their convs)` : ''}; only the layers after it run`,
             ),
           );
         else if (e.reason) log(c.dim(`  feature cache: off (${e.reason})`));

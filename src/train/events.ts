@@ -85,6 +85,8 @@ export type RunEvent =
       at?: string;
       featureShape?: number[];
       megabytes?: number;
+      /** conv → BatchNorm pairs folded into one conv for computing the cache. */
+      foldedBatchNorm?: number;
       seconds?: number;
       reason?: string;
     }
