@@ -25,6 +25,7 @@ import { memorySource, split, subset, type Dataset } from '../src/data/dataset.j
 import { EventBus } from '../src/train/events.js';
 import { runStages } from '../src/train/runner.js';
 import { packageRoot } from '../src/paths.js';
+import { defaultThreads } from '../src/backend/wasm-threads.js';
 
 const ROOT = packageRoot();
 const SHARED = join(ROOT, '../shared/models/tm-nail-biting/model.json');
@@ -118,8 +119,8 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** The regimes and the cached 5-epoch head stage with `threads` wasm threads, in a child process. */
-function threadsRun(threads: number): Record<string, number> | string {
+/** The regimes, the cached 5-epoch head stage and MobileNetV2 with `threads` wasm threads, in a child. */
+function threadsRun(threads: number): Record<string, unknown> | string {
   const out = join(tmpdir(), `freezeflow-bench-threads-${process.pid}.json`);
   const r = spawnSync(
     process.execPath,
@@ -127,13 +128,14 @@ function threadsRun(threads: number): Record<string, number> | string {
     { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] },
   );
   if (r.status !== 0) return `the ${threads}-thread run failed: ${r.stderr.trim().split('\n').at(-1)}`;
-  return (JSON.parse(readFileSync(out, 'utf8')) as { freezeflow: Record<string, number> }).freezeflow;
+  return JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
 }
 
 async function main(): Promise<void> {
+  // freezeflow's own default for the 28×28 digits (1 thread); the child run measures every core
   const threadsArg = arg('--threads');
   const backend = await initBackend((arg('--backend') ?? 'auto') as BackendChoice, {
-    threads: threadsArg === undefined ? undefined : Number(threadsArg),
+    threads: threadsArg === undefined ? defaultThreads(28 * 28) : Number(threadsArg),
   });
   const regimesOnly = process.argv.includes('--regimes-only') || process.argv.includes('--threads-child');
   if (arg('--image-pass')) {
@@ -184,6 +186,7 @@ async function main(): Promise<void> {
     ours['headStage5EpochsCached'] = (
       await runnerSpeed('builtin:resnet-mini', data, regimes[0]!, batch, true, 5)
     ).stageSeconds;
+    await mobilenet(results, lines);
     finish(results, lines, outFile);
     return;
   }
@@ -241,19 +244,29 @@ async function main(): Promise<void> {
     peakRssMB: rssMB(),
   });
 
-  if (backend.name === 'wasm' && (backend.threads ?? 1) > 1) {
-    process.stderr.write(`bench: the same regimes with 1 wasm thread (child process), for the threads speed-up\n`);
-    const one = threadsRun(1);
-    results['singleThread'] = one;
-    const ratio = (k: string) => (typeof one === 'string' ? NaN : ours[k]! / one[k]!);
-    lines.push(
-      '',
-      typeof one === 'string'
-        ? `threads: ${one}`
-        : `${backend.threads} wasm threads vs 1 (samples/s ratio; same run): head ${fmt(ratio('head'), 2)}, head+cache ${fmt(ratio('head-cached'), 2)}, partial ${fmt(ratio('partial'), 2)}, partial+cache ${fmt(ratio('partial-cached'), 2)}, full ${fmt(ratio('full'), 2)}; 5-epoch cached head stage ${fmt(stageCached, 1)} s vs ${fmt(one['headStage5EpochsCached'], 1)} s`,
-    );
-  }
   await mobilenet(results, lines);
+  const cores = defaultThreads();
+  if (backend.name === 'wasm' && backend.threads === 1 && cores > 1) {
+    process.stderr.write(`bench: the same with ${cores} wasm threads (child process), for the threads speed-up\n`);
+    const many = threadsRun(cores);
+    results['allCores'] = many;
+    if (typeof many === 'string') lines.push('', `threads: ${many}`);
+    else {
+      const ff = many['freezeflow'] as Record<string, number>;
+      const mob = many['mobilenetv2'] as Record<string, number> | undefined;
+      const mob1 = results['mobilenetv2'] as Record<string, number> | undefined;
+      const ratio = (a: number | undefined, b: number | undefined) => fmt(a !== undefined && b ? a / b : NaN, 2);
+      lines.push(
+        '',
+        `${cores} wasm threads vs 1 (samples/s ratio, same run): resnet-mini head ${ratio(ff['head'], ours['head'])}, head+cache ${ratio(ff['head-cached'], ours['head-cached'])}, partial ${ratio(ff['partial'], ours['partial'])}, partial+cache ${ratio(ff['partial-cached'], ours['partial-cached'])}, full ${ratio(ff['full'], ours['full'])}; 5-epoch cached head stage ${fmt(ff['headStage5EpochsCached'], 1)} s vs ${fmt(stageCached, 1)} s`,
+        ...(mob && mob1
+          ? [
+              `MobileNetV2 224×224 with ${cores} threads: head ${fmt(mob['head'])}, partial ${fmt(mob['partial'])}, full ${fmt(mob['full'])} samples/s (${ratio(mob['head'], mob1['head'])}, ${ratio(mob['partial'], mob1['partial'])}, ${ratio(mob['full'], mob1['full'])}× of 1 thread)`,
+            ]
+          : []),
+      );
+    }
+  }
   imageFolderMemory(results, lines);
   finish(results, lines, outFile);
 }
@@ -340,7 +353,7 @@ async function mobilenet(results: Record<string, unknown>, lines: string[]): Pro
   results['mobilenetv2'] = { batch: mb, ...mob };
   lines.push(
     '',
-    `MobileNetV2 224×224 (../shared), batch ${mb}: head ${fmt(mob['head'])}, partial ${fmt(mob['partial'])}, full ${fmt(mob['full'])} samples/s`,
+    `MobileNetV2 224×224 (../shared), batch ${mb}, ${tf.getBackend()}${results['threads'] ? ` with ${String(results['threads'])} thread(s)` : ''}: head ${fmt(mob['head'])}, partial ${fmt(mob['partial'])}, full ${fmt(mob['full'])} samples/s`,
   );
 }
 

@@ -173,6 +173,40 @@ test('wasm Sum and Mean over leading axes (BatchNorm and bias gradients) equal c
   }
 });
 
+test('wasm BatchNorm (as a 1×1 depthwise conv) equals cpu: values and gradients, with and without γ/β', async () => {
+  const positive = (r: { shape: number[]; values: number[] }) => ({
+    ...r,
+    values: r.values.map((v) => 0.2 + Math.abs(v)),
+  });
+  const shape = [3, 5, 4, 6];
+  const w = random(shape, 31);
+  const readout = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.tensor(w.values, w.shape))) as tf.Scalar;
+  const withAffine = (...ts: tf.Tensor[]) => {
+    const [x, mean, v, offset, scale] = ts as tf.Tensor4D[];
+    return readout(tf.batchNorm(x!, mean!, v!, offset, scale, 1e-3));
+  };
+  const plain = (...ts: tf.Tensor[]) => {
+    const [x, mean, v] = ts as tf.Tensor4D[];
+    return readout(tf.batchNorm(x!, mean!, v!, undefined, undefined, 1e-3));
+  };
+  const perChannel = [random(shape, 33), random([6], 34), positive(random([6], 32)), random([6], 35), random([6], 36)];
+  await compare('batchNorm with offset and scale', withAffine, perChannel);
+  // without γ/β tfjs itself cannot differentiate batchNorm (on any backend); a full-shape mean takes the
+  // stock kernel: compare the values
+  for (const [label, f, inputs] of [
+    ['with offset and scale', withAffine, perChannel],
+    ['without offset and scale', plain, perChannel.slice(0, 3)],
+    ['full-shape mean and variance', plain, [random(shape, 37), random(shape, 38), positive(random(shape, 39))]],
+  ] as const) {
+    const value = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.values, i.shape))).dataSync()[0]!);
+    };
+    const [onCpu, onWasm] = [await value('cpu'), await value('wasm')];
+    assert.ok(Math.abs(onWasm - onCpu) <= 1e-4 * Math.abs(onCpu), `${label}: Σ w·y ${onWasm} vs ${onCpu}`);
+  }
+});
+
 test('wasm MaxPoolGrad equals cpu: overlapping windows, padding, and ties go to the first maximum', async () => {
   for (const [shape, size, stride, pad] of [
     [[2, 8, 8, 3], 2, 2, 'valid'],

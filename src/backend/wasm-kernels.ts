@@ -257,6 +257,38 @@ export function meanLeadingAxes(x: tf.Tensor, axis: number | number[], keepDims:
   });
 }
 
+/**
+ * Inference-form BatchNorm, (x − μ)·γ/√(σ² + ε) + β per channel, as x·a + b computed by a 1×1 depthwise
+ * conv with bias: XNNPACK's SIMD, threaded kernel instead of wasm's per-element loop (94 ms → 14 ms on
+ * 16×112×112×96). Only for NHWC inputs with one value per channel in every parameter.
+ */
+export function batchNormAsDepthwise(
+  x: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  offset: tf.Tensor | undefined,
+  scale: tf.Tensor | undefined,
+  epsilon: number,
+): tf.Tensor | undefined {
+  const c = x.shape[3];
+  if (x.rank !== 4 || x.dtype !== 'float32' || c === undefined) return undefined;
+  if ([mean, variance, offset, scale].some((t) => t !== undefined && t.size !== c)) return undefined;
+  return tf.tidy(() => {
+    const perChannel = (t: tf.Tensor) => tf.reshape(t, [c]);
+    const inv = tf.rsqrt(tf.add(perChannel(variance), epsilon));
+    const a = scale ? tf.mul(perChannel(scale), inv) : inv;
+    const shift = tf.mul(perChannel(mean), a);
+    const b = offset ? tf.sub(perChannel(offset), shift) : tf.neg(shift);
+    return tf.fused.depthwiseConv2d({
+      x: x as tf.Tensor4D,
+      filter: tf.reshape(a, [1, 1, c, 1]) as tf.Tensor4D,
+      strides: 1,
+      pad: 'valid',
+      bias: b,
+    });
+  });
+}
+
 type WasmBackendInternals = KernelBackend & {
   incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
@@ -347,12 +379,13 @@ function registerComposed(
     backendName: 'wasm',
     kernelFunc: (args: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) => {
       const b = args.backend as KernelBackend;
-      const ts = inputNames.map((n) => asTensor(b, args.inputs[n]!));
+      // optional inputs (a BatchNorm without offset) come through as undefined
+      const ts = inputNames.map((n) => (args.inputs[n] ? asTensor(b, args.inputs[n]) : undefined));
       try {
-        const out = fn(ts, (args.attrs ?? {}) as Attrs);
+        const out = fn(ts as tf.Tensor[], (args.attrs ?? {}) as Attrs);
         if (out) return asOutput(b, out);
       } finally {
-        ts.forEach((t) => t.dispose());
+        ts.forEach((t) => t?.dispose());
       }
       if (!stock) throw new Error(`${kernelName}: no result and no stock wasm kernel to fall back on`);
       return stock.kernelFunc(args as Parameters<typeof stock.kernelFunc>[0]);
@@ -395,6 +428,9 @@ export function registerWasmTrainingKernels(): void {
   );
   registerComposed('Sum', ['x'], ([x], a) => sumLeadingAxes(x!, a['axis'] as number[], a['keepDims'] as boolean));
   registerComposed('Mean', ['x'], ([x], a) => meanLeadingAxes(x!, a['axis'] as number[], a['keepDims'] as boolean));
+  registerComposed('FusedBatchNorm', ['x', 'mean', 'variance', 'offset', 'scale'], ([x, m, v, o, sc], a) =>
+    batchNormAsDepthwise(x!, m!, v!, o, sc, a['varianceEpsilon'] as number),
+  );
   registerDirect('MaxPoolGrad', maxPoolGrad as unknown as tf.KernelFunc);
   registerDirect('Identity', identity as unknown as tf.KernelFunc);
 }

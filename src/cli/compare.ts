@@ -66,11 +66,11 @@ function cellArgs(c: Cell): string[] {
   ];
 }
 
-function runCell(c: Cell, threads: number): Promise<number> {
+function runCell(c: Cell, threads: number | undefined): Promise<number> {
   return new Promise((res) => {
     const p = spawn(process.execPath, [join(packageRoot(), 'bin/freezeflow'), ...cellArgs(c)], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, FREEZEFLOW_THREADS: String(threads) },
+      env: threads === undefined ? process.env : { ...process.env, FREEZEFLOW_THREADS: String(threads) },
     });
     let err = '';
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -225,8 +225,9 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
   process.stderr.write(
     `compare: ${cells.length} runs (${cells.length - todo.length} already done), ${jobs} at a time, in ${out}\n`,
   );
-  // the cores are shared between the runs at once (FREEZEFLOW_THREADS, if set, is each run's own)
-  const threads = threadsSetting() ?? Math.max(1, Math.floor(defaultThreads() / jobs));
+  // runs at once share the cores (FREEZEFLOW_THREADS, if set, is each run's own; one at a time, each
+  // run picks its default)
+  const threads = threadsSetting() ?? (jobs > 1 ? Math.max(1, Math.floor(defaultThreads() / jobs)) : undefined);
   let next = 0;
   let failed = 0;
   await Promise.all(

@@ -6,6 +6,8 @@ import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
 import { BACKENDS, initBackend, type BackendChoice } from '../backend/index.js';
 import { threadsSetting } from './threads.js';
+import { defaultThreads } from '../backend/wasm-threads.js';
+import { BUILTIN_SHAPE } from '../data/mnist.js';
 import { seedMathRandom } from '../data/random.js';
 import { sourceSize } from '../data/dataset.js';
 import { describeData, openData } from '../data/open.js';
@@ -88,8 +90,11 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   const choice = (opts.backend ?? plan.training.backend) as BackendChoice;
   if (!BACKENDS.includes(choice))
     throw new UserError(`--backend must be one of ${BACKENDS.join(', ')} (got '${opts.backend}')`, EXIT_USAGE);
-  const backend = await initBackend(choice, { threads: threadsSetting(opts.threads) });
   const described = describeData(plan, baseFile);
+  const threads =
+    threadsSetting(opts.threads) ??
+    (described.builtin ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : defaultThreads());
+  const backend = await initBackend(choice, { threads });
   // the same seed, backend and thread count give the same run (head initialisation, dropout masks)
   seedMathRandom(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
   const model = resumeState

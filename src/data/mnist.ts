@@ -29,6 +29,9 @@ export function builtinDigits(name: string): number[] {
   return ids;
 }
 
+/** The builtin digits' image shape. */
+export const BUILTIN_SHAPE: [number, number, number] = [28, 28, 1];
+
 /** Load a builtin MNIST subset as 28×28×1 images in [0, 1], classes named by their digit. */
 export function loadBuiltinDataset(name: string): Dataset {
   const ids = builtinDigits(name);
@@ -42,5 +45,5 @@ export function loadBuiltinDataset(name: string): Dataset {
     y.fill(c, k, k + p.length / 784);
     k += p.length / 784;
   });
-  return { classes: ids.map(String), x, y, shape: [28, 28, 1] };
+  return { classes: ids.map(String), x, y, shape: [...BUILTIN_SHAPE] };
 }
