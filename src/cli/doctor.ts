@@ -58,11 +58,12 @@ export async function doctorReport(): Promise<{
     detail: cpuMissing ?? 'native TensorFlow on the CPU',
     version: versionOf(cpuPkg),
   });
-  let wasmDetail = 'with freezeflow training kernels (conv filter/input, depthwise, segment-sum, broadcast tile)';
+  let wasmDetail =
+    'with freezeflow kernels (conv and depthwise gradients, segment-sum, broadcast tile, BatchNorm, leading-axis sums, max-pool gradient)';
   let wasmOk = true;
   try {
     const r = await initBackend('wasm', { threads: threadsSetting() });
-    const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}`;
+    const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}${(r.threads ?? 1) > 1 ? ', 1 for images under 64×64' : ''}`;
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
     wasmDetail = `${simd}, ${threads}; ${wasmDetail}`;
   } catch (err) {
