@@ -243,6 +243,8 @@ test('wasm Identity shares data without a copy, and disposing either side leaves
   assert.deepEqual(Array.from(tf.tidy(() => tf.add(c, 1).dataSync())), [2, 3, 4]);
   c.dispose();
   assert.equal(dataIds(), ids - 1, 'the buffer is freed with its last tensor');
+  // strings are not on the heap: the stock kernel copies them
+  assert.deepEqual(tf.tidy(() => tf.clone(tf.tensor(['a', 'b'])).dataSync()), ['a', 'b']);
   assert.equal(tf.memory().numTensors, before);
 });
 

@@ -343,18 +343,34 @@ function maxPoolGrad(args: { inputs: NamedTensorInfoMap; backend: unknown; attrs
 }
 
 /** Identity without a copy: the output shares the input's data, as wasm's own Reshape already does. */
-function identity(args: { inputs: NamedTensorInfoMap; backend: unknown }): TensorInfo {
+function identity(args: { inputs: NamedTensorInfoMap; backend: unknown }): TensorInfo | undefined {
   const x = args.inputs['x']!;
-  if (x.dtype === 'string') throw new Error('Identity: string tensors are not supported here');
+  if (x.dtype === 'string') return undefined; // strings live in JS, not on the heap: the stock kernel
   (args.backend as WasmBackendInternals).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-/** Replace a stock wasm kernel with a direct one (heap in, heap out). */
-function registerDirect(kernelName: string, kernelFunc: tf.KernelFunc): void {
+type DirectKernel = (args: {
+  inputs: NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: NamedAttrMap;
+}) => TensorInfo | undefined;
+
+/** Replace a stock wasm kernel with a direct one (heap in, heap out); undefined leaves a case to the stock one. */
+function registerDirect(kernelName: string, fn: DirectKernel): void {
   const stock = tf.getKernel(kernelName, 'wasm');
   if (stock) tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({ ...stock, kernelName, backendName: 'wasm', kernelFunc });
+  tf.registerKernel({
+    ...stock,
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const out = fn(args as Parameters<DirectKernel>[0]);
+      if (out) return out;
+      if (!stock) throw new Error(`${kernelName}: no stock wasm kernel for this case`);
+      return stock.kernelFunc(args);
+    },
+  });
 }
 
 let registered = false;
@@ -431,6 +447,6 @@ export function registerWasmTrainingKernels(): void {
   registerComposed('FusedBatchNorm', ['x', 'mean', 'variance', 'offset', 'scale'], ([x, m, v, o, sc], a) =>
     batchNormAsDepthwise(x!, m!, v!, o, sc, a['varianceEpsilon'] as number),
   );
-  registerDirect('MaxPoolGrad', maxPoolGrad as unknown as tf.KernelFunc);
-  registerDirect('Identity', identity as unknown as tf.KernelFunc);
+  registerDirect('MaxPoolGrad', maxPoolGrad);
+  registerDirect('Identity', identity);
 }
