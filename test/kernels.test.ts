@@ -228,6 +228,24 @@ test('wasm MaxPoolGrad equals cpu: overlapping windows, padding, and ties go to 
   }
 });
 
+test('wasm Reverse (block copies) equals cpu on any axes, int32 too', async () => {
+  for (const [shape, axes, dtype] of [
+    [[3, 3, 4, 5], [0, 1], 'float32'],
+    [[2, 3, 4], [1], 'float32'],
+    [[2, 3, 4], [0, 2], 'float32'],
+    [[2, 3, 4], [-1], 'int32'],
+    [[7], [0], 'float32'],
+    [[2, 3], [], 'float32'],
+  ] as [number[], number[], 'float32' | 'int32'][]) {
+    const r = random(shape, 50);
+    const on = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => Array.from(tf.reverse(tf.tensor(r.values, shape, dtype), axes).dataSync()));
+    };
+    assert.deepEqual(await on('wasm'), await on('cpu'), JSON.stringify([shape, axes, dtype]));
+  }
+});
+
 test('wasm Identity shares data without a copy, and disposing either side leaves the other intact', async () => {
   await tf.setBackend('wasm');
   const before = tf.memory().numTensors;
@@ -244,7 +262,10 @@ test('wasm Identity shares data without a copy, and disposing either side leaves
   c.dispose();
   assert.equal(dataIds(), ids - 1, 'the buffer is freed with its last tensor');
   // strings are not on the heap: the stock kernel copies them
-  assert.deepEqual(tf.tidy(() => tf.clone(tf.tensor(['a', 'b'])).dataSync()), ['a', 'b']);
+  assert.deepEqual(
+    tf.tidy(() => tf.clone(tf.tensor(['a', 'b'])).dataSync()),
+    ['a', 'b'],
+  );
   assert.equal(tf.memory().numTensors, before);
 });
 
