@@ -101,7 +101,9 @@ export function foldBatchNorm(model: tf.LayersModel): FoldedModel {
     const ins = asList(inputIn(model, layer)).map((t) => mapped.get(t.id)!);
     const arg = ins.length === 1 ? ins[0]! : ins;
     const cfg = layer.getConfig() as Config;
-    const bn = CONVS.has(layer.getClassName()) && cfg['activation'] === 'linear' ? soleConsumer(layer) : undefined;
+    const foldable =
+      CONVS.has(layer.getClassName()) && cfg['activation'] === 'linear' && cfg['dataFormat'] !== 'channelsFirst';
+    const bn = foldable ? soleConsumer(layer) : undefined;
     const bnAxis = bn ? (bn.getConfig() as Config)['axis'] : undefined;
     if (bn && bn.getClassName() === 'BatchNormalization' && (bnAxis === -1 || bnAxis === 3)) {
       const next = soleConsumer(bn);
