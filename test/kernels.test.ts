@@ -246,6 +246,24 @@ test('wasm Reverse (block copies) equals cpu on any axes, int32 too', async () =
   }
 });
 
+test('clipByValue gradient (one pass on wasm; ReLU6 layers use it) equals cpu, values on the bounds included', async () => {
+  const shape = [2, 6, 5, 4];
+  const w = random(shape, 61);
+  for (const [lo, hi] of [
+    [0, 6],
+    [-1, 2],
+  ] as const) {
+    const x = random(shape, 60);
+    // some values exactly on each bound: the gradient passes there (min ≤ x ≤ max)
+    x.values = x.values.map((v, i) => (i % 7 === 0 ? lo : i % 11 === 0 ? hi : v * 4));
+    await compare(
+      `clipByValue(${lo}, ${hi})`,
+      (t) => tf.sum(tf.mul(tf.clipByValue(t!, lo, hi), tf.tensor(w.values, w.shape))) as tf.Scalar,
+      [x],
+    );
+  }
+});
+
 test('wasm Identity shares data without a copy, and disposing either side leaves the other intact', async () => {
   await tf.setBackend('wasm');
   const before = tf.memory().numTensors;
