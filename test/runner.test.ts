@@ -41,12 +41,16 @@ async function clone(m: tf.LayersModel): Promise<tf.LayersModel> {
   return tf.loadLayersModel(tf.io.fromMemory(art!));
 }
 
-test('wasm Conv2DBackpropFilter equals the cpu kernel (strides, same/valid padding)', async () => {
+test('wasm Conv2DBackpropFilter equals the cpu kernel (strides, same/valid padding, 1×1 as a matrix product)', async () => {
   for (const [shape, filter, stride, pad] of [
     [[2, 9, 9, 3], [3, 3, 3, 4], 1, 'same'],
     [[3, 10, 11, 2], [3, 3, 2, 5], 2, 'same'],
     [[2, 8, 8, 4], [1, 1, 4, 6], 2, 'valid'],
     [[1, 7, 7, 2], [2, 3, 2, 3], 1, 'valid'],
+    // 1×1 convs take the matrix-product path
+    [[2, 6, 7, 5], [1, 1, 5, 3], 1, 'same'],
+    [[2, 9, 9, 4], [1, 1, 4, 6], 2, 'same'],
+    [[1, 10, 9, 3], [1, 1, 3, 2], 3, 'valid'],
   ] as const) {
     const x = tf.randomNormal([...shape], 0, 1, 'float32', 1) as tf.Tensor4D;
     const f = filter as unknown as [number, number, number, number];
