@@ -175,14 +175,18 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
         registerWasmTrainingKernels();
         const wanted = Math.min(8, opts.threads ?? defaultThreads());
         const threads = wanted > 1 ? prepareThreads(wanted, wasm.setThreadsCount) : { note: undefined };
-        if (await use('wasm')) {
-          threads.restore?.();
+        const ok = await use('wasm');
+        threads.restore?.();
+        if (ok) {
           unrefPoolWorkers();
           const got = Math.max(1, wasm.getThreadsCount());
           const note = threads.note ?? (got < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
           return { name, tfjsBackend: 'wasm', skipped, threads: got, ...(note ? { threadsNote: note } : {}) };
         }
-        skipped.push({ name, reason: 'the wasm backend did not initialise' });
+        skipped.push({
+          name,
+          reason: `the wasm backend did not initialise${threads.restore ? ' (threaded build; try --threads 1)' : ''}`,
+        });
       } catch (err) {
         skipped.push({ name, reason: `@tensorflow/tfjs-backend-wasm failed to load: ${(err as Error).message}` });
       }
