@@ -17,9 +17,16 @@ type Conv2DBackpropFilterAttrs = {
   filterShape: [number, number, number, number];
 };
 
+/** What freezeflow's kernels use of the wasm backend beyond the KernelBackend interface. */
+type WasmBackendInternals = KernelBackend & {
+  incRef(dataId: object): void;
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+};
+
 /** Hand a tensor made with tf ops back to the engine as a kernel output, without leaking it. */
-function asOutput(backend: KernelBackend, t: tf.Tensor): TensorInfo {
-  (backend as unknown as { incRef(id: object): void }).incRef(t.dataId);
+function asOutput(backend: WasmBackendInternals, t: tf.Tensor): TensorInfo {
+  backend.incRef(t.dataId);
   const info = { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
   t.dispose();
   return info;
@@ -30,8 +37,8 @@ function asOutput(backend: KernelBackend, t: tf.Tensor): TensorInfo {
  * backend data, but dispose() drops one: without incRef the input would be freed under its owner
  * (a use-after-free in the bias gradient, and numTensors drifting by one per call).
  */
-function asTensor(backend: KernelBackend, info: TensorInfo): tf.Tensor {
-  (backend as unknown as { incRef(id: object): void }).incRef(info.dataId);
+function asTensor(backend: WasmBackendInternals, info: TensorInfo): tf.Tensor {
+  backend.incRef(info.dataId);
   return tf.engine().makeTensorFromTensorInfo(info, backend);
 }
 
@@ -315,12 +322,6 @@ export function batchNormAsDepthwise(
   });
 }
 
-type WasmBackendInternals = KernelBackend & {
-  incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-};
-
 /**
  * MaxPoolGrad on the wasm heap in one pass: each window's first maximum (row-major, strictly greater,
  * as tfjs's cpu kernel picks it) receives that output's gradient. wasm's own kernel took 27 ms for one
@@ -491,25 +492,16 @@ function registerComposed(
   inputNames: readonly string[],
   fn: (inputs: tf.Tensor[], attrs: Attrs) => tf.Tensor | undefined,
 ): void {
-  const stock = tf.getKernel(kernelName, 'wasm');
-  if (stock) tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({
-    ...stock,
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc: (args: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) => {
-      const b = args.backend as KernelBackend;
-      // optional inputs (a BatchNorm without offset) come through as undefined
-      const ts = inputNames.map((n) => (args.inputs[n] ? asTensor(b, args.inputs[n]) : undefined));
-      try {
-        const out = fn(ts as tf.Tensor[], (args.attrs ?? {}) as Attrs);
-        if (out) return asOutput(b, out);
-      } finally {
-        ts.forEach((t) => t?.dispose());
-      }
-      if (!stock) throw new Error(`${kernelName}: no result and no stock wasm kernel to fall back on`);
-      return stock.kernelFunc(args as Parameters<typeof stock.kernelFunc>[0]);
-    },
+  registerDirect(kernelName, (args) => {
+    const b = args.backend as WasmBackendInternals;
+    // optional inputs (a BatchNorm without offset) come through as undefined
+    const ts = inputNames.map((n) => (args.inputs[n] ? asTensor(b, args.inputs[n]) : undefined));
+    try {
+      const out = fn(ts as tf.Tensor[], (args.attrs ?? {}) as Attrs);
+      return out && asOutput(b, out);
+    } finally {
+      ts.forEach((t) => t?.dispose());
+    }
   });
 }
 
