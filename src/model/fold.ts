@@ -4,7 +4,7 @@
 // third less work on small conv nets. Used where a frozen part of a model only runs forward: the feature
 // cache. The folded model shares every other layer (and its weights) with the original.
 import * as tf from '@tensorflow/tfjs';
-import { inputIn, outputIn } from './surgery.js';
+import { asList, inputIn, isInput, mappedInputs, outputIn, reapply } from './surgery.js';
 import { isContainer } from './layers.js';
 
 export interface FoldedModel {
@@ -15,7 +15,6 @@ export interface FoldedModel {
   dispose(): void;
 }
 
-const asList = (x: tf.SymbolicTensor | tf.SymbolicTensor[]) => (Array.isArray(x) ? x : [x]);
 const CONVS = new Set(['Conv2D', 'DepthwiseConv2D']);
 
 type Config = Record<string, unknown>;
@@ -78,7 +77,7 @@ export function foldBatchNorm(model: tf.LayersModel): FoldedModel {
   const inner: FoldedModel[] = [];
   const consumers = new Map<number, tf.layers.Layer[]>();
   for (const layer of model.layers)
-    if (layer.getClassName() !== 'InputLayer')
+    if (!isInput(layer))
       for (const t of asList(inputIn(model, layer))) consumers.set(t.id, [...(consumers.get(t.id) ?? []), layer]);
   const outputs = new Set(model.outputs.map((t) => t.id));
   // the single consumer of a layer's output in this model, if it is not also a model output
@@ -97,9 +96,8 @@ export function foldBatchNorm(model: tf.LayersModel): FoldedModel {
   const skip = new Set<tf.layers.Layer>();
   let folded = 0;
   for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer' || skip.has(layer)) continue;
-    const ins = asList(inputIn(model, layer)).map((t) => mapped.get(t.id)!);
-    const arg = ins.length === 1 ? ins[0]! : ins;
+    if (isInput(layer) || skip.has(layer)) continue;
+    const arg = mappedInputs(model, layer, mapped)!; // layers come in graph order: their inputs are mapped
     const cfg = layer.getConfig() as Config;
     const foldable =
       CONVS.has(layer.getClassName()) && cfg['activation'] === 'linear' && cfg['dataFormat'] !== 'channelsFirst';
@@ -132,8 +130,7 @@ export function foldBatchNorm(model: tf.LayersModel): FoldedModel {
         applied = sub.model as unknown as tf.layers.Layer;
       }
     }
-    const outs = asList(applied.apply(arg) as tf.SymbolicTensor | tf.SymbolicTensor[]);
-    asList(outputIn(model, layer)).forEach((t, k) => mapped.set(t.id, outs[k]!));
+    reapply(model, layer, mapped, arg, applied);
   }
   if (folded === 0) return { model, folded: 0, dispose: () => undefined };
   const result = tf.model({

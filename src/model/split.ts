@@ -2,7 +2,7 @@
 // trainable (or training-mode) layer comes after the split, the prefix's outputs can be computed once per
 // stage and only the suffix trained. The suffix re-applies the same layer objects, so weights are shared.
 import * as tf from '@tensorflow/tfjs';
-import { inputIn, outputIn } from './surgery.js';
+import { asList, isInput, mappedInputs, outputIn, reapply } from './surgery.js';
 
 export interface ModelSplit {
   prefix: tf.LayersModel;
@@ -13,20 +13,14 @@ export interface ModelSplit {
   featureShape: number[];
 }
 
-const isInput = (l: tf.layers.Layer) => l.getClassName() === 'InputLayer';
-const asList = (x: tf.SymbolicTensor | tf.SymbolicTensor[]) => (Array.isArray(x) ? x : [x]);
-
 /** The layers after `at` applied afresh to a new input in its place; undefined when they need more. */
 function suffixFrom(model: tf.LayersModel, atIndex: number, cut: tf.SymbolicTensor): tf.LayersModel | undefined {
   const input = tf.input({ shape: cut.shape.slice(1) as number[], name: `${model.name}_features` });
   const mapped = new Map<number, tf.SymbolicTensor>([[cut.id, input]]);
   model.layers.forEach((layer, i) => {
     if (i <= atIndex || isInput(layer)) return;
-    const ins = asList(inputIn(model, layer));
-    if (!ins.every((t) => mapped.has(t.id))) return; // part of the prefix, or needs it (then the output is missing)
-    const args = ins.map((t) => mapped.get(t.id)!);
-    const out = asList(layer.apply(args.length === 1 ? args[0]! : args) as tf.SymbolicTensor | tf.SymbolicTensor[]);
-    asList(outputIn(model, layer)).forEach((t, k) => mapped.set(t.id, out[k]!));
+    const args = mappedInputs(model, layer, mapped);
+    if (args) reapply(model, layer, mapped, args); // else part of the prefix, or needs it (then the output is missing)
   });
   const outs = model.outputs.map((t) => mapped.get(t.id));
   if (outs.some((t) => t === undefined)) return undefined;

@@ -6,7 +6,8 @@ import { UserError } from '../cli/errors.js';
 import { closest } from '../schedule/issues.js';
 import { isContainer, listLayers } from './layers.js';
 
-const isInput = (l: tf.layers.Layer) => l.getClassName() === 'InputLayer';
+export const isInput = (l: tf.layers.Layer) => l.getClassName() === 'InputLayer';
+export const asList = (x: tf.SymbolicTensor | tf.SymbolicTensor[]) => (Array.isArray(x) ? x : [x]);
 
 function single(x: tf.SymbolicTensor | tf.SymbolicTensor[], what: string): tf.SymbolicTensor {
   if (Array.isArray(x)) {
@@ -35,6 +36,29 @@ export const outputIn = (model: tf.LayersModel, layer: tf.layers.Layer) =>
   layer.getOutputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
 export const inputIn = (model: tf.LayersModel, layer: tf.layers.Layer) =>
   layer.getInputAt(nodeIndexIn(model, layer)) as tf.SymbolicTensor;
+
+/** Rebuilding a graph: `layer`'s inputs in `model` as their copies in `mapped`; undefined while one is missing. */
+export function mappedInputs(
+  model: tf.LayersModel,
+  layer: tf.layers.Layer,
+  mapped: ReadonlyMap<number, tf.SymbolicTensor>,
+): tf.SymbolicTensor | tf.SymbolicTensor[] | undefined {
+  const ins = asList(inputIn(model, layer)).map((t) => mapped.get(t.id));
+  if (ins.some((t) => t === undefined)) return undefined;
+  return ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[]);
+}
+
+/** Rebuilding a graph: `stand` (`layer` itself, or what replaces it) applied, `layer`'s outputs' copies recorded. */
+export function reapply(
+  model: tf.LayersModel,
+  layer: tf.layers.Layer,
+  mapped: Map<number, tf.SymbolicTensor>,
+  args: tf.SymbolicTensor | tf.SymbolicTensor[],
+  stand: tf.layers.Layer = layer,
+): void {
+  const outs = asList(stand.apply(args) as tf.SymbolicTensor | tf.SymbolicTensor[]);
+  asList(outputIn(model, layer)).forEach((t, k) => mapped.set(t.id, outs[k]!));
+}
 
 /**
  * A Sequential's top-level layers applied afresh to a new input, up to and including `last`. Tracing a
