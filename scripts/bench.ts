@@ -6,8 +6,9 @@
 //   --regimes-only    only the three regimes (resnet-mini, and MobileNetV2 when present): what
 //                     scripts/gpu-check.sh compares across backends
 //   --images-only     only the image-folder memory check (peak RSS with 1,000 vs 3,000 images)
-//   --threads N       wasm threads for freezeflow's rows (default: every core); with more than one, the
-//                     regimes are run again with 1 thread in a child process and the speed-up printed
+//   --threads N       wasm threads for freezeflow's rows (default: 1, freezeflow's default for the 28×28
+//                     digits); on 1 thread the full run repeats the regimes and MobileNetV2 on every core
+//                     in a child process and prints the speed-up
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { attachHead, cutModel } from '../src/model/surgery.js';
 import { listLayers } from '../src/model/layers.js';
 import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan, resolvePlan } from '../src/schedule/plan.js';
-import { loadBuiltinDataset } from '../src/data/mnist.js';
+import { BUILTIN_SHAPE, loadBuiltinDataset } from '../src/data/mnist.js';
 import { memorySource, split, subset, type Dataset } from '../src/data/dataset.js';
 import { EventBus } from '../src/train/events.js';
 import { runStages } from '../src/train/runner.js';
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
   // freezeflow's own default for the 28×28 digits (1 thread); the child run measures every core
   const threadsArg = arg('--threads');
   const backend = await initBackend((arg('--backend') ?? 'auto') as BackendChoice, {
-    threads: threadsArg === undefined ? defaultThreads(28 * 28) : Number(threadsArg),
+    threads: threadsArg === undefined ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : Number(threadsArg),
   });
   const regimesOnly = process.argv.includes('--regimes-only') || process.argv.includes('--threads-child');
   if (arg('--image-pass')) {

@@ -33,8 +33,8 @@ export interface ThreadFiles {
 /**
  * Threads to use by default: every core Node may run on, except for small images (under 64×64 pixels,
  * such as the builtin 28×28 digits) when known. There each op is too small to split, and the pool's
- * idle thread spin-waiting slows the many small elementwise ops: measured on 2 cores with resnet-mini,
- * 2 threads ran 0.5–1.1× as fast as 1; with MobileNetV2 at 224×224, 1.2–1.5×.
+ * idle thread spin-waiting slows the many small elementwise ops: measured on 2 cores over four bench runs,
+ * 2 threads ran 0.51–1.33× as fast as 1 on resnet-mini, 0.99–1.63× on MobileNetV2 at 224×224.
  */
 export function defaultThreads(inputPixels?: number): number {
   if (inputPixels !== undefined && inputPixels < 64 * 64) return 1;

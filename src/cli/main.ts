@@ -119,7 +119,7 @@ export function buildProgram(): Command {
     .option('-s, --schedule <file>', 'schedule YAML file (required unless --resume)')
     .option('-o, --out <dir>', 'run directory (default runs/<schedule>-<timestamp>)')
     .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu')
-    .option('--threads <n>', 'wasm threads (default: FREEZEFLOW_THREADS, else every core; 1 = single-threaded)')
+    .option('--threads <n>', 'wasm threads (default: FREEZEFLOW_THREADS, else every core, 1 for images under 64×64)')
     .option('--json', 'stream NDJSON events on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')

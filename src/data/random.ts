@@ -20,13 +20,8 @@ export function shuffleInPlace<T>(xs: T[], rand: () => number): T[] {
 
 /**
  * tfjs draws the seeds of unseeded ops (head initialisers, dropout masks) from Math.random; a training
- * process replaces it with a stream from the run seed so that the same seed gives the same run.
- * Returns a function that puts the original back.
+ * process replaces it for good with a stream from the run seed, so that the same seed gives the same run.
  */
-export function seedMathRandom(seed: number): () => void {
-  const original = Math.random;
+export function seedMathRandom(seed: number): void {
   Math.random = rng(seed ^ 0x5bd1e995);
-  return () => {
-    Math.random = original;
-  };
 }
