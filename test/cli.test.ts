@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('--version, --help and unknown commands', () => {
   assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
@@ -104,10 +104,7 @@ test('train: a short run end to end writes model, metrics, events, summary; --js
   const out = join(dir, 'run');
   const r = cli(['train', '-s', f, '--out', out, '--json']);
   assert.equal(r.code, 0, r.stderr);
-  const events = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const events = ndjson(r.stdout);
   assert.equal(events[0].type, 'run-start');
   assert.equal(events[0].backend, 'wasm');
   assert.equal(events.at(-1).type, 'run-end');
@@ -213,12 +210,7 @@ test('train: SIGTERM mid-stage writes a checkpoint and exits 130; --resume conti
   assert.equal(state.state.stageIndex, 1);
   assert.equal(state.state.epoch, 3);
   assert.ok(state.state.trainable.includes('layer3_0_conv1'));
-  const ends = (s: string) =>
-    s
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.type === 'epoch-end');
+  const ends = (s: string) => ndjson(s).filter((e) => e.type === 'epoch-end');
   const before = ends(first.stdout);
   assert.deepEqual(
     before.map((e) => e.epoch),
@@ -227,10 +219,7 @@ test('train: SIGTERM mid-stage writes a checkpoint and exits 130; --resume conti
 
   const second = cli(['train', '--resume', out, '--json']);
   assert.equal(second.code, 0, second.stderr);
-  const events = second.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const events = ndjson(second.stdout);
   assert.deepEqual(events[0].resumedFrom, { stage: 1, epoch: 3 });
   const start = events.find((e) => e.type === 'stage-start');
   assert.equal(start.stage, 'last', 'resumed in the stage it stopped in, not from the start');

@@ -28,6 +28,14 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The NDJSON events `train --json` printed, one object per line (fields read freely, as JSON.parse gives them). */
+export function ndjson(stdout: string) {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+}
+
 /** A small schedule on resnet-mini and MNIST 5–9 with `samples` training digits; `stages` is YAML lines. */
 export function tinySchedule(samples: number, stages: string): string {
   return `model: { source: builtin:resnet-mini }

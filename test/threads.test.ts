@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import { writeThreadFiles } from '../src/backend/wasm-threads.js';
-import { cli, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, ndjson, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('the worker script and threaded factory are extracted from the installed bundle and parse', () => {
   const dir = tempDir('ff-threads-');
@@ -30,10 +30,7 @@ interface RunResult {
 function train(schedule: string, out: string, args: string[], env: Record<string, string> = {}): RunResult {
   const r = cli(['train', '-s', schedule, '--out', out, '--json', ...args], { env });
   assert.equal(r.code, 0, r.stderr);
-  const events = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const events = ndjson(r.stdout) as Record<string, unknown>[];
   const bin = readFileSync(join(out, 'model/weights.bin'));
   return {
     threads: events[0]!['threads'] as number | undefined,
