@@ -17,7 +17,7 @@ const probe = await probeWebgpu();
 
 test(
   'webgpu: a short run with frozen and unfrozen layers matches the cpu backend (loss and weights)',
-  { skip: probe.gpu === undefined && `webgpu unavailable: ${probe.reason}` },
+  { skip: probe.adapter === undefined && `webgpu unavailable: ${probe.reason}` },
   async () => {
     const ds = split(loadBuiltinDataset('mnist-5-9'), 0.5, 2, 64);
     const run = async (backend: 'webgpu' | 'cpu') => {

@@ -4,6 +4,9 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { defaultThreads, enableWasmThreads, threadsUnsupported, unrefPoolWorkers } from './wasm-threads.js';
+import { probeWebgpu, registerWebgpu } from './webgpu.js';
+
+export { probeWebgpu };
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
@@ -14,6 +17,8 @@ export interface BackendReport {
   skipped: { name: string; reason: string }[];
   /** What the chosen backend runs on (GPU adapter name, CUDA device), when known. */
   device?: string;
+  /** webgpu on a CPU rasterizer (only by explicit choice). */
+  software?: boolean;
   /** wasm: XNNPACK threads in use, and why fewer than asked for. */
   threads?: number;
   threadsNote?: string;
@@ -80,35 +85,6 @@ export function probeTensorflowGpu(): GpuProbe {
   return { gpu: false, detail: 'TensorFlow created no GPU device (no CUDA GPU visible?)' };
 }
 
-/** Where the webgpu backend would run, or why it cannot. Loads `webgpu` (Dawn) only when installed. */
-export async function probeWebgpu(): Promise<{ gpu?: unknown; adapter?: string; reason?: string }> {
-  let mod: { create(flags: string[]): { requestAdapter(): Promise<unknown> }; globals: object };
-  try {
-    const name = 'webgpu';
-    mod = (await import(name)) as typeof mod;
-  } catch {
-    return { reason: "the 'webgpu' package (Dawn) is not installed: npm i webgpu @tensorflow/tfjs-backend-webgpu" };
-  }
-  try {
-    require.resolve('@tensorflow/tfjs-backend-webgpu');
-  } catch {
-    return { reason: '@tensorflow/tfjs-backend-webgpu is not installed' };
-  }
-  Object.assign(globalThis, mod.globals);
-  const gpu = mod.create([]);
-  const adapter = (await gpu.requestAdapter()) as {
-    info?: Record<string, string>;
-    limits?: Record<string, number>;
-  } | null;
-  if (!adapter) return { reason: 'Dawn found no GPU adapter (needs a GPU with Vulkan, Metal or D3D12 drivers)' };
-  const info = adapter.info ?? {};
-  const name = [info['vendor'], info['architecture'], info['device'], info['description']].filter(Boolean).join(' ');
-  // the limits that bound what tfjs can put in one buffer (large activations fail beyond them)
-  const mb = (k: string) => (adapter.limits?.[k] ? `${k} ${Math.round(adapter.limits[k]! / 2 ** 20)} MB` : undefined);
-  const limits = [mb('maxBufferSize'), mb('maxStorageBufferBindingSize')].filter(Boolean).join(', ');
-  return { gpu, adapter: `${name || 'unnamed adapter'}${limits ? ` (${limits})` : ''}` };
-}
-
 /** Set up the threaded wasm build, or say why the single-threaded one runs instead. */
 function prepareThreads(
   threads: number,
@@ -139,18 +115,25 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
   for (const name of order) {
     if (name === 'webgpu') {
       const probe = await probeWebgpu();
-      if (!probe.gpu) {
+      if (!probe.adapter) {
         skipped.push({ name, reason: probe.reason! });
         continue;
       }
-      (globalThis as { navigator?: object }).navigator = {
-        ...((globalThis as { navigator?: object }).navigator ?? {}),
-        gpu: probe.gpu,
-      };
-      const backendPkg = '@tensorflow/tfjs-backend-webgpu';
-      await import(backendPkg);
-      if (await use('webgpu')) return { name, tfjsBackend: 'webgpu', skipped, device: probe.adapter };
-      skipped.push({ name, reason: `adapter ${probe.adapter} found, but the webgpu backend did not initialise` });
+      // a CPU rasterizer is far slower than wasm: only an explicit --backend webgpu uses it
+      if (probe.software && choice === 'auto') {
+        skipped.push({ name, reason: `software adapter (${probe.name}), slower than wasm, not picked` });
+        continue;
+      }
+      await registerWebgpu(probe);
+      if (await use('webgpu'))
+        return {
+          name,
+          tfjsBackend: 'webgpu',
+          skipped,
+          device: probe.name,
+          ...(probe.software ? { software: true } : {}),
+        };
+      skipped.push({ name, reason: `adapter ${probe.name} found, but the webgpu backend did not initialise` });
     } else if (name === 'tensorflow-gpu' || name === 'tensorflow') {
       const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
       const why = tryNative(pkg);

@@ -15,6 +15,8 @@ interface BackendStatus {
   available: boolean;
   detail: string;
   version?: string;
+  /** Works when asked for by name, but `auto` passes it over (a software GPU adapter). */
+  skippedByAuto?: boolean;
 }
 
 function versionOf(pkg: string): string | undefined {
@@ -46,8 +48,13 @@ export async function doctorReport(): Promise<{
   const wg = await probeWebgpu();
   backends.push({
     name: 'webgpu',
-    available: wg.gpu !== undefined,
-    detail: wg.gpu ? `adapter: ${wg.adapter}` : wg.reason!,
+    available: wg.adapter !== undefined,
+    skippedByAuto: wg.software,
+    detail: !wg.adapter
+      ? wg.reason!
+      : wg.software
+        ? `software adapter, slower than wasm, not picked by auto (--backend webgpu still uses it): ${wg.name}`
+        : `adapter: ${wg.name}`,
     version: versionOf('@tensorflow/tfjs-backend-webgpu'),
   });
   const cpuPkg = '@tensorflow/tfjs-node';
@@ -90,7 +97,7 @@ export async function doctorReport(): Promise<{
       tfjs: versionOf('@tensorflow/tfjs') ?? 'unknown',
     },
     backends,
-    auto: backends.find((b) => b.available)!.name,
+    auto: backends.find((b) => b.available && !b.skippedByAuto)!.name,
   };
 }
 
@@ -106,7 +113,7 @@ export async function runDoctor(opts: { json?: boolean }): Promise<number> {
     '',
   ];
   for (const b of r.backends) {
-    const mark = b.available ? style.green('yes') : style.dim('no ');
+    const mark = !b.available ? style.dim('no ') : b.skippedByAuto ? style.yellow('sw ') : style.green('yes');
     lines.push(`${mark}  ${b.name.padEnd(15)} ${style.dim((b.version ?? '').padEnd(7))}  ${b.detail}`);
   }
   lines.push('', `auto picks: ${style.bold(r.auto)}`);

@@ -79,7 +79,7 @@ export async function predictFiles(
     const idx = Array.from({ length: Math.min(batchSize, files.length - s) }, (_, k) => s + k);
     const x = tf.tensor4d(await src.batch(idx), [idx.length, height, width, channels]);
     const p = tf.tidy(() => t.model.predict(x) as tf.Tensor);
-    out.push(...(p.arraySync() as number[][]));
+    out.push(...((await p.array()) as number[][]));
     tf.dispose([x, p]);
   }
   return out;

@@ -195,9 +195,10 @@ export function renderReport(events: readonly RunEvent[], summary: Record<string
     ['epochs', end ? String(end.epochs) : ''],
     [
       'best',
-      end
+      // NaN and Infinity come back from events.ndjson as null: a run that failed before its first epoch
+      end && end.bestEpoch > 0 && Number.isFinite(end.bestValLoss)
         ? `val loss ${end.bestValLoss.toFixed(4)}, val acc ${(end.bestValAcc * 100).toFixed(2)} % (epoch ${end.bestEpoch})`
-        : '',
+        : 'no epoch finished',
     ],
     ['duration', end ? `${end.seconds.toFixed(1)} s` : ''],
   ];
@@ -215,7 +216,7 @@ export function renderReport(events: readonly RunEvent[], summary: Record<string
     const top = [...r.layers].sort((a, b) => b.norm - a.norm);
     return `<h3>${esc(r.stage)} (step ${r.step})</h3>${table(
       ['layer', 'gradient norm'],
-      top.map((l) => [l.path, l.norm.toExponential(2)]),
+      top.map((l) => [l.path, Number.isFinite(l.norm) ? l.norm.toExponential(2) : 'not finite']),
     )}${r.warnings.map((w) => `<p class="warn">⚠ ${esc(w)}</p>`).join('')}`;
   });
   return `<!doctype html>

@@ -110,7 +110,9 @@ export function attachProgress(
         bars?.stop();
         bars = undefined;
         write(
-          `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${e.epochs} epochs in ${e.seconds.toFixed(0)} s; best val_loss ${e.bestValLoss.toFixed(4)} (val_acc ${(e.bestValAcc * 100).toFixed(2)}%, epoch ${e.bestEpoch}); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir}` : ''}`,
+          e.bestEpoch > 0
+            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${e.epochs} epochs in ${e.seconds.toFixed(0)} s; best val_loss ${e.bestValLoss.toFixed(4)} (val_acc ${(e.bestValAcc * 100).toFixed(2)}%, epoch ${e.bestEpoch}); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir}` : ''}`
+            : `${c.yellow(e.status)}: no epoch finished (${e.seconds.toFixed(0)} s)`,
         );
         break;
       default:

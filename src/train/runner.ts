@@ -4,16 +4,19 @@
 // the policy (guard, early stopping) that decides when to stop.
 import * as tf from '@tensorflow/tfjs';
 import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
-import { scheduleFactor } from '../schedule/plan.js';
 import { applyTrainable, isBatchNorm, listLayers, type LayerEntry } from '../model/layers.js';
 import { memorySource, sourceSize, type BatchSource } from '../data/dataset.js';
 import { splitForCaching } from '../model/split.js';
 import { foldBatchNorm } from '../model/fold.js';
 import { isAugmenting } from '../data/augment.js';
 import { rng, shuffleInPlace } from '../data/random.js';
-import { applyStep, buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
+import { buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
 import type { EventBus, GradientLayer } from './events.js';
 import { Patience, UnfreezeGuard } from './policy.js';
+import { accuracy, defaultReadback, lossFn, sumOfSquares, type Readback } from './step.js';
+import { toTensors, trainEpoch } from './epoch.js';
+
+export { lossFn };
 
 /** Layers whose behaviour depends on the training flag. */
 const MODE_LAYERS = new Set([
@@ -69,6 +72,8 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   resume?: RunState;
   runDir: string;
+  /** How step numbers come back to the CPU (default: deferred on GPU backends, eager elsewhere). */
+  readback?: Readback;
 }
 
 export interface RunState {
@@ -95,48 +100,16 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** Global L2 norm of all gradients (one reduction; a NaN or Inf anywhere makes it non-finite). */
-function globalNorm(grads: tf.NamedTensorMap): number {
-  const gs = Object.values(grads);
-  if (gs.length === 0) return 0;
-  return tf.tidy(() => tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
-}
-
-/** Paths of layers holding a NaN or infinite weight. Once per epoch, before anything is checkpointed. */
-function nonFiniteLayers(layers: readonly LayerEntry[]): string[] {
-  return layers
-    .filter(
-      (l) => l.hasWeights && l.layer.weights.some((w) => tf.tidy(() => !tf.all(tf.isFinite(w.read())).dataSync()[0])),
-    )
-    .map((l) => l.path);
-}
-
-function oneHot(y: Int32Array, classes: number): tf.Tensor2D {
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), classes) as tf.Tensor2D);
-}
-
-function toTensors(
-  d: BatchSource,
-  idx: readonly number[],
-  pixels: Float32Array,
-  classes: number,
-): { x: tf.Tensor; y: tf.Tensor2D } {
-  return {
-    x: tf.tensor(pixels, [idx.length, ...d.shape]),
-    y: oneHot(
-      Int32Array.from(idx, (i) => d.labels[i]!),
-      classes,
-    ),
-  };
-}
-
-/** Mean categorical cross-entropy on probabilities, exactly as tfjs-layers computes it for model.fit. */
-export function lossFn(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
-  return tf.mean(tf.metrics.categoricalCrossentropy(yTrue, yPred));
-}
-
-function accuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(yTrue, -1), tf.argMax(yPred, -1)), 'float32')));
+/** Paths of layers holding a NaN or infinite weight, in one read. Once per epoch, before any checkpoint. */
+async function nonFiniteLayers(layers: readonly LayerEntry[]): Promise<string[]> {
+  const withWeights = layers.filter((l) => l.hasWeights);
+  if (withWeights.length === 0) return [];
+  const flags = tf.tidy(() =>
+    tf.stack(withWeights.map((l) => tf.all(tf.stack(l.layer.weights.map((w) => tf.all(tf.isFinite(w.read()))))))),
+  );
+  const ok = await flags.data();
+  flags.dispose();
+  return withWeights.filter((_, i) => !ok[i]).map((l) => l.path);
 }
 
 export async function evaluate(
@@ -148,21 +121,21 @@ export async function evaluate(
   mode.training = false;
   const n = sourceSize(d);
   if (n === 0) return { loss: NaN, acc: NaN };
-  let loss = 0;
-  let acc = 0;
+  // sums stay on the device: one read for the whole pass
+  let sums = tf.zeros([2]);
   for (let s = 0; s < n; s += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, k) => s + k);
     const { x, y } = toTensors(d, idx, await d.batch(idx), d.classes.length);
-    const [l, a] = tf.tidy(() => {
+    const next = tf.tidy(() => {
       const p = model.apply(x) as tf.Tensor;
-      return [lossFn(y, p).dataSync()[0]!, accuracy(y, p).dataSync()[0]!];
+      return tf.add(sums, tf.mul(tf.stack([lossFn(y, p), accuracy(y, p)]), idx.length));
     });
-    loss += l * idx.length;
-    acc += a * idx.length;
-    x.dispose();
-    y.dispose();
+    tf.dispose([sums, x, y]);
+    sums = next;
   }
-  return { loss: loss / n, acc: acc / n };
+  const [loss, acc] = await sums.data();
+  sums.dispose();
+  return { loss: loss! / n, acc: acc! / n };
 }
 
 /** Trainable tf.Variables per base lr, in model order. */
@@ -178,51 +151,62 @@ function variablesByLr(layers: readonly LayerEntry[], r: ResolvedStage): Map<num
   return out;
 }
 
-/** Gradient norms per layer on one batch; warns about trainable layers that receive no gradient. */
-function gradientReport(
+/**
+ * Gradient norms per layer on one batch (one read); warns about trainable layers that receive no
+ * gradient. Only on report steps, so its read is not a per-batch stall.
+ */
+async function gradientReport(
   layers: readonly LayerEntry[],
   trainable: ReadonlySet<string>,
   grads: tf.NamedTensorMap,
-): { layers: GradientLayer[]; warnings: string[] } {
-  const out: GradientLayer[] = [];
-  const warnings: string[] = [];
-  for (const l of layers) {
-    if (!trainable.has(l.path) || l.layer.trainableWeights.length === 0) continue;
-    let sq = 0;
-    let seen = false;
-    for (const w of l.layer.trainableWeights) {
-      const g = grads[(w.read() as tf.Variable).name];
-      if (!g) continue;
-      seen = true;
-      sq += tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]!);
-    }
-    const norm = Math.sqrt(sq);
-    out.push({ path: l.path, norm, trainable: true });
-    if (!seen || norm === 0) warnings.push(`trainable layer '${l.path}' receives no gradient (cut off from the loss?)`);
-  }
+): Promise<{ layers: GradientLayer[]; warnings: string[] }> {
+  const rows = layers
+    .filter((l) => trainable.has(l.path) && l.layer.trainableWeights.length > 0)
+    .map((l) => ({ l, gs: l.layer.trainableWeights.flatMap((w) => grads[(w.read() as tf.Variable).name] ?? []) }));
+  const norms = tf.tidy(() => tf.stack(rows.map(({ gs }) => tf.sqrt(sumOfSquares(gs)))));
+  const values = rows.length ? await norms.data() : new Float32Array(0);
+  norms.dispose();
+  const out: GradientLayer[] = rows.map(({ l }, i) => ({ path: l.path, norm: values[i]!, trainable: true }));
+  const warnings = rows
+    .filter(({ gs }, i) => gs.length === 0 || values[i] === 0)
+    .map(({ l }) => `trainable layer '${l.path}' receives no gradient (cut off from the loss?)`);
   return { layers: out, warnings };
 }
 
-function snapshot(layers: readonly LayerEntry[], frozen: (l: LayerEntry) => boolean): Map<string, Float32Array[]> {
+async function snapshot(
+  layers: readonly LayerEntry[],
+  frozen: (l: LayerEntry) => boolean,
+): Promise<Map<string, Float32Array[]>> {
   const m = new Map<string, Float32Array[]>();
   for (const l of layers)
     if (frozen(l) && l.hasWeights)
-      m.set(
-        l.path,
-        l.layer.getWeights().map((w) => w.dataSync() as Float32Array),
-      );
+      m.set(l.path, await Promise.all(l.layer.weights.map((w) => w.read().data() as Promise<Float32Array>)));
   return m;
 }
 
-function sameWeights(layers: readonly LayerEntry[], snap: Map<string, Float32Array[]>): string[] {
+async function sameWeights(layers: readonly LayerEntry[], snap: Map<string, Float32Array[]>): Promise<string[]> {
   const changed: string[] = [];
   for (const l of layers) {
     const before = snap.get(l.path);
     if (!before) continue;
-    const now = l.layer.getWeights().map((w) => w.dataSync() as Float32Array);
+    const now = await Promise.all(l.layer.weights.map((w) => w.read().data() as Promise<Float32Array>));
     if (now.some((a, i) => !a.every((v, j) => Object.is(v, before[i]![j])))) changed.push(l.path);
   }
   return changed;
+}
+
+/** Variables no step of this stage can change: weights of frozen layers (and their BN statistics). */
+function stableVariables(
+  layers: readonly LayerEntry[],
+  trainable: ReadonlySet<string>,
+  bnPolicy: string,
+): Set<tf.Variable> {
+  const out = new Set<tf.Variable>();
+  for (const l of layers) {
+    if (trainable.has(l.path) || (l.isBatchNorm && bnPolicy === 'train')) continue;
+    for (const w of l.layer.weights) out.add(w.read() as tf.Variable);
+  }
+  return out;
 }
 
 /** Top-level layers that must run in the training step: trainable now, or training-mode dependent. */
@@ -250,7 +234,7 @@ async function computeFeatures(
     const idx = Array.from({ length: Math.min(128, n - s) }, (_, k) => s + k);
     const x = tf.tensor(await d.batch(idx), [idx.length, ...d.shape]);
     const f = tf.tidy(() => model.apply(x) as tf.Tensor);
-    out.set(f.dataSync() as Float32Array, s * perSample);
+    out.set((await f.data()) as Float32Array, s * perSample);
     tf.dispose([x, f]);
     await new Promise((r) => setImmediate(r));
   }
@@ -325,10 +309,9 @@ export async function runStages(
   const { plan, resolved, model, data, bus } = opts;
   const layers = listLayers(model);
   const mode = new ModeController(layers, plan.training.batchNorm);
-  const classes = data.train.classes.length;
   const nTrain = sourceSize(data.train);
   const batchSize = plan.data.batchSize;
-  const steps = Math.ceil(nTrain / batchSize);
+  const readback = opts.readback ?? defaultReadback();
   const state: RunState = opts.resume ?? {
     stageIndex: 0,
     epoch: 0,
@@ -385,8 +368,8 @@ export async function runStages(
     if (plan.guard && stage.unfreeze.length > 0 && si > 0 && !state.unfreezeStopped) {
       guard = new UnfreezeGuard(plan.guard.patience, plan.guard.minDelta, state.lastValLoss);
     }
-    const allVars = groups.flatMap((g) => g.vars);
-    const frozenSnap = snapshot(layers, (l) => !trainable.has(l.path));
+    const frozenSnap = await snapshot(layers, (l) => !trainable.has(l.path));
+    const stable = stableVariables(layers, trainable, plan.training.batchNorm);
     const plateau = stage.scheduler.type === 'reduceOnPlateau' ? new Patience(stage.scheduler.patience + 1) : undefined;
     const early = stage.earlyStopping
       ? new Patience(stage.earlyStopping.patience, stage.earlyStopping.minDelta)
@@ -394,97 +377,52 @@ export async function runStages(
     const firstEpoch = Math.max(stage.firstEpoch, state.epoch + 1);
     const sd = firstEpoch <= stage.lastEpoch ? await stageData(opts, layers, trainable, mode, si) : undefined;
     for (let epoch = firstEpoch; epoch <= stage.lastEpoch; epoch++) {
-      const e0 = epoch - stage.firstEpoch;
       const order = Array.from({ length: nTrain }, (_, i) => i);
       if (plan.data.shuffle) shuffleInPlace(order, rng(plan.data.seed * 1000 + epoch));
       const t0 = Date.now();
-      let lossSum = 0;
-      let accSum = 0;
-      let seen = 0;
-      let lr = stage.lr;
-      const augment = isAugmenting(plan.data.augment)
-        ? { spec: plan.data.augment, seed: plan.data.seed, epoch }
-        : undefined;
-      const load = (b: number) => sd!.train.batch(order.slice(b * batchSize, (b + 1) * batchSize), augment);
-      // the next batch decodes (on sharp's threads) while this one trains; tensors are made only when
-      // a batch is used, so a prefetch abandoned by an interrupt leaves nothing behind
-      let pending = load(0);
-      for (let b = 0; b < steps; b++) {
-        const factor = scheduleFactor(stage, e0, b, steps) * state.plateauFactor;
-        for (const g of groups) g.setLr(g.lr * factor);
-        lr = stage.lr * factor;
-        const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-        const pixels = await pending;
-        if (b + 1 < steps) pending = load(b + 1);
-        const { x, y } = toTensors(sd!.train, idx, pixels, classes);
-        // One tidy per step: gradients, the lr-group updates and BN's moving-average writes all die here.
-        const step = tf.tidy(() => {
-          mode.training = true;
-          let acc = 0;
-          const { value, grads } = tf.variableGrads(() => {
-            const p = sd!.model.apply(x) as tf.Tensor;
-            acc = tf.tidy(() => accuracy(y, p).dataSync()[0]!);
-            return lossFn(y, p);
-          }, allVars);
-          mode.training = false;
-          const loss = value.dataSync()[0]!;
-          // Checked before the update, so the weights stay at their last good values. The loss alone is
-          // not enough: cross-entropy clips probabilities and stays finite while the weights are NaN.
-          const gradNorm = globalNorm(grads);
-          if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, acc, gradNorm };
-          const reportNow =
-            (epoch === stage.firstEpoch && b === 0) ||
-            (plan.training.gradientReport > 0 && (e0 * steps + b) % plan.training.gradientReport === 0 && b + e0 > 0);
-          if (reportNow) {
-            const rep = gradientReport(layers, trainable, grads);
-            bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step: e0 * steps + b, ...rep });
-          }
-          applyStep(groups, grads, stage);
-          return { loss, acc, gradNorm };
-        });
-        mode.training = false;
-        x.dispose();
-        y.dispose();
-        const { loss, acc, gradNorm } = step;
-        if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-          const what = Number.isFinite(loss) ? `the gradient norm became ${gradNorm}` : `the loss became ${loss}`;
-          throw new NonFiniteLossError(
-            `${what} in stage '${stage.name}', epoch ${epoch}, batch ${b + 1}; the last good checkpoint is kept (try a lower lr)`,
-            state,
-          );
-        }
-        if (epoch === stage.firstEpoch && b === 0) {
-          const changed = sameWeights(layers, frozenSnap);
-          for (const c of changed)
-            bus.emit({
-              type: 'warning',
-              message: `frozen layer '${c}' changed during a step of stage '${stage.name}'`,
-            });
-        }
-        lossSum += loss * idx.length;
-        accSum += acc * idx.length;
-        seen += idx.length;
-        bus.emit({
-          type: 'batch-end',
-          stageIndex: si,
-          epoch,
-          batch: b + 1,
-          batches: steps,
-          loss: lossSum / seen,
-          acc: accSum / seen,
-          lr,
-        });
-        // Training is synchronous: yield to the event loop so signal handlers (Ctrl-C) can run.
-        await new Promise((r) => setImmediate(r));
-        if (opts.shouldStop?.()) {
-          // Resume restarts this epoch: record the previous one as the last completed.
-          state.epoch = epoch - 1;
-          await opts.checkpoint?.('interrupt', state);
-          status = 'interrupted';
-          break stages;
-        }
+      const r = await trainEpoch({
+        stage,
+        stageIndex: si,
+        epoch,
+        e0: epoch - stage.firstEpoch,
+        model: sd!.model,
+        mode,
+        train: sd!.train,
+        order,
+        batchSize,
+        augment: isAugmenting(plan.data.augment) ? { spec: plan.data.augment, seed: plan.data.seed, epoch } : undefined,
+        groups,
+        plateauFactor: state.plateauFactor,
+        readback,
+        stable,
+        emit: (e) => bus.emit(e),
+        reportEvery: plan.training.gradientReport,
+        report: async (step, grads) => {
+          const rep = await gradientReport(layers, trainable, grads);
+          bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step, ...rep });
+        },
+        afterFirstStep:
+          epoch === stage.firstEpoch
+            ? async () => {
+                for (const c of await sameWeights(layers, frozenSnap))
+                  bus.emit({
+                    type: 'warning',
+                    message: `frozen layer '${c}' changed during a step of stage '${stage.name}'`,
+                  });
+              }
+            : undefined,
+        shouldStop: opts.shouldStop,
+      });
+      if (r.failure) throw new NonFiniteLossError(r.failure, state);
+      if (r.interrupted) {
+        // Resume restarts this epoch: record the previous one as the last completed.
+        state.epoch = epoch - 1;
+        await opts.checkpoint?.('interrupt', state);
+        status = 'interrupted';
+        break stages;
       }
-      const bad = nonFiniteLayers(layers);
+      const { lr } = r;
+      const bad = await nonFiniteLayers(layers);
       if (bad.length > 0)
         throw new NonFiniteLossError(
           `weights of '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more layer(s)` : ''} became NaN or infinite in stage '${stage.name}', epoch ${epoch}; the last good checkpoint is kept (try a lower lr)`,
@@ -503,12 +441,12 @@ export async function runStages(
         // what each lr group really used at the end of the epoch (the stage curve × the group's base lr)
         groupLrs: groups.map((g) => g.lr * (lr / stage.lr)),
         trainableParams,
-        loss: lossSum / seen,
-        acc: accSum / seen,
+        loss: r.loss,
+        acc: r.acc,
         valLoss: v.loss,
         valAcc: v.acc,
         seconds,
-        samplesPerSec: seen / seconds,
+        samplesPerSec: r.samples / seconds,
       });
       if (v.loss < state.bestValLoss) {
         state.bestValLoss = v.loss;

@@ -1,0 +1,177 @@
+// One epoch of training steps: batches in, updates applied, running numbers out. On GPU backends no
+// step waits for a read (see step.ts); the epoch's numbers are read once it is dispatched.
+import * as tf from '@tensorflow/tfjs';
+import { scheduleFactor, type StagePlan } from '../schedule/plan.js';
+import type { AugmentRequest, BatchSource } from '../data/dataset.js';
+import { applyStep, type GroupOptimizer } from './optim.js';
+import type { RunEvent } from './events.js';
+import type { ModeController } from './runner.js';
+import {
+  commitIf,
+  disposeStep,
+  EpochSums,
+  forwardBackward,
+  holdVariables,
+  LaggedReader,
+  type Readback,
+  type Reading,
+} from './step.js';
+
+export interface EpochContext {
+  stage: StagePlan;
+  stageIndex: number;
+  /** Epoch number (global, 1-based) and its index inside the stage. */
+  epoch: number;
+  e0: number;
+  model: tf.LayersModel;
+  mode: ModeController;
+  train: BatchSource;
+  order: readonly number[];
+  batchSize: number;
+  augment?: AugmentRequest;
+  groups: GroupOptimizer[];
+  /** Multiplies the scheduler's factor (reduceOnPlateau). */
+  plateauFactor: number;
+  readback: Readback;
+  /** Variables no step of the stage changes (skipped when undoing a non-finite deferred step). */
+  stable: ReadonlySet<tf.Variable>;
+  emit: (e: RunEvent) => void;
+  /** Called with the gradients of the stage's first step and every `reportEvery` steps, before the update. */
+  report?: (step: number, grads: tf.NamedTensorMap) => Promise<void>;
+  reportEvery: number;
+  /** Called after the first step of the epoch (the frozen-weights check). */
+  afterFirstStep?: () => Promise<void>;
+  shouldStop?: () => boolean;
+  /** How far the device may run ahead of the numbers read back (deferred only). */
+  maxLag?: number;
+}
+
+export interface EpochResult {
+  loss: number;
+  acc: number;
+  samples: number;
+  lr: number;
+  /** A step's loss or gradients were not finite: what and where (the update was not applied). */
+  failure?: string;
+  interrupted: boolean;
+}
+
+function oneHot(y: Int32Array, classes: number): tf.Tensor2D {
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), classes) as tf.Tensor2D);
+}
+
+export function toTensors(
+  d: BatchSource,
+  idx: readonly number[],
+  pixels: Float32Array,
+  classes: number,
+): { x: tf.Tensor; y: tf.Tensor2D } {
+  return {
+    x: tf.tensor(pixels, [idx.length, ...d.shape]),
+    y: oneHot(
+      Int32Array.from(idx, (i) => d.labels[i]!),
+      classes,
+    ),
+  };
+}
+
+function failed(c: EpochContext, r: Reading, lr: number, interrupted: boolean): EpochResult {
+  const what = r.badLoss ? 'the loss' : 'the gradient norm';
+  const failure = `${what} became NaN or infinite in stage '${c.stage.name}', epoch ${c.epoch}, batch ${r.badStep ?? r.steps}; the last good checkpoint is kept (try a lower lr)`;
+  return { loss: NaN, acc: NaN, samples: 0, lr, failure, interrupted };
+}
+
+/**
+ * One step: forward, backward, and an update that a non-finite loss or gradient never reaches. Eager:
+ * returns the reading taken before the update. Deferred: applies, then selects back on the device.
+ */
+async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor, n: number, b: number) {
+  const deferred = c.readback === 'deferred';
+  const held = deferred ? holdVariables(c.stable) : undefined;
+  const t = forwardBackward(
+    c.model,
+    c.mode,
+    x,
+    y,
+    c.groups.flatMap((g) => g.vars),
+  );
+  try {
+    sums.add(t, n);
+    const reading = deferred ? undefined : await sums.read();
+    if (reading && !reading.ok) return reading;
+    const steps = Math.ceil(c.order.length / c.batchSize);
+    const at = c.e0 * steps + b;
+    if (at === 0 || (c.reportEvery > 0 && at % c.reportEvery === 0)) await c.report?.(at, t.grads);
+    applyStep(c.groups, t.grads, c.stage);
+    if (held) {
+      const ok = sums.okFlag();
+      commitIf(ok, held, c.stable);
+      ok.dispose();
+    }
+    return reading;
+  } finally {
+    disposeStep(t);
+  }
+}
+
+export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
+  const steps = Math.ceil(c.order.length / c.batchSize);
+  const classes = c.train.classes.length;
+  const sums = new EpochSums();
+  let lr = c.stage.lr;
+  let last: Reading | undefined;
+  const onReading = (r: Reading) => {
+    last = r;
+    if (!r.ok || r.steps === 0) return;
+    c.emit({
+      type: 'batch-end',
+      stageIndex: c.stageIndex,
+      epoch: c.epoch,
+      batch: r.steps,
+      batches: steps,
+      loss: r.lossSum / r.samples,
+      acc: r.accSum / r.samples,
+      lr,
+    });
+  };
+  const reader = new LaggedReader(sums, c.readback === 'deferred' ? (c.maxLag ?? 2) : 0, onReading);
+  const batchIdx = (b: number) => c.order.slice(b * c.batchSize, (b + 1) * c.batchSize);
+  // the next batch decodes (on sharp's threads) while this one trains; tensors are made only when
+  // a batch is used, so a prefetch abandoned by an interrupt leaves nothing behind
+  let pending = c.train.batch(batchIdx(0), c.augment);
+  let interrupted = false;
+  try {
+    for (let b = 0; b < steps; b++) {
+      const factor = scheduleFactor(c.stage, c.e0, b, steps) * c.plateauFactor;
+      for (const g of c.groups) g.setLr(g.lr * factor);
+      lr = c.stage.lr * factor;
+      const idx = batchIdx(b);
+      const pixels = await pending;
+      if (b + 1 < steps) pending = c.train.batch(batchIdx(b + 1), c.augment);
+      const { x, y } = toTensors(c.train, idx, pixels, classes);
+      let reading: Reading | undefined;
+      try {
+        reading = await step(c, sums, x, y, idx.length, b);
+      } finally {
+        tf.dispose([x, y]);
+      }
+      if (reading && !reading.ok) return failed(c, reading, lr, false);
+      if (b === 0) await c.afterFirstStep?.();
+      if (reading) onReading(reading);
+      else await reader.afterStep(b + 1);
+      if (last && !last.ok) break;
+      // Training is synchronous: yield to the event loop so signal handlers (Ctrl-C) can run.
+      await new Promise((r) => setImmediate(r));
+      if (c.shouldStop?.()) {
+        interrupted = true;
+        break;
+      }
+    }
+    const final = c.readback === 'eager' ? last! : await reader.finish();
+    if (!final.ok) return failed(c, final, lr, interrupted);
+    const { lossSum, accSum, samples } = final;
+    return { loss: lossSum / samples, acc: accSum / samples, samples, lr, interrupted };
+  } finally {
+    sums.dispose();
+  }
+}
