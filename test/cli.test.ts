@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, interruptWhen, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('--version, --help and unknown commands', () => {
   assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
@@ -164,26 +163,27 @@ test('train: NaN gradients stop the run with exit 1 naming stage, epoch and batc
   assert.ok(floats.every(Number.isFinite), 'the last checkpoint holds finite weights');
 });
 
-/** Runs the CLI asynchronously and sends `signal` once `ready(stdoutSoFar)` holds. */
-function interruptWhen(args: string[], ready: (out: string) => boolean, signal: NodeJS.Signals) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
-    const p = spawn(process.execPath, [join(ROOT, 'bin/freezeflow'), ...args], {
-      env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    let sent = false;
-    p.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (!sent && ready(stdout)) {
-        sent = true;
-        p.kill(signal);
-      }
-    });
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => res({ code, stdout, stderr }));
-  });
-}
+test('train: a run that fails before its first epoch ends with one line, exit 1, summary.json and report.html', () => {
+  const dir = tempDir();
+  const f = writeSchedule(
+    dir,
+    tinySchedule(64, `  - { name: boom, epochs: 2, unfreeze: ['*'], optimizer: adam, lr: 1.0e+30 }\n`),
+  );
+  const out = join(dir, 'run');
+  const r = cli(['train', '-s', f, '--out', out, '--backend', 'wasm']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(r.stderr.trim().split('\n'), [
+    `freezeflow: the gradient norm became NaN or infinite in stage 'boom', epoch 1, batch 2; the last good checkpoint is kept (try a lower lr)`,
+  ]);
+  assert.match(r.stdout, /failed: no epoch finished/);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'failed');
+  assert.equal(summary.epochs, 0);
+  assert.match(summary.error, /stage 'boom', epoch 1/);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /no epoch finished/);
+  assert.match(html, /failed: the gradient norm became NaN/);
+});
 
 test('train: SIGTERM mid-stage writes a checkpoint and exits 130; --resume continues at the right stage and epoch', async () => {
   const dir = tempDir();

@@ -1,5 +1,5 @@
 // Shared test helpers.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,4 +72,30 @@ export async function runAndCollect(
     ...extra,
   });
   return { ...r, events };
+}
+
+/** Runs the CLI asynchronously and sends `signal` once `ready(stdoutSoFar)` holds. */
+export function interruptWhen(
+  args: string[],
+  ready: (out: string) => boolean,
+  signal: NodeJS.Signals,
+  env: Record<string, string> = {},
+) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin/freezeflow'), ...args], {
+      env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && ready(stdout)) {
+        sent = true;
+        p.kill(signal);
+      }
+    });
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => res({ code, stdout, stderr }));
+  });
 }

@@ -5,11 +5,19 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { defaultThreads, enableWasmThreads, threadsUnsupported, unrefPoolWorkers } from './wasm-threads.js';
 import { probeWebgpu, registerWebgpu } from './webgpu.js';
+import { BackendUnavailableError } from './errors.js';
 
 export { probeWebgpu };
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** A --backend value checked against BACKENDS (a usage error otherwise). */
+export function backendChoice(v: string): BackendChoice {
+  if (!(BACKENDS as readonly string[]).includes(v))
+    throw new BackendUnavailableError(`--backend must be one of ${BACKENDS.join(', ')} (got '${v}')`);
+  return v as BackendChoice;
+}
 
 export interface BackendReport {
   name: Exclude<BackendChoice, 'auto'>;
@@ -178,5 +186,7 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
       skipped.push({ name, reason: 'the cpu backend did not initialise' });
     }
   }
-  throw new Error(`backend '${choice}' is not available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new BackendUnavailableError(
+    `backend '${choice}' is not available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')} ('freezeflow doctor' lists what this machine has)`,
+  );
 }

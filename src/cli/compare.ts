@@ -19,6 +19,7 @@ export interface CompareOptions {
   out?: string;
   dryRun?: boolean;
   json?: boolean;
+  backend?: string;
 }
 
 interface Cell {
@@ -27,6 +28,7 @@ interface Cell {
   samples?: number;
   seed: number;
   dir: string;
+  backend?: string;
 }
 
 export interface CellResult {
@@ -63,6 +65,7 @@ function cellArgs(c: Cell): string[] {
     '--seed',
     String(c.seed),
     ...(c.samples ? ['--samples', String(c.samples)] : []),
+    ...(c.backend ? ['--backend', c.backend] : []),
   ];
 }
 
@@ -212,6 +215,7 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
           samples: n,
           seed: k,
           dir: join(out, `${name}-n${n ?? 'all'}-seed${k}`),
+          backend: opts.backend,
         });
   }
   if (opts.dryRun) {

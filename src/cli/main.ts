@@ -9,6 +9,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
 import { formatPlan, planJson } from './plan-view.js';
 import { runInit, STRATEGIES } from './init.js';
 import { packageRoot } from '../paths.js';
+import { BackendUnavailableError } from '../backend/errors.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
@@ -140,6 +141,7 @@ export function buildProgram(): Command {
     .option('-j, --jobs <n>', 'runs at once', '1')
     .option('-o, --out <dir>', 'directory for the runs, compare.json and compare.html')
     .option('--dry-run', 'print one train command per run (for other job runners) and exit')
+    .option('--backend <name>', "backend for every run (default: each schedule's, else auto)")
     .option('--json', 'print the table as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const { runCompare } = await import('./compare.js');
@@ -177,7 +179,8 @@ export function buildProgram(): Command {
     .requiredOption('-m, --model <path>', 'run directory, model directory or model.json')
     .option('-k, --top <k>', 'how many labels to show per image', '3')
     .option('--json', 'one JSON object on stdout')
-    .action(async (images: string[], opts: { model: string; top?: string; json?: boolean }) => {
+    .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
+    .action(async (images: string[], opts: { model: string; top?: string; json?: boolean; backend?: string }) => {
       const { runPredict } = await import('./predict.js');
       process.exitCode = await runPredict(images, opts);
     });
@@ -188,7 +191,8 @@ export function buildProgram(): Command {
     .requiredOption('-m, --model <path>', 'run directory, model directory or model.json')
     .requiredOption('-d, --data <folder>', 'folder with one sub-folder per class (or train/ and val/)')
     .option('--json', 'one JSON object on stdout')
-    .action(async (opts: { model: string; data: string; json?: boolean }) => {
+    .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
+    .action(async (opts: { model: string; data: string; json?: boolean; backend?: string }) => {
       const { runEvaluate } = await import('./predict.js');
       process.exitCode = await runEvaluate(opts);
     });
@@ -214,6 +218,10 @@ function report(err: unknown): number {
   }
   if (err instanceof ScheduleError) {
     for (const i of err.issues) process.stderr.write(`${formatIssue(i)}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof BackendUnavailableError) {
+    process.stderr.write(`freezeflow: ${err.message}\n`);
     return EXIT_USAGE;
   }
   if (err instanceof UserError) {

@@ -1,6 +1,6 @@
 // `freezeflow predict` and `freezeflow evaluate`: use and judge a trained model on image files.
 import { existsSync } from 'node:fs';
-import { initBackend } from '../backend/index.js';
+import { backendChoice, initBackend } from '../backend/index.js';
 import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.js';
 import { checkFiles, DecodeCache, scanFolder } from '../data/images.js';
 import { classificationReport, formatClassificationReport } from '../report/classification.js';
@@ -9,8 +9,8 @@ import { threadsSetting } from './threads.js';
 
 const argmax = (row: readonly number[]) => row.reduce((b, v, i) => (v > row[b]! ? i : b), 0);
 
-async function open(model: string): Promise<TrainedModel> {
-  await initBackend('auto', { threads: threadsSetting() });
+async function open(model: string, backend = 'auto'): Promise<TrainedModel> {
+  await initBackend(backendChoice(backend), { threads: threadsSetting() });
   const t = await loadTrained(model);
   if (t.guessed)
     process.stderr.write(
@@ -21,12 +21,12 @@ async function open(model: string): Promise<TrainedModel> {
 
 export async function runPredict(
   images: string[],
-  opts: { model: string; top?: string; json?: boolean },
+  opts: { model: string; top?: string; json?: boolean; backend?: string },
 ): Promise<number> {
   const top = opts.top === undefined ? 3 : Number(opts.top);
   if (!Number.isInteger(top) || top < 1)
     throw new UserError(`--top must be a whole number ≥ 1 (got '${opts.top}')`, EXIT_USAGE);
-  const t = await open(opts.model);
+  const t = await open(opts.model, opts.backend);
   // unreadable files are reported one by one; the others are still predicted. Each file is decoded once:
   // the check fills the cache that prediction then reads.
   const present = images.filter((f) => existsSync(f));
@@ -65,8 +65,13 @@ export async function runPredict(
   return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 
-export async function runEvaluate(opts: { model: string; data: string; json?: boolean }): Promise<number> {
-  const t = await open(opts.model);
+export async function runEvaluate(opts: {
+  model: string;
+  data: string;
+  json?: boolean;
+  backend?: string;
+}): Promise<number> {
+  const t = await open(opts.model, opts.backend);
   const layout = scanFolder(opts.data);
   // a train/val folder is judged on its validation part
   const files = layout.val ?? layout.train;

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
 import { BACKENDS, initBackend, type BackendChoice } from '../backend/index.js';
+import { takeDeviceError } from '../backend/webgpu.js';
 import { threadsSetting } from './threads.js';
 import { defaultThreads } from '../backend/wasm-threads.js';
 import { BUILTIN_SHAPE } from '../data/mnist.js';
@@ -51,7 +52,11 @@ function positiveInt(v: string, flag: string): number {
 function explainFailure(err: unknown, backend: string, batchSize: number): string {
   const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
   if (process.env['FREEZEFLOW_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  if (/memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length/i.test(msg))
+  if (
+    /memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length|binding size|maxBufferSize/i.test(
+      msg,
+    )
+  )
     return `the ${backend} backend ran out of memory (${msg}); lower data.batchSize (now ${batchSize}) or unfreeze fewer layers — the checkpoints written so far are kept, and 'freezeflow train --resume RUN_DIR -s EDITED.yaml' continues from the last one`;
   return `training failed: ${msg} — the checkpoints written so far are kept (FREEZEFLOW_DEBUG=1 shows the stack)`;
 }
@@ -202,6 +207,8 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
       shouldStop: () => stop,
       resume: resumeState,
       runDir,
+      readback: backend.name === 'tensorflow-gpu' ? 'deferred' : undefined,
+      deviceError: backend.name === 'webgpu' ? takeDeviceError : undefined,
     });
     status = r.status;
     state = r.state;

@@ -44,7 +44,12 @@ export interface EpochContext {
   shouldStop?: () => boolean;
   /** How far the device may run ahead of the numbers read back (deferred only). */
   maxLag?: number;
+  /** The first error the GPU reported since the last call (validation, out of memory, device lost). */
+  deviceError?: () => string | undefined;
 }
+
+/** The GPU reported an error: the numbers since then cannot be trusted. */
+export class DeviceError extends Error {}
 
 export interface EpochResult {
   loss: number;
@@ -83,11 +88,12 @@ function failed(c: EpochContext, r: Reading, lr: number, interrupted: boolean): 
 
 /**
  * One step: forward, backward, and an update that a non-finite loss or gradient never reaches. Eager:
- * returns the reading taken before the update. Deferred: applies, then selects back on the device.
+ * reads the step's numbers first and skips the update (undoing what the forward pass wrote: BatchNorm
+ * statistics). Deferred: applies it, then selects every changed variable back on the device unless the
+ * step was finite. Either way the variables stay at their last good values.
  */
 async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor, n: number, b: number) {
-  const deferred = c.readback === 'deferred';
-  const held = deferred ? holdVariables(c.stable) : undefined;
+  const held = holdVariables(c.stable);
   const t = forwardBackward(
     c.model,
     c.mode,
@@ -97,13 +103,19 @@ async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor
   );
   try {
     sums.add(t, n);
-    const reading = deferred ? undefined : await sums.read();
-    if (reading && !reading.ok) return reading;
+    const reading = c.readback === 'deferred' ? undefined : await sums.read();
+    if (reading && !reading.ok) {
+      const undo = tf.scalar(0);
+      commitIf(undo, held, c.stable);
+      undo.dispose();
+      return reading;
+    }
     const steps = Math.ceil(c.order.length / c.batchSize);
     const at = c.e0 * steps + b;
     if (at === 0 || (c.reportEvery > 0 && at % c.reportEvery === 0)) await c.report?.(at, t.grads);
     applyStep(c.groups, t.grads, c.stage);
-    if (held) {
+    if (reading) for (const h of held.values()) h.dispose();
+    else {
       const ok = sums.okFlag();
       commitIf(ok, held, c.stable);
       ok.dispose();
@@ -159,6 +171,8 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
       if (b === 0) await c.afterFirstStep?.();
       if (reading) onReading(reading);
       else await reader.afterStep(b + 1);
+      const gpu = c.deviceError?.();
+      if (gpu) throw new DeviceError(`the GPU reported an error in stage '${c.stage.name}', epoch ${c.epoch}: ${gpu}`);
       if (last && !last.ok) break;
       // Training is synchronous: yield to the event loop so signal handlers (Ctrl-C) can run.
       await new Promise((r) => setImmediate(r));

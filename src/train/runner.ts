@@ -74,6 +74,8 @@ export interface RunOptions {
   runDir: string;
   /** How step numbers come back to the CPU (default: deferred on GPU backends, eager elsewhere). */
   readback?: Readback;
+  /** The first GPU error since the last call, if the backend reports them. */
+  deviceError?: () => string | undefined;
 }
 
 export interface RunState {
@@ -412,6 +414,7 @@ export async function runStages(
               }
             : undefined,
         shouldStop: opts.shouldStop,
+        deviceError: opts.deviceError,
       });
       if (r.failure) throw new NonFiniteLossError(r.failure, state);
       if (r.interrupted) {
