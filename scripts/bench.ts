@@ -9,6 +9,7 @@
 //   --threads N       wasm threads for freezeflow's rows (default: 1, freezeflow's default for the 28×28
 //                     digits); on 1 thread the full run repeats the regimes and MobileNetV2 on every core
 //                     in a child process and prints the speed-up
+//   --mobilenet-batch B[,B…]  MobileNetV2 batch sizes (default 16; GPUs: 32,64)
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -60,9 +61,10 @@ stages:
 `).schedule,
     'bench',
   );
-  const times: number[] = [];
+  // (batch number, time) of each reading: on GPU backends readings come every few batches, not each one
+  const marks: [number, number][] = [];
   const bus = new EventBus();
-  bus.on((e) => (e.type === 'batch-end' ? times.push(performance.now()) : undefined));
+  bus.on((e) => (e.type === 'batch-end' ? marks.push([e.batch, performance.now()]) : undefined));
   const tiny = subset(data, [0]);
   const t0 = performance.now();
   await runStages({
@@ -75,8 +77,9 @@ stages:
   });
   const stageSeconds = (performance.now() - t0) / 1000;
   model.dispose();
-  const steps = times.length - 1;
-  return { samplesPerSec: (steps * batch) / ((times.at(-1)! - times[0]!) / 1000), stageSeconds };
+  const [[b0, t0b], [b1, t1b]] = [marks[0]!, marks.at(-1)!];
+  // the first reading (compilation, warm-up) is excluded
+  return { samplesPerSec: ((b1 - b0) * batch) / ((t1b - t0b) / 1000), stageSeconds };
 }
 
 /** Stock tfjs: model.fit on the cpu backend, everything trainable (a few batches). */
@@ -105,7 +108,7 @@ function pytorch(
   if (!existsSync(py)) return 'no /usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return 'torch is not importable by /usr/bin/python3 (apt-get install python3-torch)';
-  const r = spawnSync(py, [join(ROOT, 'bench/torch_resnet_mini.py'), String(batch), String(samples)], {
+  const r = spawnSync(py, [join(ROOT, 'bench/torch_bench.py'), String(batch), String(samples)], {
     encoding: 'utf8',
     timeout: 600_000,
   });
@@ -331,13 +334,21 @@ function finish(results: Record<string, unknown>, lines: string[], outFile: stri
   process.stderr.write(`bench: wrote ${outFile}\n`);
 }
 
-/** The three regimes on the real MobileNetV2 of ../shared/models, when present. */
+/** The three regimes on the real MobileNetV2 of ../shared/models, when present, per --mobilenet-batch. */
 async function mobilenet(results: Record<string, unknown>, lines: string[]): Promise<void> {
   if (!existsSync(SHARED)) return;
-  // batch 16: wasm runs out of memory training all layers of a 224×224 MobileNetV2 at 32
-  const mb = 16;
+  // default batch 16: wasm runs out of memory training all layers of a 224×224 MobileNetV2 at 32
+  const batches = (arg('--mobilenet-batch') ?? '16').split(',').map(Number);
+  const byBatch: Record<string, Record<string, number>> = {};
+  for (const mb of batches) byBatch[mb] = await mobilenetAt(mb, results, lines);
+  results['mobilenetv2'] = { batch: batches[0], ...byBatch[batches[0]!] };
+  results['mobilenetv2ByBatch'] = byBatch;
+}
+
+async function mobilenetAt(mb: number, results: Record<string, unknown>, lines: string[]) {
   process.stderr.write(`bench: MobileNetV2 (../shared/models), batch ${mb}\n`);
-  const n = 4 * mb;
+  // GPUs need more steps for a steady rate (readings come every few steps there)
+  const n = (tf.getBackend() === 'webgpu' ? 10 : 4) * mb;
   const img: Dataset = {
     classes: ['a', 'b'],
     x: Float32Array.from({ length: n * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.37)),
@@ -351,11 +362,11 @@ async function mobilenet(results: Record<string, unknown>, lines: string[]): Pro
     { name: 'full', unfreeze: ['*'] },
   ] as Regime[])
     mob[r.name] = (await runnerSpeed(SHARED, img, r, mb, false)).samplesPerSec;
-  results['mobilenetv2'] = { batch: mb, ...mob };
   lines.push(
     '',
     `MobileNetV2 224×224 (../shared), batch ${mb}, ${tf.getBackend()}${results['threads'] ? ` with ${String(results['threads'])} thread(s)` : ''}: head ${fmt(mob['head'])}, partial ${fmt(mob['partial'])}, full ${fmt(mob['full'])} samples/s`,
   );
+  return mob;
 }
 
 await main();

@@ -1,45 +1,116 @@
 #!/usr/bin/env bash
-# GPU check for freezeflow on a Linux machine with an NVIDIA GPU.
+# GPU check for freezeflow on a Linux machine with an NVIDIA GPU: runs from the repository (node on PATH,
+# webgpu packages installed: scripts/install-webgpu.sh) or from the unpacked bundle of scripts/gpu-bundle.sh
+# (no Node, no network needed).
 #
-#   scripts/gpu-check.sh            install the GPU backends (needs the npm registry), then compare
-#   OFFLINE=1 scripts/gpu-check.sh  use what node_modules already holds (a bundle carried to the machine)
+#   app/scripts/gpu-check.sh           doctor, the webgpu-vs-wasm parity tests, the bench regimes
+#                                      (resnet-mini; MobileNetV2 224 at batch 32 and 64 from
+#                                      ../shared/models) with GPU/CPU ratios, and PyTorch on the same GPU
+#                                      when python3 can import torch
+#   app/scripts/gpu-check.sh --smoke   doctor and one short training run (FREEZEFLOW_BACKEND, default webgpu)
 #
-# Runs the bench's three regimes (resnet-mini, and MobileNetV2 224×224 when ../shared/models has it) on
-# each GPU backend that works (tensorflow-gpu = @tensorflow/tfjs-node-gpu, needs CUDA 11.2 + cuDNN 8.1;
-# webgpu = Dawn over Vulkan) and on the CPU default, and prints the GPU/CPU ratio per regime.
+# Vulkan: the bundle's loader (.deb, unpacked inside the bundle, never into /) is used when the machine has
+# none (or FREEZEFLOW_BUNDLED_VULKAN=1); the NVIDIA ICD is found in the usual places, or written next to the
+# bundle from the driver's libGLX_nvidia.so.0, and named in VK_DRIVER_FILES.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+app=$(cd "$(dirname "$0")/.." && pwd)
+cd "$app"
+bundle=$(dirname "$app")
+smoke=0
+[ "${1:-}" = --smoke ] && smoke=1
+say() { echo "gpu-check: $*" >&2; }
 
-command -v node >/dev/null || { echo "gpu-check: node is not on PATH" >&2; exit 2; }
+if [ -x "$bundle/node/bin/node" ]; then
+  export PATH="$bundle/node/bin:$PATH"
+  say "bundle mode: $(node --version) from $bundle/node"
+fi
+command -v node >/dev/null || {
+  say "node is not on PATH and there is no bundled node (build a bundle with scripts/gpu-bundle.sh)"
+  exit 2
+}
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+tmp=$(mktemp -d)
+
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 else
-  echo "gpu-check: nvidia-smi not found; continuing (webgpu may still find an adapter)" >&2
+  say "nvidia-smi not found; continuing (Dawn may still find an adapter)"
 fi
 
-if [ "${OFFLINE:-0}" != "1" ]; then
-  npm install --no-save webgpu @tensorflow/tfjs-backend-webgpu@4.22.0 || echo "gpu-check: webgpu packages did not install" >&2
-  # tfjs-node-gpu downloads libtensorflow in its install script: allow it explicitly
-  npm install --no-save --foreground-scripts @tensorflow/tfjs-node-gpu@4.22.0 ||
-    echo "gpu-check: @tensorflow/tfjs-node-gpu did not install" >&2
+# --- the Vulkan loader -------------------------------------------------------------------------------
+have_loader() { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; }
+deb=$(ls "$bundle"/debs/libvulkan1_*.deb 2>/dev/null | head -1 || true)
+if [ -n "$deb" ] && { [ "${FREEZEFLOW_BUNDLED_VULKAN:-0}" = 1 ] || ! have_loader; }; then
+  dest="$bundle/vulkan"
+  if [ ! -d "$dest/usr" ]; then
+    mkdir -p "$dest"
+    if command -v dpkg-deb >/dev/null; then
+      dpkg-deb -x "$deb" "$dest"
+    elif command -v ar >/dev/null; then
+      (cd "$tmp" && ar x "$deb" && tar -xf data.tar.* -C "$dest")
+    else
+      say "cannot unpack $deb (neither dpkg-deb nor ar); install libvulkan1 or unpack it by hand"
+    fi
+  fi
+  lib=$(dirname "$(find "$dest" -name 'libvulkan.so.1*' | head -1)")
+  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  say "Vulkan loader from the bundle: $lib"
+elif ! have_loader; then
+  say "no Vulkan loader (libvulkan.so.1) on this machine and none in a bundle: webgpu cannot start"
 fi
-[ -d dist ] || npx tsc -p tsconfig.json
+
+# --- the NVIDIA Vulkan driver (ICD) ------------------------------------------------------------------
+if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && command -v nvidia-smi >/dev/null; then
+  icd=""
+  for f in /etc/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
+    /usr/local/share/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json \
+    /usr/local/nvidia/icd.d/nvidia_icd.json; do
+    [ -f "$f" ] && icd="$f" && break
+  done
+  if [ -z "$icd" ]; then
+    glx=$(ldconfig -p 2>/dev/null | awk '/libGLX_nvidia\.so\.0 /{print $NF; exit}')
+    [ -z "$glx" ] && glx=$(find /usr/lib /usr/lib64 /usr/local/nvidia -name 'libGLX_nvidia.so.0' 2>/dev/null | head -1 || true)
+    if [ -n "$glx" ]; then
+      icd="$tmp/nvidia_icd.json"
+      printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$glx" >"$icd"
+      say "no nvidia_icd.json found; wrote one for $glx"
+    else
+      say "no NVIDIA Vulkan driver here (no nvidia_icd.json, no libGLX_nvidia.so.0): in a container, NVIDIA_DRIVER_CAPABILITIES must include 'graphics' for Vulkan"
+    fi
+  fi
+  if [ -n "$icd" ]; then
+    export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
+    say "Vulkan ICD: $icd"
+  fi
+fi
 
 node bin/freezeflow doctor
-out=$(mktemp -d)
-# the CPU side on every core (freezeflow's default for photo-sized inputs)
-node dist/scripts/bench.js --regimes-only --backend wasm --threads "$(nproc)" --out "$out/cpu.json"
-for b in tensorflow-gpu webgpu; do
-  if node dist/scripts/bench.js --regimes-only --backend "$b" --out "$out/$b.json"; then
-    node -e '
-      const [cpu, gpu, name] = [require(process.argv[1]), require(process.argv[2]), process.argv[3]];
-      const row = (label, a, b) => console.log(`${name} vs wasm on every core, ${label}: ${(a / b).toFixed(1)}x`);
-      for (const k of ["head", "partial", "full"]) row(`resnet-mini ${k}`, gpu.freezeflow[k], cpu.freezeflow[k]);
-      if (gpu.mobilenetv2 && cpu.mobilenetv2)
-        for (const k of ["head", "partial", "full"]) row(`MobileNetV2 ${k}`, gpu.mobilenetv2[k], cpu.mobilenetv2[k]);
-    ' "$out/cpu.json" "$out/$b.json" "$b"
-  else
-    echo "gpu-check: backend $b is not available here (see doctor above)" >&2
-  fi
-done
-echo "gpu-check: JSON in $out"
+
+if [ "$smoke" = 1 ]; then
+  cat >"$tmp/smoke.yaml" <<'EOF'
+model: { source: builtin:resnet-mini }
+data: { source: builtin:mnist-5-9, samples: 64, batchSize: 32, validation: { split: 0.02 } }
+stages:
+  - { name: head, epochs: 1, lr: 3.0e-3 }
+  - { name: last, epochs: 1, unfreeze: ['layer3*'], lr: 1.0e-3 }
+EOF
+  node bin/freezeflow train -s "$tmp/smoke.yaml" --out "$tmp/run" --backend "${FREEZEFLOW_BACKEND:-webgpu}"
+  exit $?
+fi
+
+say "parity: the webgpu tests against wasm on this GPU"
+FREEZEFLOW_REQUIRE_WEBGPU=1 node --test --test-concurrency=1 dist/test/webgpu.test.js || say "parity tests FAILED"
+
+out="$bundle/gpu-check-results"
+mkdir -p "$out"
+say "bench: wasm on 2 threads (the CPU baseline: a 2-core machine), then webgpu"
+node dist/scripts/bench.js --regimes-only --backend wasm --threads 2 --out "$out/wasm.json" || true
+node dist/scripts/bench.js --regimes-only --backend webgpu --mobilenet-batch 32,64 --out "$out/webgpu.json" || true
+if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  say "bench: PyTorch on the same GPU"
+  python3 bench/torch_bench.py --device cuda --batch 64 --mobilenet-batch 32,64 >"$out/torch.json" || true
+else
+  say "PyTorch with CUDA is not importable here: no PyTorch ratio"
+fi
+node dist/scripts/gpu-ratios.js "$out"
+say "JSON in $out"

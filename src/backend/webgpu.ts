@@ -1,13 +1,18 @@
 // WebGPU through Dawn (the `webgpu` package) under Node: find the adapter, tell a software rasterizer
 // from a GPU, and register tfjs's webgpu backend on a device that asks for the adapter's real limits.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { packageRoot } from '../paths.js';
 
 const require = createRequire(import.meta.url);
 
 /** The optional packages for the webgpu backend, at the versions freezeflow is tested with. */
-export const WEBGPU_PACKAGES = ['webgpu@0.6.2', '@tensorflow/tfjs-backend-webgpu@4.22.0'];
-export const WEBGPU_INSTALL = `npm install --no-save ${WEBGPU_PACKAGES.join(' ')}`;
+export const WEBGPU_PACKAGES = (
+  JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { freezeflow: { webgpuPackages: string[] } }
+).freezeflow.webgpuPackages;
+export const WEBGPU_INSTALL = `npm install --no-save ${WEBGPU_PACKAGES.join(' ')} (or scripts/install-webgpu.sh)`;
 
 interface Adapter {
   info?: Record<string, string>;
