@@ -16,7 +16,7 @@ import { buildFineTuneModel } from '../model/finetune.js';
 import { loadModel, saveModel, writeAtomic } from '../model/io.js';
 import { listLayers } from '../model/layers.js';
 import { EventBus, type RunEvent } from '../train/events.js';
-import { NonFiniteLossError, runStages, type RunState } from '../train/runner.js';
+import { NonFiniteLossError, runStages, TrainingFailure, type RunState } from '../train/runner.js';
 import { attachFileReporters, writeSummary } from '../report/files.js';
 import { writeReport } from '../report/write.js';
 import { attachProgress, type ProgressMode } from '../report/progress.js';
@@ -51,7 +51,8 @@ function positiveInt(v: string, flag: string): number {
 /** One line for an unexpected failure inside training, with the fix where we know it. */
 function explainFailure(err: unknown, backend: string, batchSize: number): string {
   const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-  if (process.env['FREEZEFLOW_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  const cause = err instanceof TrainingFailure && err.cause instanceof Error ? err.cause : err;
+  if (process.env['FREEZEFLOW_DEBUG'] && cause instanceof Error) process.stderr.write(`${cause.stack}\n`);
   if (
     /memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length|binding size|maxBufferSize/i.test(
       msg,
@@ -217,7 +218,10 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
     if (err instanceof NonFiniteLossError) {
       error = err.message;
       state = err.state;
-    } else error = explainFailure(err, backend.name, plan.data.batchSize);
+    } else {
+      if (err instanceof TrainingFailure) state = err.state;
+      error = explainFailure(err, backend.name, plan.data.batchSize);
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

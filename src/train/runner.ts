@@ -102,6 +102,17 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/** Any other failure inside training, with the state after the last completed epoch. */
+export class TrainingFailure extends Error {
+  constructor(
+    message: string,
+    readonly state: RunState,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
 /** Paths of layers holding a NaN or infinite weight, in one read. Once per epoch, before any checkpoint. */
 async function nonFiniteLayers(layers: readonly LayerEntry[]): Promise<string[]> {
   const withWeights = layers.filter((l) => l.hasWeights);
@@ -308,12 +319,6 @@ async function stageData(
 export async function runStages(
   opts: RunOptions,
 ): Promise<{ state: RunState; status: 'completed' | 'stopped' | 'interrupted' }> {
-  const { plan, resolved, model, data, bus } = opts;
-  const layers = listLayers(model);
-  const mode = new ModeController(layers, plan.training.batchNorm);
-  const nTrain = sourceSize(data.train);
-  const batchSize = plan.data.batchSize;
-  const readback = opts.readback ?? defaultReadback();
   const state: RunState = opts.resume ?? {
     stageIndex: 0,
     epoch: 0,
@@ -325,6 +330,29 @@ export async function runStages(
     unfreezeStopped: false,
     lastValLoss: Infinity,
   };
+  try {
+    return await runFrom(opts, state);
+  } catch (err) {
+    if (err instanceof NonFiniteLossError) throw err;
+    // a GPU error often surfaces as some later op failing with a message that says nothing; Dawn
+    // delivers the error itself (and device loss) by callback, so give it a moment to arrive
+    if (opts.deviceError) await new Promise((r) => setTimeout(r, 50));
+    const gpu = opts.deviceError?.();
+    const message = gpu ? `the GPU reported an error: ${gpu}` : err instanceof Error ? err.message : String(err);
+    throw new TrainingFailure(message, state, err);
+  }
+}
+
+async function runFrom(
+  opts: RunOptions,
+  state: RunState,
+): Promise<{ state: RunState; status: 'completed' | 'stopped' | 'interrupted' }> {
+  const { plan, resolved, model, data, bus } = opts;
+  const layers = listLayers(model);
+  const mode = new ModeController(layers, plan.training.batchNorm);
+  const nTrain = sourceSize(data.train);
+  const batchSize = plan.data.batchSize;
+  const readback = opts.readback ?? defaultReadback();
   let groups: GroupOptimizer[] = [];
   let status: 'completed' | 'stopped' | 'interrupted' = 'completed';
   let guard: UnfreezeGuard | undefined;
