@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, interruptWhen, ndjson, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, interruptWhen, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('--version, --help and unknown commands', () => {
   assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
@@ -82,6 +82,11 @@ test('inspect: builtin model, JSON, --grep, --schedule columns', () => {
   );
   assert.equal(s.stages.length, 3);
   assert.ok(s.stages[0].trainableParams < s.stages[1].trainableParams);
+  // a relative MODEL on the command line is relative to the working directory, not to the schedule
+  const elsewhere = writeSchedule(tempDir(), readFileSync(join(ROOT, 'schedules/progressive.yaml'), 'utf8'));
+  const rel = cli(['inspect', 'models/resnet-mini/model.json', '--json', '--schedule', elsewhere]);
+  assert.equal(rel.code, 0, rel.stderr);
+  assert.equal(JSON.parse(rel.stdout).stages.length, 3);
   assert.equal(cli(['inspect', 'nope/model.json']).code, 1);
   const typo = cli(['inspect', 'builtin:resnet-mini', '--grep', 'layr3*']);
   assert.equal(typo.code, 2);

@@ -22,7 +22,7 @@ function syntheticRun(): RunEvent[] {
       lastEpoch: last,
       trainable: ['head/dense_1'],
       trainableParams: 100 * (stageIndex + 1),
-      groups: lrs.map((lr) => ({ lr, variables: 2 })),
+      groups: lrs.map((lr, k) => ({ id: k === 0 ? 'stage' : `lrGroups[${k - 1}]`, lr, variables: 2, kept: false })),
       frozenBatchNorm: 0,
     });
   const epoch = (e: number, si: number, lr: number, groupLrs: number[]) =>

@@ -155,9 +155,14 @@ test('semantic checks: overlap, gap, order, start, minLr, warm-up, lr groups, em
   assert.match(issues(stages('  - { name: a, epochs: 1 }\n  - { name: a, epochs: 1 }\n'))[0]!, /name is already used/);
   assert.match(issues(stages('  - { name: a, epochs: 1, freeze: ["re:("] }\n'))[0]!, /invalid regular expression/);
   assert.match(issues(`${BASE}stages: []\n`)[0]!, /stages/);
-  // batch warm-up is checked when the number of batches is knowable (samples 640, split 0.2, batch 64 → 8)
-  const batchWarm = `model: { source: x }\ndata: { source: y, samples: 640 }\nstages:\n  - { name: a, epochs: 1, scheduler: { type: constant, warmup: 8, stepPer: batch } }\n`;
-  assert.match(issues(batchWarm)[0]!, /warm-up of 8 batches is not shorter than the stage \(8 batches\)/);
+  // batch warm-up is checked when the number of batches is knowable: samples is the training-set size
+  // (after the validation split), so 640 samples at batch 64 are 10 batches
+  const batchWarm = (w: number) =>
+    `model: { source: x }\ndata: { source: y, samples: 640 }\nstages:\n  - { name: a, epochs: 1, scheduler: { type: constant, warmup: ${w}, stepPer: batch } }\n`;
+  assert.match(issues(batchWarm(10))[0]!, /warm-up of 10 batches is not shorter than the stage \(10 batches\)/);
+  // the regression: 9 of 10 batches was rejected as 9 of 8
+  const loaded = parseSchedule(batchWarm(9));
+  assert.equal(buildPlan(loaded.schedule, loaded.name).stepsPerEpoch, 10);
 });
 
 test('epoch counts continue after the previous stage; defaults carry over', () => {

@@ -18,13 +18,20 @@ export function classCountHint(plan: Plan, scheduleFile: string): number {
   }
 }
 
+/**
+ * `source` given on the command line (inspect MODEL --schedule F, plan --model M) is relative to the
+ * working directory; the schedule's own model.source to the schedule's folder.
+ */
 export async function buildFineTuneModel(
   plan: Plan,
   scheduleFile: string,
   classes: number,
-  source = plan.model.source,
+  source?: string,
 ): Promise<tf.LayersModel> {
-  const base = await loadModel(source, dirname(resolve(scheduleFile)));
+  const base = await loadModel(
+    source ?? plan.model.source,
+    source === undefined ? dirname(resolve(scheduleFile)) : process.cwd(),
+  );
   const cut = cutModel(base, plan.model.cutAt);
   return attachHead(cut, plan.model.head, classes);
 }

@@ -131,7 +131,8 @@ export function runCharts(events: readonly RunEvent[]): ReportCharts {
     const own = epochs.filter((e) => e.stageIndex === s.stageIndex);
     s.groups.forEach((g, k) =>
       lrSeries.push({
-        name: `${s.stage}${s.groups.length > 1 ? ` group ${k + 1} (${g.variables} vars)` : ''}`,
+        // runs written before groups had ids name them by position
+        name: `${s.stage}${s.groups.length > 1 ? ` ${g.id ?? `group ${k + 1}`} (${g.variables} vars)` : ''}`,
         points: own.map((e) => [e.epoch, e.groupLrs?.[k] ?? e.lr]),
       }),
     );
@@ -206,7 +207,12 @@ export function renderReport(events: readonly RunEvent[], summary: Record<string
     s.stage,
     `${s.firstEpoch}–${s.lastEpoch}`,
     s.trainableParams.toLocaleString('en-US'),
-    s.groups.map((g) => g.lr.toExponential(1)).join(', '),
+    s.groups
+      .map(
+        (g) =>
+          `${s.groups.length > 1 && g.id ? `${g.id} ` : ''}${g.lr.toExponential(1)}${g.kept ? ' (state kept)' : ''}`,
+      )
+      .join(', '),
     s.trainable.length > 12
       ? `${s.trainable.slice(0, 12).join(', ')} … (${s.trainable.length})`
       : s.trainable.join(', '),

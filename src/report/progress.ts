@@ -64,7 +64,7 @@ export function attachProgress(
       case 'stage-start':
         stageName = e.stage;
         log(
-          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${e.trainable.length} trainable layers (${e.trainableParams.toLocaleString('en-US')} params), lr groups ${e.groups.map((g) => fmtLr(g.lr)).join(', ')}${e.frozenBatchNorm ? `, ${e.frozenBatchNorm} frozen BatchNorm layers in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
+          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${e.trainable.length} trainable layers (${e.trainableParams.toLocaleString('en-US')} params), lr ${e.groups.map((g) => `${e.groups.length > 1 ? `${g.id} ` : ''}${fmtLr(g.lr)}${g.kept ? ' (state kept)' : ''}`).join(', ')}${e.frozenBatchNorm ? `, ${e.frozenBatchNorm} frozen BatchNorm layers in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
         );
         break;
       case 'gradient-report': {

@@ -260,6 +260,11 @@ export interface ResolvedStage {
   trainable: Set<string>;
   /** Base lr of every trainable layer (lr groups and decay applied). */
   layerLr: Map<string, number>;
+  /**
+   * The param group of every trainable layer, named by where its lr comes from: 'stage',
+   * 'lrDecay.blocks[k]' or 'lrGroups[j]'. Optimizers are per group, and reused only by the same name.
+   */
+  layerGroup: Map<string, string>;
   trainableParams: number;
 }
 
@@ -348,7 +353,9 @@ export function resolvePlan(plan: Plan, layers: readonly LayerInfo[]): ResolvedS
     const now = new Set(trainable);
     if (plan.training.batchNorm === 'train') layers.filter((l) => l.isBatchNorm).forEach((l) => now.add(l.path));
     const layerLr = new Map<string, number>();
-    for (const l of layers) if (now.has(l.path)) layerLr.set(l.path, stage.lr);
+    const layerGroup = new Map<string, string>();
+    const assign = (path: string, lr: number, group: string) => (layerLr.set(path, lr), layerGroup.set(path, group));
+    for (const l of layers) if (now.has(l.path)) assign(l.path, stage.lr, 'stage');
     if (stage.lrDecay) {
       const { factor, blocks } = stage.lrDecay;
       const assigned = new Set<string>();
@@ -357,7 +364,7 @@ export function resolvePlan(plan: Plan, layers: readonly LayerInfo[]): ResolvedS
         for (const l of hits) {
           if (assigned.has(l.path) || !now.has(l.path)) continue;
           assigned.add(l.path);
-          layerLr.set(l.path, stage.lr * factor ** (blocks.length - 1 - k));
+          assign(l.path, stage.lr * factor ** (blocks.length - 1 - k), `lrDecay.blocks[${k}]`);
         }
       });
     }
@@ -365,10 +372,10 @@ export function resolvePlan(plan: Plan, layers: readonly LayerInfo[]): ResolvedS
     [...stage.lrGroups].reverse().forEach((g, rj) => {
       const j = stage.lrGroups.length - 1 - rj;
       const hits = g.patterns.flatMap((p, k) => tryMatch(p, ['stages', stage.index, 'lrGroups', j, 'layers', k]));
-      for (const l of hits) if (now.has(l.path)) layerLr.set(l.path, g.lr);
+      for (const l of hits) if (now.has(l.path)) assign(l.path, g.lr, `lrGroups[${j}]`);
     });
     const trainableParams = layers.filter((l) => now.has(l.path)).reduce((n, l) => n + l.trainableParams, 0);
-    out.push({ stage, trainable: now, layerLr, trainableParams });
+    out.push({ stage, trainable: now, layerLr, layerGroup, trainableParams });
   }
   if (errors.length > 0) throw new AggregatePatternError(errors);
   return out;

@@ -25,12 +25,14 @@ export function stageRanges(stages: readonly StageInput[]): EpochRange[] {
 
 const span = (r: EpochRange) => (r.first === r.last ? `epoch ${r.first}` : `epochs ${r.first}–${r.last}`);
 
-/** Training batches per epoch when the data settings make it knowable without loading data. */
+/**
+ * Training batches per epoch when the data settings make it knowable without loading data: `samples`
+ * is the training-set size itself (taken after the validation split), so the split does not enter.
+ */
 export function knownStepsPerEpoch(schedule: Schedule): number | undefined {
   const samples = schedule.data.samples;
   if (samples === undefined) return undefined;
-  const split = schedule.data.validation?.folder ? 0 : (schedule.data.validation?.split ?? 0.2);
-  return Math.ceil(Math.round(samples * (1 - split)) / (schedule.data.batchSize ?? 64));
+  return Math.ceil(samples / (schedule.data.batchSize ?? 64));
 }
 
 export function semanticIssues(schedule: Schedule): ScheduleIssue[] {

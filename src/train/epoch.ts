@@ -55,6 +55,8 @@ export interface EpochResult {
   loss: number;
   acc: number;
   samples: number;
+  /** The scheduler's factor (× plateau factor) at the last step, and the stage lr it gave. */
+  factor: number;
   lr: number;
   /** A step's loss or gradients were not finite: what and where (the update was not applied). */
   failure?: string;
@@ -83,7 +85,7 @@ export function toTensors(
 function failed(c: EpochContext, r: Reading, lr: number, interrupted: boolean): EpochResult {
   const what = r.badLoss ? 'the loss' : 'the gradient norm';
   const failure = `${what} became NaN or infinite in stage '${c.stage.name}', epoch ${c.epoch}, batch ${r.badStep ?? r.steps}; the last good checkpoint is kept (try a lower lr)`;
-  return { loss: NaN, acc: NaN, samples: 0, lr, failure, interrupted };
+  return { loss: NaN, acc: NaN, samples: 0, factor: NaN, lr, failure, interrupted };
 }
 
 /**
@@ -131,6 +133,7 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
   const classes = c.train.classes.length;
   const sums = new EpochSums();
   let lr = c.stage.lr;
+  let lastFactor = 1;
   let last: Reading | undefined;
   const onReading = (r: Reading) => {
     last = r;
@@ -155,8 +158,9 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
   try {
     for (let b = 0; b < steps; b++) {
       const factor = scheduleFactor(c.stage, c.e0, b, steps) * c.plateauFactor;
-      for (const g of c.groups) g.setLr(g.lr * factor);
+      for (const g of c.groups) g.setLr(g.baseLr * factor);
       lr = c.stage.lr * factor;
+      lastFactor = factor;
       const idx = batchIdx(b);
       const pixels = await pending;
       if (b + 1 < steps) pending = c.train.batch(batchIdx(b + 1), c.augment);
@@ -184,7 +188,7 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
     const final = c.readback === 'eager' ? last! : await reader.finish();
     if (!final.ok) return failed(c, final, lr, interrupted);
     const { lossSum, accSum, samples } = final;
-    return { loss: lossSum / samples, acc: accSum / samples, samples, lr, interrupted };
+    return { loss: lossSum / samples, acc: accSum / samples, samples, factor: lastFactor, lr, interrupted };
   } finally {
     sums.dispose();
   }

@@ -51,7 +51,8 @@ export type RunEvent =
       lastEpoch: number;
       trainable: string[];
       trainableParams: number;
-      groups: { lr: number; variables: number }[];
+      /** Param groups: id names where the lr comes from ('stage', 'lrGroups[j]', 'lrDecay.blocks[k]'). */
+      groups: { id: string; lr: number; variables: number; kept: boolean }[];
       frozenBatchNorm: number;
       skippedUnfreeze?: boolean;
     }

@@ -2,10 +2,20 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StagePlan } from '../schedule/plan.js';
 
-export interface GroupOptimizer {
-  lr: number; // base lr of the group (before the scheduler factor)
+/** Trainable variables that share an lr, named by where the lr comes from (see ResolvedStage). */
+export interface ParamGroup {
+  id: string;
+  /** lr before the scheduler's factor. */
+  baseLr: number;
   vars: tf.Variable[];
+}
+
+export interface GroupOptimizer extends ParamGroup {
   optimizer: tf.Optimizer;
+  /** The optimizer's type and settings: state is only kept for the same ones. */
+  config: string;
+  /** The optimizer and its state came from the previous stage (keepOptimizerState). */
+  kept: boolean;
   setLr(lr: number): void;
   currentLr: number;
 }
@@ -30,22 +40,47 @@ function setOptimizerLr(opt: tf.Optimizer, lr: number): void {
   else o.learningRate = lr;
 }
 
-/** One optimizer per distinct lr: tfjs optimizers take a single lr. Variables keep model order. */
-export function buildGroups(stage: StagePlan, varsByLr: Map<number, tf.Variable[]>): GroupOptimizer[] {
-  return [...varsByLr.entries()].map(([lr, vars]) => {
-    const optimizer = makeOptimizer(stage, lr);
-    const g: GroupOptimizer = {
-      lr,
-      vars,
-      optimizer,
-      currentLr: lr,
-      setLr(v: number) {
-        if (v !== g.currentLr) setOptimizerLr(optimizer, v);
-        g.currentLr = v;
-      },
-    };
-    return g;
+function newGroup(stage: StagePlan, g: ParamGroup): GroupOptimizer {
+  const optimizer = makeOptimizer(stage, g.baseLr);
+  const out: GroupOptimizer = {
+    ...g,
+    optimizer,
+    config: JSON.stringify(stage.optimizer),
+    kept: false,
+    currentLr: g.baseLr,
+    setLr(v: number) {
+      if (v !== out.currentLr) setOptimizerLr(optimizer, v);
+      out.currentLr = v;
+    },
+  };
+  return out;
+}
+
+const sameVars = (a: readonly tf.Variable[], b: readonly tf.Variable[]) =>
+  a.length === b.length && a.every((v, k) => v === b[k]);
+
+/**
+ * One optimizer per param group (tfjs optimizers take a single lr). With `keep`, a group keeps the
+ * previous stage's optimizer, and so its state, only where the id, the variables (tfjs keys Adam's
+ * slots by position, tfjs#4290) and the optimizer's settings are all the same; every other group gets
+ * a fresh one. Optimizers not carried over are disposed.
+ */
+export function buildGroups(
+  stage: StagePlan,
+  groups: readonly ParamGroup[],
+  previous: readonly GroupOptimizer[],
+  keep: boolean,
+): GroupOptimizer[] {
+  const config = JSON.stringify(stage.optimizer);
+  const out = groups.map((g) => {
+    const p = previous.find((q) => keep && q.id === g.id && q.config === config && sameVars(q.vars, g.vars));
+    if (!p) return newGroup(stage, g);
+    p.baseLr = g.baseLr;
+    p.kept = true;
+    return p;
   });
+  disposeGroups(previous.filter((p) => !out.includes(p)));
+  return out;
 }
 
 /**

@@ -10,7 +10,7 @@ import { splitForCaching } from '../model/split.js';
 import { foldBatchNorm } from '../model/fold.js';
 import { isAugmenting } from '../data/augment.js';
 import { rng, shuffleInPlace } from '../data/random.js';
-import { buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
+import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from './optim.js';
 import type { EventBus, GradientLayer } from './events.js';
 import { Patience, UnfreezeGuard } from './policy.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type Readback } from './step.js';
@@ -151,17 +151,20 @@ export async function evaluate(
   return { loss: loss! / n, acc: acc! / n };
 }
 
-/** Trainable tf.Variables per base lr, in model order. */
-function variablesByLr(layers: readonly LayerEntry[], r: ResolvedStage): Map<number, tf.Variable[]> {
-  const out = new Map<number, tf.Variable[]>();
+/** The stage's param groups in model order (of each group's first layer); variables in model order. */
+function paramGroups(layers: readonly LayerEntry[], r: ResolvedStage): ParamGroup[] {
+  const byId = new Map<string, ParamGroup>();
   for (const l of layers) {
-    const lr = r.layerLr.get(l.path);
-    if (lr === undefined || !r.trainable.has(l.path)) continue;
+    if (!r.trainable.has(l.path)) continue;
     const vars = l.layer.trainableWeights.map((w) => w.read() as tf.Variable);
     if (vars.length === 0) continue;
-    out.set(lr, [...(out.get(lr) ?? []), ...vars]);
+    // after the guard fired, layers the stage's plan did not expect train in the stage's own group
+    const id = r.layerGroup.get(l.path) ?? 'stage';
+    const g = byId.get(id) ?? { id, baseLr: r.layerLr.get(l.path) ?? r.stage.lr, vars: [] };
+    g.vars.push(...vars);
+    byId.set(id, g);
   }
-  return out;
+  return [...byId.values()];
 }
 
 /**
@@ -362,25 +365,11 @@ async function runFrom(
     const r = resolved[si]!;
     // After the guard fired, later stages keep the trainable set but use their own lr and optimizer.
     const trainable = state.unfreezeStopped && si > 0 ? new Set(state.trainable) : r.trainable;
-    const effective: ResolvedStage = {
-      ...r,
-      trainable,
-      layerLr: new Map([...r.layerLr].filter(([p]) => trainable.has(p))),
-    };
-    for (const p of trainable) if (!effective.layerLr.has(p)) effective.layerLr.set(p, stage.lr);
     applyTrainable(model, trainable);
     state.stageIndex = si;
     state.trainable = [...trainable];
     if (si !== opts.resume?.stageIndex || state.epoch < stage.firstEpoch) state.plateauFactor = 1;
-    const byLr = variablesByLr(layers, effective);
-    const sameSet =
-      groups.length > 0 &&
-      stage.keepOptimizerState &&
-      groups.every((g) => byLr.get(g.lr)?.length === g.vars.length && g.vars.every((v, k) => byLr.get(g.lr)![k] === v));
-    if (!sameSet) {
-      disposeGroups(groups);
-      groups = buildGroups(stage, byLr);
-    }
+    groups = buildGroups(stage, paramGroups(layers, { ...r, trainable }), groups, stage.keepOptimizerState);
     const frozenBn = layers.filter((l) => l.isBatchNorm && !trainable.has(l.path)).length;
     const trainableParams = layers.filter((l) => trainable.has(l.path)).reduce((n, l) => n + l.trainableParams, 0);
     bus.emit({
@@ -391,7 +380,7 @@ async function runFrom(
       lastEpoch: stage.lastEpoch,
       trainable: [...trainable],
       trainableParams,
-      groups: groups.map((g) => ({ lr: g.lr, variables: g.vars.length })),
+      groups: groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
       frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
       skippedUnfreeze: state.unfreezeStopped && si > 0 ? true : undefined,
     });
@@ -470,7 +459,7 @@ async function runFrom(
         epoch,
         lr,
         // what each lr group really used at the end of the epoch (the stage curve × the group's base lr)
-        groupLrs: groups.map((g) => g.lr * (lr / stage.lr)),
+        groupLrs: groups.map((g) => g.baseLr * r.factor),
         trainableParams,
         loss: r.loss,
         acc: r.acc,

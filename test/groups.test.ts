@@ -1,0 +1,107 @@
+// Parameter groups through the runner: identity, keepOptimizerState, lrGroups and lrDecay at run time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initBackend } from '../src/backend/index.js';
+import { parseSchedule } from '../src/schedule/load.js';
+import { buildPlan } from '../src/schedule/plan.js';
+import { attachHead, cutModel } from '../src/model/surgery.js';
+import { loadModel } from '../src/model/io.js';
+import { listLayers } from '../src/model/layers.js';
+import { loadBuiltinDataset } from '../src/data/mnist.js';
+import { memorySource, split } from '../src/data/dataset.js';
+import { runAndCollect } from './helpers.js';
+
+await initBackend('wasm', { threads: 1 });
+
+const ds = split(loadBuiltinDataset('mnist-5-9'), 0.5, 4, 32);
+const val = { ...ds.val, x: ds.val.x.subarray(0, 16 * 784), y: ds.val.y.subarray(0, 16) };
+
+async function run(stages: string) {
+  const model = attachHead(
+    cutModel(await loadModel('builtin:resnet-mini')),
+    [{ dense: { units: 'auto', activation: 'softmax' } }],
+    5,
+  );
+  const plan = buildPlan(
+    parseSchedule(`model: { source: x }
+data: { source: y, batchSize: 16, shuffle: false }
+training: { cacheFeatures: false }
+stages:
+${stages}`).schedule,
+    't',
+  );
+  const layers = listLayers(model);
+  const weights = (path: string) =>
+    layers
+      .find((l) => l.path === path)!
+      .layer.getWeights()
+      .map((w) => Array.from(w.dataSync()));
+  const before = { l3: weights('layer3_0_conv1'), l2: weights('layer2_0_conv1') };
+  const r = await runAndCollect(plan, model, memorySource(ds.train), memorySource(val));
+  const starts = r.events.filter((e) => e.type === 'stage-start');
+  const warnings = r.events.filter((e) => e.type === 'warning' || e.type === 'gradient-report');
+  const after = { l3: weights('layer3_0_conv1'), l2: weights('layer2_0_conv1') };
+  model.dispose();
+  return { starts, warnings, before, after };
+}
+
+test('keepOptimizerState: a group added at a new lr gets its own optimizer and trains', async () => {
+  // regression: groups were keyed by lr and only old groups were compared, so the new group was dropped
+  const r = await run(`  - { name: head, epochs: 1, lr: 0.001 }
+  - name: more
+    epochs: 1
+    unfreeze: ['layer3*']
+    keepOptimizerState: true
+    lrGroups: [{ layers: ['layer3*'], lrMultiplier: 0.1 }]
+`);
+  assert.notDeepEqual(r.after.l3, r.before.l3, 'layer3 trained in stage 2');
+  const groups = (r.starts[1] as unknown as { groups: { id: string; lr: number; kept: boolean }[] }).groups;
+  assert.deepEqual(
+    groups.map((g) => [g.id, g.kept]),
+    [
+      ['lrGroups[0]', false],
+      ['stage', true],
+    ],
+    'model order: layer3 before the head; the head keeps its Adam state',
+  );
+  assert.ok(Math.abs(groups[0]!.lr - 1e-4) < 1e-12);
+});
+
+test('keepOptimizerState keeps nothing across a change of optimizer type or config', async () => {
+  const r = await run(`  - { name: head, epochs: 1, lr: 0.001, optimizer: adam }
+  - { name: same, epochs: 1, lr: 0.0005, keepOptimizerState: true }
+  - { name: other, epochs: 1, optimizer: { type: sgd, momentum: 0.9 }, keepOptimizerState: true }
+`);
+  const kept = r.starts.map((s) => (s as unknown as { groups: { kept: boolean }[] }).groups.map((g) => g.kept));
+  assert.deepEqual(kept, [[false], [true], [false]]);
+});
+
+test('lrDecay and lrGroups at run time: every group trains at its own lr, ids name their source', async () => {
+  const r = await run(`  - name: decay
+    epochs: 1
+    unfreeze: ['layer2*', 'layer3*']
+    lr: 0.001
+    lrDecay: { factor: 0.5, blocks: ['layer2*', 'layer3*', 'head/*'] }
+  - name: groups
+    epochs: 1
+    lr: 0.001
+    lrGroups: [{ layers: ['layer2*'], lr: 1.0e-5 }, { layers: ['head/*'], lrMultiplier: 3 }]
+`);
+  const g = (i: number) =>
+    (r.starts[i] as unknown as { groups: { id: string; lr: number }[] }).groups.map((x) => [
+      x.id,
+      +x.lr.toPrecision(6),
+    ]);
+  assert.deepEqual(g(0), [
+    ['lrDecay.blocks[0]', 0.00025],
+    ['lrDecay.blocks[1]', 0.0005],
+    ['lrDecay.blocks[2]', 0.001],
+  ]);
+  assert.deepEqual(g(1), [
+    ['lrGroups[0]', 0.00001],
+    ['stage', 0.001],
+    ['lrGroups[1]', 0.003],
+  ]);
+  assert.notDeepEqual(r.after.l2, r.before.l2);
+  assert.notDeepEqual(r.after.l3, r.before.l3);
+});
