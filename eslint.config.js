@@ -1,5 +1,35 @@
-// ESLint flat config: typescript-eslint's recommended rules on the TypeScript sources.
+// ESLint flat config: typescript-eslint's recommended rules on the TypeScript sources, and the module
+// graph: cli → train → {model → data → schedule, backend, report} → core. An import against that
+// direction fails `npm run lint` (CI runs it).
 import tseslint from 'typescript-eslint';
+
+const FOLDERS = ['cli', 'train', 'model', 'data', 'schedule', 'backend', 'report', 'core'];
+// what each folder may import besides itself
+const ALLOWED = {
+  cli: FOLDERS,
+  train: ['model', 'data', 'schedule', 'backend', 'report', 'core'],
+  model: ['data', 'schedule', 'core'],
+  data: ['schedule', 'core'],
+  schedule: ['core'],
+  backend: ['core'],
+  report: ['core'],
+  core: [],
+};
+
+const graph = Object.entries(ALLOWED).map(([folder, allowed]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: FOLDERS.filter((f) => f !== folder && !allowed.includes(f)).map((f) => ({
+          group: [`../${f}/*`, `../../${f}/*`],
+          message: `src/${folder} may not import src/${f} (module graph: see eslint.config.js)`,
+        })),
+      },
+    ],
+  },
+}));
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'runs/', 'models/', 'bin/'] },
@@ -10,4 +40,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  ...graph,
 );

@@ -24,9 +24,9 @@ import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan, resolvePlan } from '../src/schedule/plan.js';
 import { BUILTIN_SHAPE, loadBuiltinDataset } from '../src/data/mnist.js';
 import { memorySource, split, subset, type Dataset } from '../src/data/dataset.js';
-import { EventBus } from '../src/train/events.js';
+import { EventBus } from '../src/core/events.js';
 import { runStages } from '../src/train/runner.js';
-import { packageRoot } from '../src/paths.js';
+import { packageRoot } from '../src/core/paths.js';
 import { defaultThreads } from '../src/backend/wasm-threads.js';
 
 const ROOT = packageRoot();

@@ -7,7 +7,7 @@ import { loadBuiltinDataset } from '../src/data/mnist.js';
 import { split, count, type Dataset } from '../src/data/dataset.js';
 import { buildResnetMini } from '../src/model/resnet-mini.js';
 import { saveModel } from '../src/model/io.js';
-import { packageRoot } from '../src/paths.js';
+import { packageRoot } from '../src/core/paths.js';
 
 const EPOCHS = Number(process.env['PRETRAIN_EPOCHS'] ?? 6);
 const SEED = 7;

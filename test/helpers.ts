@@ -4,11 +4,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { packageRoot } from '../src/paths.js';
+import { packageRoot } from '../src/core/paths.js';
 import { resolvePlan, type Plan } from '../src/schedule/plan.js';
 import { listLayers } from '../src/model/layers.js';
 import type { BatchSource } from '../src/data/dataset.js';
-import { EventBus, type RunEvent } from '../src/train/events.js';
+import { EventBus, type RunEvent } from '../src/core/events.js';
 import { runStages, type RunOptions } from '../src/train/runner.js';
 
 export const ROOT = packageRoot();

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { decodeImage, scanFolder } from '../src/data/images.js';
 import { openData, describeData } from '../src/data/open.js';
 import { applyAugment, drawAugment, drawSeed } from '../src/data/augment.js';
-import { affineOf, normalizePreprocess } from '../src/data/preprocess.js';
+import { affineOf, normalizePreprocess } from '../src/schedule/preprocess.js';
 import { augmentBatch, sourceSize } from '../src/data/dataset.js';
 import { classificationReport } from '../src/report/classification.js';
 import { parseSchedule } from '../src/schedule/load.js';

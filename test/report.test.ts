@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { lineChart, renderReport, runCharts } from '../src/report/html.js';
 import { aggregate, formatCompare, type CellResult } from '../src/cli/compare.js';
-import type { RunEvent } from '../src/train/events.js';
+import type { RunEvent } from '../src/core/events.js';
 import { cli, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;

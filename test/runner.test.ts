@@ -10,7 +10,7 @@ import { attachHead, cutModel } from '../src/model/surgery.js';
 import { loadModel } from '../src/model/io.js';
 import { loadBuiltinDataset } from '../src/data/mnist.js';
 import { split, count, memorySource, type Dataset } from '../src/data/dataset.js';
-import { EventBus, type RunEvent } from '../src/train/events.js';
+import { EventBus, type RunEvent } from '../src/core/events.js';
 import { runStages } from '../src/train/runner.js';
 import { Patience, UnfreezeGuard } from '../src/train/policy.js';
 

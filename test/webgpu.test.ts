@@ -330,7 +330,7 @@ test(
     const { buildPlan } = await import('../src/schedule/plan.js');
     const { TrainingFailure } = await import('../src/train/runner.js');
     const { runAndCollect } = await import('./helpers.js');
-    const { EventBus } = await import('../src/train/events.js');
+    const { EventBus } = await import('../src/core/events.js');
     await initBackend('webgpu');
     const model = attachHead(
       cutModel(await loadModel('builtin:resnet-mini')),

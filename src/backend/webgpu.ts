@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { packageRoot } from '../paths.js';
+import { packageRoot } from '../core/paths.js';
 
 const require = createRequire(import.meta.url);
 

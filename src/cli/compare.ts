@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { packageRoot } from '../paths.js';
-import { writeAtomic } from '../model/io.js';
+import { packageRoot } from '../core/paths.js';
+import { writeAtomic } from '../core/files.js';
 import { lineChart } from '../report/html.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { readScheduleFile } from '../schedule/load.js';
 import { defaultThreads } from '../backend/wasm-threads.js';
 import { threadsSetting } from './threads.js';

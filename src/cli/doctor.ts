@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, probeTensorflowGpu, probeWebgpu, tryNative } from '../backend/index.js';
 import { threadsSetting } from './threads.js';
 import { style } from './style.js';
-import { EXIT_OK } from './errors.js';
+import { EXIT_OK } from '../core/errors.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,8 +1,8 @@
 // `freezeflow init`: the shipped example schedules are the templates, so they cannot drift apart.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
-import { packageRoot } from '../paths.js';
+import { EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
+import { packageRoot } from '../core/paths.js';
 
 export const STRATEGIES = ['progressive', 'full-freeze', 'full-unfreeze', 'selective', 'discriminative'] as const;
 export type Strategy = (typeof STRATEGIES)[number];

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initInspectionBackend } from '../backend/index.js';
 import { style } from './style.js';
-import { EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel } from '../model/io.js';
 import { listLayers, type LayerEntry } from '../model/layers.js';
 import { compilePattern } from '../schedule/patterns.js';

@@ -5,10 +5,10 @@ import { ScheduleError, formatIssue } from '../schedule/issues.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
 import { errStyle, style } from './style.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { formatPlan, planJson } from './plan-view.js';
 import { runInit, STRATEGIES } from './init.js';
-import { packageRoot } from '../paths.js';
+import { packageRoot } from '../core/paths.js';
 import { BackendUnavailableError } from '../backend/errors.js';
 
 function version(): string {
@@ -41,7 +41,7 @@ async function cmdPlan(opts: { schedule: string; model?: string; json?: boolean 
   const plan = buildPlan(loaded.schedule, loaded.name);
   let resolved;
   if (opts.model !== undefined) {
-    const { describeFineTuneLayers } = await import('../model/describe.js');
+    const { describeFineTuneLayers } = await import('../train/describe.js');
     const layers = await describeFineTuneLayers(plan, loaded.file, opts.model === '' ? undefined : opts.model);
     resolved = resolveLoaded(loaded, plan, layers);
   }

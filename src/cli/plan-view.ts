@@ -1,11 +1,9 @@
 // Text and JSON views of a plan (optionally resolved against a model's layers).
+import { fmtLr } from '../core/format.js';
 import type { ChalkInstance } from 'chalk';
 import type { HeadLayerSpec } from '../schedule/schema.js';
 import { epochLrs, type Plan, type ResolvedStage, type StagePlan } from '../schedule/plan.js';
 import { sparkline } from '../schedule/lr.js';
-
-export const fmtLr = (x: number): string =>
-  x === 0 ? '0' : x >= 0.01 && x < 1000 ? String(+x.toPrecision(3)) : x.toExponential(1).replace('.0e', 'e');
 
 export function describeHead(head: readonly HeadLayerSpec[]): string {
   return head

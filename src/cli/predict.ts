@@ -4,7 +4,7 @@ import { backendChoice, initBackend } from '../backend/index.js';
 import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.js';
 import { checkFiles, DecodeCache, scanFolder } from '../data/images.js';
 import { classificationReport, formatClassificationReport } from '../report/classification.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { threadsSetting } from './threads.js';
 
 const argmax = (row: readonly number[]) => row.reduce((b, v, i) => (v > row[b]! ? i : b), 0);

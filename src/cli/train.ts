@@ -13,14 +13,15 @@ import { seedMathRandom } from '../data/random.js';
 import { sourceSize } from '../data/dataset.js';
 import { describeData, openData } from '../data/open.js';
 import { buildFineTuneModel } from '../model/finetune.js';
-import { loadModel, saveModel, writeAtomic } from '../model/io.js';
+import { loadModel, saveModel } from '../model/io.js';
+import { writeAtomic } from '../core/files.js';
 import { listLayers } from '../model/layers.js';
-import { EventBus, type RunEvent } from '../train/events.js';
+import { EventBus, type RunEvent } from '../core/events.js';
 import { NonFiniteLossError, runStages, TrainingFailure, type RunState } from '../train/runner.js';
 import { attachFileReporters, writeSummary } from '../report/files.js';
 import { writeReport } from '../report/write.js';
 import { attachProgress, type ProgressMode } from '../report/progress.js';
-import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError } from './errors.js';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { style } from './style.js';
 
 export interface TrainOptions {

@@ -1,6 +1,6 @@
 // Data sets the runner trains on: in-memory arrays (builtin MNIST) or image folders decoded on demand,
 // both behind BatchSource; and their stratified, seeded splits.
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { rng, shuffleInPlace } from './random.js';
 import { applyAugment, drawAugment, drawSeed, isAugmenting, type AugmentSpec } from './augment.js';
 

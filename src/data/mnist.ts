@@ -1,7 +1,7 @@
 // builtin:mnist-0-4 and builtin:mnist-5-9: the 10,000 real MNIST digits shipped by the `mnist` package.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Dataset } from './dataset.js';
 
 const require = createRequire(import.meta.url);

@@ -2,7 +2,7 @@
 // Two steps because the model is built in between: the class list first, the pixels once the model's
 // input size is known.
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Plan } from '../schedule/plan.js';
 import { memorySource, splitIndices, subset, type BatchSource, type Dataset } from './dataset.js';
 import { builtinDigits, loadBuiltinDataset } from './mnist.js';
@@ -15,7 +15,7 @@ import {
   type ImageFile,
   type SkippedFile,
 } from './images.js';
-import { affineOf, type Preprocess } from './preprocess.js';
+import { affineOf, type Preprocess } from '../schedule/preprocess.js';
 
 export interface DataDescription {
   classes: string[];

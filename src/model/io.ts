@@ -3,8 +3,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../cli/errors.js';
-import { packageRoot } from '../paths.js';
+import { UserError } from '../core/errors.js';
+import { packageRoot } from '../core/paths.js';
 
 interface ModelJson {
   format?: string;
@@ -128,14 +128,6 @@ export async function loadModel(source: string, baseDir?: string): Promise<tf.La
       );
     throw new UserError(`cannot build the model in ${location}: ${msg.split('\n')[0]}`);
   }
-}
-
-/** Write a file atomically: temp file in the same directory, then rename. */
-export function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }
 
 /**

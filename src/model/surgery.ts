@@ -2,7 +2,7 @@
 // layer objects, so their weights are untouched.
 import * as tf from '@tensorflow/tfjs';
 import type { HeadLayerSpec } from '../schedule/schema.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { closest } from '../schedule/issues.js';
 import { isContainer, listLayers } from './layers.js';
 

@@ -4,9 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { foldBatchNorm } from './fold.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { loadModel } from './io.js';
-import type { Preprocess } from '../data/preprocess.js';
+import type { Preprocess } from '../schedule/preprocess.js';
 import { DecodeCache, ImageSource, type ImageFile, type ResizeMode } from '../data/images.js';
 
 export interface TrainedModel {

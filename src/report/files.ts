@@ -1,8 +1,8 @@
 // File reporters: events.ndjson, metrics.csv and summary.json in the run directory.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EventBus, RunEvent } from '../train/events.js';
-import { writeAtomic } from '../model/io.js';
+import type { EventBus, RunEvent } from '../core/events.js';
+import { writeAtomic } from '../core/files.js';
 
 export const CSV_COLUMNS = [
   'stage',

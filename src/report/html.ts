@@ -1,6 +1,6 @@
 // The run report: one self-contained HTML file (inline SVG, no scripts, no network) drawn from the run's
 // events. Pure: events in, strings out; `freezeflow report` and `train` do the file IO.
-import { backendLabel, type RunEvent } from '../train/events.js';
+import { backendLabel, type RunEvent } from '../core/events.js';
 
 type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 

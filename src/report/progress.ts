@@ -2,8 +2,8 @@
 // --quiet, NDJSON events on stdout with --json.
 import cliProgress from 'cli-progress';
 import type { ChalkInstance } from 'chalk';
-import { backendLabel, type EventBus, type RunEvent } from '../train/events.js';
-import { fmtLr } from '../cli/plan-view.js';
+import { backendLabel, type EventBus, type RunEvent } from '../core/events.js';
+import { fmtLr } from '../core/format.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
 

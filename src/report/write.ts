@@ -2,9 +2,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { writeAtomic } from '../model/io.js';
-import { UserError } from '../cli/errors.js';
-import type { RunEvent } from '../train/events.js';
+import { writeAtomic } from '../core/files.js';
+import { UserError } from '../core/errors.js';
+import type { RunEvent } from '../core/events.js';
 import { chartsSvg, renderReport } from './html.js';
 
 export function readRunEvents(runDir: string): RunEvent[] {

@@ -4,7 +4,7 @@ import { lrAt, type NormalizedScheduler } from './lr.js';
 import { knownStepsPerEpoch, stageRanges } from './semantic.js';
 import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from './issues.js';
-import { normalizePreprocess, type Preprocess } from '../data/preprocess.js';
+import { normalizePreprocess, type Preprocess } from './preprocess.js';
 
 export type OptimizerType = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { scheduleFactor, type StagePlan } from '../schedule/plan.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';
 import { applyStep, type GroupOptimizer } from './optim.js';
-import type { RunEvent } from './events.js';
+import type { RunEvent } from '../core/events.js';
 import type { ModeController } from './runner.js';
 import {
   commitIf,

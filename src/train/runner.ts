@@ -11,7 +11,7 @@ import { foldBatchNorm } from '../model/fold.js';
 import { isAugmenting } from '../data/augment.js';
 import { rng, shuffleInPlace } from '../data/random.js';
 import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from './optim.js';
-import type { EventBus, GradientLayer } from './events.js';
+import type { EventBus, GradientLayer } from '../core/events.js';
 import { Patience, UnfreezeGuard } from './policy.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';

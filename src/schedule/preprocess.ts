@@ -1,5 +1,5 @@
 // Pixel preprocessing presets (pure): value = (pixel/255 − mean) / std, per channel.
-import type { Schedule } from '../schedule/schema.js';
+import type { Schedule } from './schema.js';
 
 export interface Preprocess {
   name: 'unit' | 'symmetric' | 'imagenet' | 'custom';

@@ -1,8 +1,8 @@
 // The seam `plan --model` and `inspect --schedule` use: real layer names of the fine-tuning model.
 import { initInspectionBackend } from '../backend/index.js';
 import type { LayerInfo, Plan } from '../schedule/plan.js';
-import { buildFineTuneModel, classCountHint } from './finetune.js';
-import { listLayers } from './layers.js';
+import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
+import { listLayers } from '../model/layers.js';
 
 export async function describeFineTuneLayers(plan: Plan, scheduleFile: string, source?: string): Promise<LayerInfo[]> {
   await initInspectionBackend();

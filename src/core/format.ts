@@ -1,0 +1,4 @@
+// Number formats shared by the terminal views (plan, progress).
+
+export const fmtLr = (x: number): string =>
+  x === 0 ? '0' : x >= 0.01 && x < 1000 ? String(+x.toPrecision(3)) : x.toExponential(1).replace('.0e', 'e');
