@@ -59,7 +59,7 @@ test('charts: one point per epoch and series, stage and guard markers, lr per gr
   assert.equal(count(c.loss, /class="stage-marker"/g), 2);
   assert.equal(count(c.loss, /class="guard-marker"/g), 1);
   assert.match(c.lr, /data-points="8"/, 'head: 2 epochs × 1 group; all: 3 epochs × 2 groups');
-  assert.match(c.lr, /all group 2 \(2 vars\)/);
+  assert.match(c.lr, /all lrGroups\[0\] \(2 vars\)/, 'lr series are named by their group');
   // a log axis puts 1e-6 … 1e-3 evenly: the tick labels span the decades
   assert.match(c.lr, />1e-6</);
   assert.match(c.params, /H[\d.]+V/, 'trainable parameters as a step curve');
