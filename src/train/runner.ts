@@ -12,7 +12,7 @@ import { isAugmenting } from '../data/augment.js';
 import { rng, shuffleInPlace } from '../data/random.js';
 import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from './optim.js';
 import type { EventBus, GradientLayer } from '../core/events.js';
-import { Patience, UnfreezeGuard } from './policy.js';
+import { makePolicies, type Policies, type PolicyAction } from './policy.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
 
@@ -83,12 +83,13 @@ export interface RunState {
   /** Last completed epoch (global, 1-based); 0 before the first. */
   epoch: number;
   trainable: string[];
+  /** The best epoch by val loss so far (the run's result; the checkpoint policy decides it). */
   bestValLoss: number;
   bestValAcc: number;
   bestEpoch: number;
-  plateauFactor: number;
-  unfreezeStopped: boolean;
   lastValLoss: number;
+  /** Every policy's own state, by its key: what --resume needs to decide as the run would have. */
+  policies: Record<string, unknown>;
 }
 
 /** The loss, a gradient or a weight became NaN or infinite: training cannot go on. */
@@ -329,12 +330,11 @@ export async function runStages(
     bestValLoss: Infinity,
     bestValAcc: 0,
     bestEpoch: 0,
-    plateauFactor: 1,
-    unfreezeStopped: false,
     lastValLoss: Infinity,
+    policies: {},
   };
   try {
-    return await runFrom(opts, state);
+    return await new Run(opts, state).all();
   } catch (err) {
     if (err instanceof NonFiniteLossError) throw err;
     // a GPU error often surfaces as some later op failing with a message that says nothing; Dawn
@@ -346,30 +346,96 @@ export async function runStages(
   }
 }
 
-async function runFrom(
-  opts: RunOptions,
-  state: RunState,
-): Promise<{ state: RunState; status: 'completed' | 'stopped' | 'interrupted' }> {
-  const { plan, resolved, model, data, bus } = opts;
-  const layers = listLayers(model);
-  const mode = new ModeController(layers, plan.training.batchNorm);
-  const nTrain = sourceSize(data.train);
-  const batchSize = plan.data.batchSize;
-  const readback = opts.readback ?? defaultReadback();
-  let groups: GroupOptimizer[] = [];
-  let status: 'completed' | 'stopped' | 'interrupted' = 'completed';
-  let guard: UnfreezeGuard | undefined;
+/** What one stage trains with, set up at its start. */
+interface StageRun {
+  stage: StagePlan;
+  si: number;
+  trainable: Set<string>;
+  trainableParams: number;
+  frozenSnap: Map<string, Float32Array[]>;
+  stable: Set<tf.Variable>;
+  data?: StageData;
+}
 
-  stages: for (let si = state.stageIndex; si < plan.stages.length; si++) {
-    const stage: StagePlan = plan.stages[si]!;
+type EpochEnd = 'next' | 'end-stage' | 'stop' | 'interrupted';
+
+/** The loop: stages, then epochs; what happens after each epoch is the policies' call. */
+class Run {
+  private readonly layers: LayerEntry[];
+  private readonly mode: ModeController;
+  private readonly readback: Readback;
+  private readonly policies: Policies;
+  private groups: GroupOptimizer[] = [];
+
+  constructor(
+    private readonly opts: RunOptions,
+    private readonly state: RunState,
+  ) {
+    this.layers = listLayers(opts.model);
+    this.mode = new ModeController(this.layers, opts.plan.training.batchNorm);
+    this.readback = opts.readback ?? defaultReadback();
+    this.policies = makePolicies(opts.plan);
+    for (const p of Object.values(this.policies)) {
+      const saved = state.policies?.[p.key];
+      if (saved !== undefined) p.load(saved);
+    }
+  }
+
+  async all(): Promise<{ state: RunState; status: 'completed' | 'stopped' | 'interrupted' }> {
+    const { plan } = this.opts;
+    let status: 'completed' | 'stopped' | 'interrupted' = 'completed';
+    try {
+      stages: for (let si = this.state.stageIndex; si < plan.stages.length; si++) {
+        const sr = await this.startStage(si);
+        const first = Math.max(sr.stage.firstEpoch, this.state.epoch + 1);
+        for (let epoch = first; epoch <= sr.stage.lastEpoch; epoch++) {
+          const end = await this.epoch(sr, epoch);
+          if (end === 'end-stage') break;
+          if (end === 'stop' || end === 'interrupted') {
+            status = end === 'stop' ? 'stopped' : 'interrupted';
+            break stages;
+          }
+        }
+        this.state.stageIndex = si + 1;
+        if (plan.output.checkpoints.everyStage) await this.checkpoint('stage');
+      }
+    } finally {
+      disposeGroups(this.groups);
+    }
+    return { state: this.state, status };
+  }
+
+  /** The best epoch and every policy's state into the run state (what checkpoints and summaries read). */
+  private sync(): void {
+    const best = this.policies.checkpoints.best;
+    Object.assign(this.state, { bestValLoss: best.valLoss, bestValAcc: best.valAcc, bestEpoch: best.epoch });
+    this.state.policies = Object.fromEntries(Object.values(this.policies).map((p) => [p.key, p.save()]));
+  }
+
+  private async checkpoint(kind: 'stage' | 'epoch' | 'best' | 'interrupt'): Promise<void> {
+    this.sync();
+    await this.opts.checkpoint?.(kind, this.state);
+  }
+
+  private async startStage(si: number): Promise<StageRun> {
+    const { plan, resolved, model, bus } = this.opts;
+    const stage = plan.stages[si]!;
     const r = resolved[si]!;
+    const { guard } = this.policies;
     // After the guard fired, later stages keep the trainable set but use their own lr and optimizer.
-    const trainable = state.unfreezeStopped && si > 0 ? new Set(state.trainable) : r.trainable;
+    const trainable = guard.stopped && si > 0 ? new Set(this.state.trainable) : r.trainable;
     applyTrainable(model, trainable);
-    state.stageIndex = si;
-    state.trainable = [...trainable];
-    if (si !== opts.resume?.stageIndex || state.epoch < stage.firstEpoch) state.plateauFactor = 1;
-    groups = buildGroups(stage, paramGroups(layers, { ...r, trainable }), groups, stage.keepOptimizerState);
+    const resumed = si === this.opts.resume?.stageIndex && this.state.epoch >= stage.firstEpoch;
+    for (const p of Object.values(this.policies)) p.startStage(stage, si, resumed);
+    this.state.stageIndex = si;
+    this.state.trainable = [...trainable];
+    this.groups = buildGroups(
+      stage,
+      paramGroups(this.layers, { ...r, trainable }),
+      this.groups,
+      stage.keepOptimizerState,
+    );
+    const layers = this.layers;
     const frozenBn = layers.filter((l) => l.isBatchNorm && !trainable.has(l.path)).length;
     const trainableParams = layers.filter((l) => trainable.has(l.path)).reduce((n, l) => n + l.trainableParams, 0);
     bus.emit({
@@ -380,135 +446,119 @@ async function runFrom(
       lastEpoch: stage.lastEpoch,
       trainable: [...trainable],
       trainableParams,
-      groups: groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
+      groups: this.groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
       frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
-      skippedUnfreeze: state.unfreezeStopped && si > 0 ? true : undefined,
+      skippedUnfreeze: guard.stopped && si > 0 ? true : undefined,
     });
-    if (plan.guard && stage.unfreeze.length > 0 && si > 0 && !state.unfreezeStopped) {
-      guard = new UnfreezeGuard(plan.guard.patience, plan.guard.minDelta, state.lastValLoss);
-    }
-    const frozenSnap = await snapshot(layers, (l) => !trainable.has(l.path));
-    const stable = stableVariables(layers, trainable, plan.training.batchNorm);
-    const plateau = stage.scheduler.type === 'reduceOnPlateau' ? new Patience(stage.scheduler.patience + 1) : undefined;
-    const early = stage.earlyStopping
-      ? new Patience(stage.earlyStopping.patience, stage.earlyStopping.minDelta)
-      : undefined;
-    const firstEpoch = Math.max(stage.firstEpoch, state.epoch + 1);
-    const sd = firstEpoch <= stage.lastEpoch ? await stageData(opts, layers, trainable, mode, si) : undefined;
-    for (let epoch = firstEpoch; epoch <= stage.lastEpoch; epoch++) {
-      const order = Array.from({ length: nTrain }, (_, i) => i);
-      if (plan.data.shuffle) shuffleInPlace(order, rng(plan.data.seed * 1000 + epoch));
-      const t0 = Date.now();
-      const r = await trainEpoch({
-        stage,
-        stageIndex: si,
-        epoch,
-        e0: epoch - stage.firstEpoch,
-        model: sd!.model,
-        mode,
-        train: sd!.train,
-        order,
-        batchSize,
-        augment: isAugmenting(plan.data.augment) ? { spec: plan.data.augment, seed: plan.data.seed, epoch } : undefined,
-        groups,
-        plateauFactor: state.plateauFactor,
-        readback,
-        stable,
-        emit: (e) => bus.emit(e),
-        reportEvery: plan.training.gradientReport,
-        report: async (step, grads) => {
-          const rep = await gradientReport(layers, trainable, grads);
-          bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step, ...rep });
-        },
-        afterFirstStep:
-          epoch === stage.firstEpoch
-            ? async () => {
-                for (const c of await sameWeights(layers, frozenSnap))
-                  bus.emit({
-                    type: 'warning',
-                    message: `frozen layer '${c}' changed during a step of stage '${stage.name}'`,
-                  });
-              }
-            : undefined,
-        shouldStop: opts.shouldStop,
-        deviceError: opts.deviceError,
-      });
-      if (r.failure) throw new NonFiniteLossError(r.failure, state);
-      if (r.interrupted) {
-        // Resume restarts this epoch: record the previous one as the last completed.
-        state.epoch = epoch - 1;
-        await opts.checkpoint?.('interrupt', state);
-        status = 'interrupted';
-        break stages;
-      }
-      const { lr } = r;
-      const bad = await nonFiniteLayers(layers);
-      if (bad.length > 0)
-        throw new NonFiniteLossError(
-          `weights of '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more layer(s)` : ''} became NaN or infinite in stage '${stage.name}', epoch ${epoch}; the last good checkpoint is kept (try a lower lr)`,
-          state,
-        );
-      const v = await evaluate(sd!.model, mode, sd!.val);
-      const seconds = (Date.now() - t0) / 1000;
-      state.epoch = epoch;
-      state.lastValLoss = v.loss;
-      bus.emit({
-        type: 'epoch-end',
-        stage: stage.name,
-        stageIndex: si,
-        epoch,
-        lr,
-        // what each lr group really used at the end of the epoch (the stage curve × the group's base lr)
-        groupLrs: groups.map((g) => g.baseLr * r.factor),
-        trainableParams,
-        loss: r.loss,
-        acc: r.acc,
-        valLoss: v.loss,
-        valAcc: v.acc,
-        seconds,
-        samplesPerSec: r.samples / seconds,
-      });
-      if (v.loss < state.bestValLoss) {
-        state.bestValLoss = v.loss;
-        state.bestValAcc = v.acc;
-        state.bestEpoch = epoch;
-        if (plan.output.checkpoints.best) await opts.checkpoint?.('best', state);
-      }
-      const every = plan.output.checkpoints.everyEpochs;
-      if (every && epoch % every === 0) await opts.checkpoint?.('epoch', state);
-      if (plateau && stage.scheduler.type === 'reduceOnPlateau' && plateau.observe(v.loss)) {
-        // patience+1 stale epochs: reduce (PyTorch ReduceLROnPlateau semantics), then count afresh
-        state.plateauFactor = Math.max(state.plateauFactor * stage.scheduler.factor, stage.scheduler.minLr / stage.lr);
-        plateau.reset();
-      }
-      if (plan.guard && guard?.observe(v.loss)) {
-        const reason = `val loss rose ${guard.risingEpochs} epochs in a row after unfreezing in stage '${stage.name}'`;
-        bus.emit({ type: 'guard', action: plan.guard.action, epoch, reason });
-        guard = undefined;
-        if (plan.guard.action === 'stop-unfreezing') state.unfreezeStopped = true;
-        else {
-          if (plan.guard.action === 'rollback') await opts.restoreBest?.();
-          status = 'stopped';
-          break stages;
-        }
-      }
-      if (early?.observe(v.loss)) {
-        bus.emit({
-          type: 'early-stop',
-          stageIndex: si,
-          stage: stage.name,
-          epoch,
-          reason: `no val-loss improvement for ${early.staleEpochs} epochs`,
-        });
-        break;
-      }
-    }
-    if (plan.output.checkpoints.everyStage) {
-      state.stageIndex = si + 1;
-      await opts.checkpoint?.('stage', state);
-    }
-    state.stageIndex = si + 1;
+    const runs = Math.max(stage.firstEpoch, this.state.epoch + 1) <= stage.lastEpoch;
+    return {
+      stage,
+      si,
+      trainable,
+      trainableParams,
+      frozenSnap: await snapshot(layers, (l) => !trainable.has(l.path)),
+      stable: stableVariables(layers, trainable, plan.training.batchNorm),
+      data: runs ? await stageData(this.opts, layers, trainable, this.mode, si) : undefined,
+    };
   }
-  disposeGroups(groups);
-  return { state, status };
+
+  private trainEpoch(sr: StageRun, epoch: number) {
+    const { plan, bus } = this.opts;
+    const { stage, si, trainable } = sr;
+    const order = Array.from({ length: sourceSize(this.opts.data.train) }, (_, i) => i);
+    if (plan.data.shuffle) shuffleInPlace(order, rng(plan.data.seed * 1000 + epoch));
+    return trainEpoch({
+      stage,
+      stageIndex: si,
+      epoch,
+      e0: epoch - stage.firstEpoch,
+      model: sr.data!.model,
+      mode: this.mode,
+      train: sr.data!.train,
+      order,
+      batchSize: plan.data.batchSize,
+      augment: isAugmenting(plan.data.augment) ? { spec: plan.data.augment, seed: plan.data.seed, epoch } : undefined,
+      groups: this.groups,
+      plateauFactor: this.policies.plateau.factor,
+      readback: this.readback,
+      stable: sr.stable,
+      emit: (e) => bus.emit(e),
+      reportEvery: plan.training.gradientReport,
+      report: async (step, grads) => {
+        const rep = await gradientReport(this.layers, trainable, grads);
+        bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step, ...rep });
+      },
+      afterFirstStep: epoch === stage.firstEpoch ? () => this.checkFrozen(sr) : undefined,
+      shouldStop: this.opts.shouldStop,
+      deviceError: this.opts.deviceError,
+    });
+  }
+
+  private async checkFrozen(sr: StageRun): Promise<void> {
+    for (const c of await sameWeights(this.layers, sr.frozenSnap))
+      this.opts.bus.emit({
+        type: 'warning',
+        message: `frozen layer '${c}' changed during a step of stage '${sr.stage.name}'`,
+      });
+  }
+
+  private async epoch(sr: StageRun, epoch: number): Promise<EpochEnd> {
+    const { stage, si } = sr;
+    const t0 = Date.now();
+    const r = await this.trainEpoch(sr, epoch);
+    if (r.failure) throw new NonFiniteLossError(r.failure, this.state);
+    if (r.interrupted) {
+      // Resume restarts this epoch: record the previous one as the last completed.
+      this.state.epoch = epoch - 1;
+      await this.checkpoint('interrupt');
+      return 'interrupted';
+    }
+    const bad = await nonFiniteLayers(this.layers);
+    if (bad.length > 0)
+      throw new NonFiniteLossError(
+        `weights of '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more layer(s)` : ''} became NaN or infinite in stage '${stage.name}', epoch ${epoch}; the last good checkpoint is kept (try a lower lr)`,
+        this.state,
+      );
+    const v = await evaluate(sr.data!.model, this.mode, sr.data!.val);
+    const seconds = (Date.now() - t0) / 1000;
+    this.state.epoch = epoch;
+    this.state.lastValLoss = v.loss;
+    this.opts.bus.emit({
+      type: 'epoch-end',
+      stage: stage.name,
+      stageIndex: si,
+      epoch,
+      lr: r.lr,
+      // what each lr group really used at the end of the epoch (the stage curve × the group's base lr)
+      groupLrs: this.groups.map((g) => g.baseLr * r.factor),
+      trainableParams: sr.trainableParams,
+      loss: r.loss,
+      acc: r.acc,
+      valLoss: v.loss,
+      valAcc: v.acc,
+      seconds,
+      samplesPerSec: r.samples / seconds,
+    });
+    const outcome = { stage, stageIndex: si, epoch, valLoss: v.loss, valAcc: v.acc };
+    const actions = Object.values(this.policies).flatMap((p) => p.endEpoch(outcome));
+    this.sync();
+    return this.act(actions, sr, epoch);
+  }
+
+  /** Carry out what the policies asked for, in their order. */
+  private async act(actions: PolicyAction[], sr: StageRun, epoch: number): Promise<EpochEnd> {
+    const { bus } = this.opts;
+    for (const a of actions) {
+      if (a.type === 'checkpoint') await this.checkpoint(a.kind);
+      else if (a.type === 'guard') {
+        bus.emit({ type: 'guard', action: a.action, epoch, reason: a.reason });
+        if (a.action === 'rollback') await this.opts.restoreBest?.();
+        if (a.action !== 'stop-unfreezing') return 'stop';
+      } else {
+        bus.emit({ type: 'early-stop', stageIndex: sr.si, stage: sr.stage.name, epoch, reason: a.reason });
+        return 'end-stage';
+      }
+    }
+    return 'next';
+  }
 }

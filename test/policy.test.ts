@@ -1,0 +1,66 @@
+// Policies own their state: saved mid-run and loaded into fresh ones, they decide what the uninterrupted
+// ones decide (what --resume relies on).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSchedule } from '../src/schedule/load.js';
+import { buildPlan } from '../src/schedule/plan.js';
+import { makePolicies, type Policies, type PolicyAction } from '../src/train/policy.js';
+
+const plan = buildPlan(
+  parseSchedule(`model: { source: x }
+data: { source: y }
+guard: { patience: 2, action: stop-unfreezing }
+output: { checkpoints: { everyEpochs: 3 } }
+stages:
+  - { name: a, epochs: 3 }
+  - name: b
+    epochs: 9
+    unfreeze: ['x*']
+    lr: 0.1
+    scheduler: { type: reduceOnPlateau, patience: 1, factor: 0.5, minLr: 0.001 }
+    earlyStopping: { patience: 4, minDelta: 0.01 }
+  - { name: c, epochs: 2, unfreeze: ['y*'] }
+`).schedule,
+  't',
+);
+// val losses: improve, then rise twice after the unfreeze (guard), plateau (lr cuts), then stall (early
+// stop); in c they rise again, which a guard that forgot it had stopped unfreezing would act on
+const LOSSES = [1.0, 0.9, 0.8, 0.85, 0.9, 0.7, 0.71, 0.72, 0.7, 0.705, 0.71, 0.72, 0.8, 0.9];
+
+/** Runs epochs [from, to) through the policies; returns what they did and decided. */
+function drive(p: Policies, from: number, to: number, resumedAt?: number) {
+  const log: string[] = [];
+  for (let e = from; e < to; e++) {
+    const si = e < 3 ? 0 : e < 12 ? 1 : 2;
+    const stage = plan.stages[si]!;
+    if (e === stage.firstEpoch - 1 || e === resumedAt)
+      for (const x of Object.values(p)) x.startStage(stage, si, e === resumedAt && e !== stage.firstEpoch - 1);
+    const o = { stage, stageIndex: si, epoch: e + 1, valLoss: LOSSES[e]!, valAcc: 1 - LOSSES[e]! };
+    const acts: PolicyAction[] = Object.values(p).flatMap((x) => x.endEpoch(o));
+    log.push(
+      `${e + 1}: lr×${p.plateau.factor} ${acts.map((a) => (a.type === 'checkpoint' ? a.kind : a.type)).join(',')}`,
+    );
+  }
+  return log;
+}
+
+test('policies: save at any epoch, load into fresh ones, and the rest of the run decides the same', () => {
+  const whole = drive(makePolicies(plan), 0, LOSSES.length);
+  // the run itself: best checkpoints, every 3rd epoch, the guard after two rises, lr halved, early stop
+  assert.ok(whole.some((l) => l.includes('guard')));
+  assert.ok(whole.some((l) => l.includes('end-stage')));
+  assert.ok(whole.some((l) => l.includes('lr×0.5')));
+  assert.equal(whole.filter((l) => l.includes('guard')).length, 1, 'unfreezing stays stopped in stage c');
+  for (let cut = 1; cut < LOSSES.length; cut++) {
+    const first = makePolicies(plan);
+    const before = drive(first, 0, cut);
+    const saved = JSON.parse(JSON.stringify(Object.values(first).map((x) => [x.key, x.save()])));
+    const second = makePolicies(plan);
+    for (const [key, s] of saved as [string, unknown][])
+      Object.values(second)
+        .find((x) => x.key === key)!
+        .load(s);
+    const after = drive(second, cut, LOSSES.length, cut);
+    assert.deepEqual([...before, ...after], whole, `resumed after epoch ${cut}`);
+  }
+});
