@@ -4,6 +4,7 @@ import type { ChalkInstance } from 'chalk';
 import type { HeadLayerSpec } from '../schedule/schema.js';
 import { epochLrs, type Plan, type ResolvedStage, type StagePlan } from '../schedule/plan.js';
 import { sparkline } from '../schedule/lr.js';
+import { describeScheduler } from '../schedule/schedulers/index.js';
 
 export function describeHead(head: readonly HeadLayerSpec[]): string {
   return head
@@ -14,26 +15,6 @@ export function describeHead(head: readonly HeadLayerSpec[]): string {
       return Object.keys(l)[0]!;
     })
     .join(' → ');
-}
-
-function describeScheduler(s: StagePlan): string {
-  const sc = s.scheduler;
-  const per = sc.stepPer === 'batch' ? ' per batch' : '';
-  const warm = sc.warmup > 0 ? `, warm-up ${sc.warmup}` : '';
-  switch (sc.type) {
-    case 'constant':
-      return `constant${warm}${per}`;
-    case 'step':
-      return `step ×${sc.gamma} every ${sc.stepSize}${warm}${per}`;
-    case 'exponential':
-      return `exponential ×${sc.gamma}${warm}${per}`;
-    case 'cosine':
-      return `cosine → ${fmtLr(sc.minLr)}${warm}${per}`;
-    case 'onecycle':
-      return `onecycle (peak ${fmtLr(s.lr)}, start ÷${sc.divFactor}, end ÷${sc.finalDivFactor * sc.divFactor})${per}`;
-    case 'reduceOnPlateau':
-      return `reduce on plateau ×${sc.factor} after ${sc.patience} epochs (min ${fmtLr(sc.minLr)})`;
-  }
 }
 
 function describeOptimizer(s: StagePlan): string {
@@ -74,7 +55,7 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
       `${c.bold(`Stage ${i + 1}/${plan.stages.length}`)} ${c.cyan(s.name)}  epochs ${s.firstEpoch}–${s.lastEpoch} (${s.epochs})`,
     );
     out.push(`  optimizer     ${describeOptimizer(s)}`);
-    out.push(`  lr            ${fmtLr(s.lr)}  ${describeScheduler(s)}`);
+    out.push(`  lr            ${fmtLr(s.lr)}  ${describeScheduler(s.scheduler, s.lr)}`);
     out.push(`  lr per epoch  ${sparkline(lrs, 40)}  ${fmtLr(lrs[0]!)} → ${fmtLr(lrs[lrs.length - 1]!)}`);
     out.push(
       `  weight decay  ${s.weightDecay === 0 ? '0' : `${fmtLr(s.weightDecay)} (${s.weightDecayMode === 'decoupled' ? 'decoupled' : 'L2'})`}`,

@@ -1,6 +1,6 @@
 // Schedule → Plan: every default filled in, epochs as ranges, lr curves computable. No tensors here.
-import type { HeadLayerSpec, OptimizerInput, Schedule, SchedulerInput, StageInput } from './schema.js';
-import { lrAt, type NormalizedScheduler } from './lr.js';
+import type { HeadLayerSpec, OptimizerInput, Schedule, StageInput } from './schema.js';
+import { lrAt, normalizeScheduler, type NormalizedScheduler } from './schedulers/index.js';
 import { knownStepsPerEpoch, stageRanges } from './semantic.js';
 import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from './issues.js';
@@ -95,44 +95,6 @@ function normalizeOptimizer(o: OptimizerInput): NormalizedOptimizer {
     epsilon: spec.epsilon ?? 1e-7,
     rho: spec.rho ?? 0.9,
   };
-}
-
-function normalizeScheduler(s: SchedulerInput | undefined): NormalizedScheduler {
-  if (!s) return { type: 'constant', warmup: 0, stepPer: 'epoch' };
-  switch (s.type) {
-    case 'constant':
-      return { type: 'constant', warmup: s.warmup ?? 0, stepPer: s.stepPer ?? 'epoch' };
-    case 'step':
-      return {
-        type: 'step',
-        stepSize: s.stepSize,
-        gamma: s.gamma ?? 0.1,
-        warmup: s.warmup ?? 0,
-        stepPer: s.stepPer ?? 'epoch',
-      };
-    case 'exponential':
-      return { type: 'exponential', gamma: s.gamma, warmup: s.warmup ?? 0, stepPer: s.stepPer ?? 'epoch' };
-    case 'cosine':
-      return { type: 'cosine', minLr: s.minLr ?? 0, warmup: s.warmup ?? 0, stepPer: s.stepPer ?? 'epoch' };
-    case 'onecycle':
-      return {
-        type: 'onecycle',
-        pctStart: s.pctStart ?? 0.3,
-        divFactor: s.divFactor ?? 25,
-        finalDivFactor: s.finalDivFactor ?? 1e4,
-        warmup: 0,
-        stepPer: s.stepPer ?? 'batch',
-      };
-    case 'reduceOnPlateau':
-      return {
-        type: 'reduceOnPlateau',
-        factor: s.factor ?? 0.1,
-        patience: s.patience ?? 2,
-        minLr: s.minLr ?? 0,
-        warmup: 0,
-        stepPer: 'epoch',
-      };
-  }
 }
 
 /**

@@ -2,6 +2,10 @@
 // TypeScript types are derived from it (`Static`). `npm run schema` writes schemas/schedule.schema.json,
 // and a test checks that the committed file equals what this module builds.
 import { Type, type Static, type TLiteral, type TSchema, type TUnion, type SchemaOptions } from '@sinclair/typebox';
+import { SchedulerSpec } from './schedulers/index.js';
+
+export { SchedulerSpec };
+export type { SchedulerInput } from './schedulers/index.js';
 
 /** A union of string literals that keeps the literal types (TypeBox's map() would widen them to string). */
 function Literals<const T extends readonly string[]>(
@@ -234,79 +238,6 @@ export const OptimizerSpec = Type.Union([
   ),
 ]);
 
-const StepPer = Type.Union([Type.Literal('epoch'), Type.Literal('batch')], {
-  description: "Update the lr after every 'epoch' (default) or every 'batch'.",
-});
-const Warmup = Type.Optional(
-  Type.Integer({ minimum: 0, description: 'Linear warm-up from 0, in steps of stepPer (epochs or batches).' }),
-);
-
-export const SchedulerSpec = Type.Union(
-  [
-    Type.Object(
-      { type: Type.Literal('constant'), warmup: Warmup, stepPer: Type.Optional(StepPer) },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        type: Type.Literal('step'),
-        stepSize: Type.Integer({ minimum: 1, description: 'Multiply the lr by gamma every stepSize steps.' }),
-        gamma: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Factor (default 0.1).' })),
-        warmup: Warmup,
-        stepPer: Type.Optional(StepPer),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        type: Type.Literal('exponential'),
-        gamma: Type.Number({ exclusiveMinimum: 0, description: 'lr = lr0 * gamma^step.' }),
-        warmup: Warmup,
-        stepPer: Type.Optional(StepPer),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        type: Type.Literal('cosine'),
-        minLr: Type.Optional(Type.Number({ minimum: 0, description: 'Final lr (default 0).' })),
-        warmup: Warmup,
-        stepPer: Type.Optional(StepPer),
-      },
-      { additionalProperties: false, description: 'Cosine annealing from lr to minLr over the stage.' },
-    ),
-    Type.Object(
-      {
-        type: Type.Literal('onecycle'),
-        pctStart: Type.Optional(
-          Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Rising part (default 0.3).' }),
-        ),
-        divFactor: Type.Optional(Type.Number({ minimum: 1, description: 'Start lr = lr / divFactor (default 25).' })),
-        finalDivFactor: Type.Optional(
-          Type.Number({ minimum: 1, description: 'End lr = start / finalDivFactor (default 1e4).' }),
-        ),
-        stepPer: Type.Optional(StepPer),
-      },
-      { additionalProperties: false, description: "One-cycle policy; the stage's lr is the peak." },
-    ),
-    Type.Object(
-      {
-        type: Type.Literal('reduceOnPlateau'),
-        factor: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Default 0.1.' })),
-        patience: Type.Optional(
-          Type.Integer({ minimum: 0, description: 'Epochs without val-loss improvement (default 2).' }),
-        ),
-        minLr: Type.Optional(Type.Number({ minimum: 0 })),
-      },
-      {
-        additionalProperties: false,
-        description: 'Multiply the lr by factor when val loss stops improving (per epoch).',
-      },
-    ),
-  ],
-  { description: 'Learning-rate scheduler within the stage.' },
-);
-
 export const LrGroupSpec = Type.Object(
   {
     layers: Patterns('Layers in this group.'),
@@ -462,7 +393,6 @@ export type Schedule = Static<typeof ScheduleSchema>;
 export type StageInput = Static<typeof StageSpec>;
 export type HeadLayerSpec = Static<typeof HeadLayer>;
 export type OptimizerInput = Static<typeof OptimizerSpec>;
-export type SchedulerInput = Static<typeof SchedulerSpec>;
 export type DataInput = Static<typeof DataSpec>;
 export type ModelInput = Static<typeof ModelSpec>;
 export type GuardInput = Static<typeof GuardSpec>;

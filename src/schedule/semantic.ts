@@ -1,4 +1,5 @@
 // Checks the JSON Schema cannot express: how stages fit together in time and how lr settings agree.
+import { normalizeScheduler, schedulerKind } from './schedulers/index.js';
 import type { Schedule, StageInput } from './schema.js';
 import { compilePattern } from './patterns.js';
 import type { ScheduleIssue } from './issues.js';
@@ -96,17 +97,9 @@ export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
     }
     lr = stage.lr ?? lr;
     const sched = stage.scheduler;
-    if (
-      sched &&
-      (sched.type === 'cosine' || sched.type === 'reduceOnPlateau') &&
-      sched.minLr !== undefined &&
-      sched.minLr >= lr
-    ) {
-      issues.push({
-        path: [...at, 'scheduler', 'minLr'],
-        message: `${label}: scheduler.minLr ${sched.minLr} must be below the stage lr ${lr}`,
-      });
-    }
+    if (sched)
+      for (const [key, message] of schedulerKind(sched.type).check?.(normalizeScheduler(sched), lr) ?? [])
+        issues.push({ path: [...at, 'scheduler', key], message: `${label}: ${message}` });
     if (sched && 'warmup' in sched && sched.warmup !== undefined && sched.warmup > 0) {
       const epochs = r.last - r.first + 1;
       const per = sched.stepPer ?? 'epoch';
