@@ -2,9 +2,10 @@
 import { fmtLr } from '../core/format.js';
 import type { ChalkInstance } from 'chalk';
 import type { HeadLayerSpec } from '../schedule/schema.js';
-import { epochLrs, type Plan, type ResolvedStage, type StagePlan } from '../schedule/plan.js';
+import { epochLrs, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { sparkline } from '../schedule/lr.js';
 import { describeScheduler } from '../schedule/schedulers/index.js';
+import { optimizerKind } from '../schedule/optimizers/index.js';
 
 export function describeHead(head: readonly HeadLayerSpec[]): string {
   return head
@@ -15,18 +16,6 @@ export function describeHead(head: readonly HeadLayerSpec[]): string {
       return Object.keys(l)[0]!;
     })
     .join(' → ');
-}
-
-function describeOptimizer(s: StagePlan): string {
-  const o = s.optimizer;
-  switch (o.type) {
-    case 'sgd':
-      return `sgd (momentum ${o.momentum}${o.nesterov ? ', nesterov' : ''})`;
-    case 'rmsprop':
-      return `rmsprop (rho ${o.rho}, momentum ${o.momentum})`;
-    default:
-      return `${o.type} (β1 ${o.beta1}, β2 ${o.beta2}, ε ${o.epsilon})`;
-  }
 }
 
 const DEFAULT_SKETCH_STEPS = 100;
@@ -54,7 +43,7 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
     out.push(
       `${c.bold(`Stage ${i + 1}/${plan.stages.length}`)} ${c.cyan(s.name)}  epochs ${s.firstEpoch}–${s.lastEpoch} (${s.epochs})`,
     );
-    out.push(`  optimizer     ${describeOptimizer(s)}`);
+    out.push(`  optimizer     ${optimizerKind(s.optimizer.type).describe(s.optimizer)}`);
     out.push(`  lr            ${fmtLr(s.lr)}  ${describeScheduler(s.scheduler, s.lr)}`);
     out.push(`  lr per epoch  ${sparkline(lrs, 40)}  ${fmtLr(lrs[0]!)} → ${fmtLr(lrs[lrs.length - 1]!)}`);
     out.push(

@@ -1,22 +1,13 @@
 // Schedule → Plan: every default filled in, epochs as ranges, lr curves computable. No tensors here.
 import type { HeadLayerSpec, OptimizerInput, Schedule, StageInput } from './schema.js';
 import { lrAt, normalizeScheduler, type NormalizedScheduler } from './schedulers/index.js';
+import { normalizeOptimizer, optimizerKind, type NormalizedOptimizer } from './optimizers/index.js';
+
+export type { NormalizedOptimizer };
 import { knownStepsPerEpoch, stageRanges } from './semantic.js';
 import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from './issues.js';
 import { normalizePreprocess, type Preprocess } from './preprocess.js';
-
-export type OptimizerType = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
-
-export interface NormalizedOptimizer {
-  type: OptimizerType;
-  momentum: number;
-  nesterov: boolean;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  rho: number;
-}
 
 export interface LrGroupPlan {
   patterns: string[];
@@ -83,20 +74,6 @@ export interface Plan {
 export const DEFAULT_LR = 1e-3;
 export const DEFAULT_HEAD: HeadLayerSpec[] = [{ dense: { units: 'auto', activation: 'softmax' } }];
 
-function normalizeOptimizer(o: OptimizerInput): NormalizedOptimizer {
-  const spec = typeof o === 'string' ? { type: o } : o;
-  return {
-    type: spec.type,
-    momentum: spec.momentum ?? (spec.type === 'sgd' ? 0.9 : 0),
-    nesterov: spec.nesterov ?? false,
-    beta1: spec.beta1 ?? 0.9,
-    beta2: spec.beta2 ?? 0.999,
-    // Keras/tfjs default epsilons differ from PyTorch's; 1e-7 matches tfjs so `model.fit` parity holds.
-    epsilon: spec.epsilon ?? 1e-7,
-    rho: spec.rho ?? 0.9,
-  };
-}
-
 /**
  * Fill in defaults. Optimizer, lr, weight decay and its mode carry over from the previous stage when a
  * stage leaves them out (fastai-style: the short schedule is the common one); the scheduler does not.
@@ -126,7 +103,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       optimizer: opt,
       lr: stageLr,
       weightDecay,
-      weightDecayMode: mode ?? (opt.type === 'adamw' ? 'decoupled' : 'l2'),
+      weightDecayMode: mode ?? optimizerKind(opt.type).decay,
       scheduler: normalizeScheduler(s.scheduler),
       lrGroups: (s.lrGroups ?? []).map((g) => ({ patterns: g.layers, lr: g.lr ?? stageLr * (g.lrMultiplier ?? 1) })),
       lrDecay: s.lrDecay ? { factor: s.lrDecay.factor, blocks: s.lrDecay.blocks } : undefined,

@@ -3,8 +3,10 @@
 // and a test checks that the committed file equals what this module builds.
 import { Type, type Static, type TLiteral, type TSchema, type TUnion, type SchemaOptions } from '@sinclair/typebox';
 import { SchedulerSpec } from './schedulers/index.js';
+import { OptimizerSpec } from './optimizers/index.js';
 
-export { SchedulerSpec };
+export { OptimizerSpec, SchedulerSpec };
+export type { OptimizerInput } from './optimizers/index.js';
 export type { SchedulerInput } from './schedulers/index.js';
 
 /** A union of string literals that keeps the literal types (TypeBox's map() would widen them to string). */
@@ -218,26 +220,6 @@ export const DataSpec = Type.Object(
 
 // ---- optimisation ------------------------------------------------------------------------------------
 
-const OptimizerType = Type.Union(
-  [Type.Literal('sgd'), Type.Literal('adam'), Type.Literal('adamw'), Type.Literal('rmsprop')],
-  { description: 'sgd (momentum, nesterov), adam, adamw (decoupled weight decay) or rmsprop.' },
-);
-export const OptimizerSpec = Type.Union([
-  OptimizerType,
-  Type.Object(
-    {
-      type: OptimizerType,
-      momentum: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'sgd/rmsprop momentum.' })),
-      nesterov: Type.Optional(Type.Boolean({ description: 'Nesterov momentum (sgd).' })),
-      beta1: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
-      beta2: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
-      epsilon: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-      rho: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'rmsprop decay.' })),
-    },
-    { additionalProperties: false },
-  ),
-]);
-
 export const LrGroupSpec = Type.Object(
   {
     layers: Patterns('Layers in this group.'),
@@ -392,7 +374,6 @@ export const ScheduleSchema = Type.Object(
 export type Schedule = Static<typeof ScheduleSchema>;
 export type StageInput = Static<typeof StageSpec>;
 export type HeadLayerSpec = Static<typeof HeadLayer>;
-export type OptimizerInput = Static<typeof OptimizerSpec>;
 export type DataInput = Static<typeof DataSpec>;
 export type ModelInput = Static<typeof ModelSpec>;
 export type GuardInput = Static<typeof GuardSpec>;

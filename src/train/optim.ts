@@ -1,6 +1,7 @@
 // Optimizers per lr group, with decoupled (AdamW) or L2 weight decay, which tfjs optimizers lack.
 import * as tf from '@tensorflow/tfjs';
 import type { StagePlan } from '../schedule/plan.js';
+import { optimizerKind } from '../schedule/optimizers/index.js';
 
 /** Trainable variables that share an lr, named by where the lr comes from (see ResolvedStage). */
 export interface ParamGroup {
@@ -21,16 +22,7 @@ export interface GroupOptimizer extends ParamGroup {
 }
 
 function makeOptimizer(stage: StagePlan, lr: number): tf.Optimizer {
-  const o = stage.optimizer;
-  switch (o.type) {
-    case 'sgd':
-      return o.momentum > 0 ? tf.train.momentum(lr, o.momentum, o.nesterov) : tf.train.sgd(lr);
-    case 'rmsprop':
-      return tf.train.rmsprop(lr, o.rho, o.momentum, o.epsilon);
-    case 'adam':
-    case 'adamw':
-      return tf.train.adam(lr, o.beta1, o.beta2, o.epsilon);
-  }
+  return optimizerKind(stage.optimizer.type).build(tf.train, stage.optimizer, lr);
 }
 
 function setOptimizerLr(opt: tf.Optimizer, lr: number): void {
