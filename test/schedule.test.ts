@@ -189,3 +189,17 @@ test('epoch counts continue after the previous stage; defaults carry over', () =
   assert.equal(plan.name, '<schedule>');
   assert.deepEqual(plan.model.head, [{ dense: { units: 'auto', activation: 'softmax' } }]);
 });
+
+test('kinds live in tables: the schema lists exactly their kinds, and an unknown kind is an error, not a fallback', async () => {
+  const { OPTIMIZERS, optimizerKind } = await import('../src/schedule/optimizers/index.js');
+  const { SCHEDULERS, schedulerKind } = await import('../src/schedule/schedulers/index.js');
+  const { HEADS, headKind } = await import('../src/schedule/heads/index.js');
+  const json = scheduleJsonSchema() as { $defs?: unknown };
+  const text = JSON.stringify(json);
+  for (const k of OPTIMIZERS) assert.ok(text.includes(`"const":"${k.type}"`), k.type);
+  for (const k of SCHEDULERS) assert.ok(text.includes(`"const":"${k.type}"`), k.type);
+  for (const k of HEADS) assert.ok(text.includes(`"title":"${k.key}"`), k.key);
+  assert.throws(() => optimizerKind('lion'), /unknown optimizer 'lion' \(known: sgd, adam, adamw, rmsprop\)/);
+  assert.throws(() => schedulerKind('warmRestarts'), /unknown scheduler 'warmRestarts'/);
+  assert.throws(() => headKind({ conv2d: {} }), /unknown head layer 'conv2d'/);
+});

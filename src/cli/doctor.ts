@@ -7,6 +7,9 @@ import { initBackend, probeTensorflowGpu, probeWebgpu, tryNative } from '../back
 import { threadsSetting } from './threads.js';
 import { style } from './style.js';
 import { EXIT_OK } from '../core/errors.js';
+import { OPTIMIZERS } from '../schedule/optimizers/index.js';
+import { SCHEDULERS } from '../schedule/schedulers/index.js';
+import { HEADS } from '../schedule/heads/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -31,6 +34,8 @@ export async function doctorReport(): Promise<{
   environment: Record<string, string | number>;
   backends: BackendStatus[];
   auto: string;
+  /** What schedules can name, from the kind tables. */
+  kinds: { optimizers: string[]; schedulers: string[]; headLayers: string[] };
 }> {
   const backends: BackendStatus[] = [];
   const gpuPkg = '@tensorflow/tfjs-node-gpu';
@@ -98,6 +103,11 @@ export async function doctorReport(): Promise<{
     },
     backends,
     auto: backends.find((b) => b.available && !b.skippedByAuto)!.name,
+    kinds: {
+      optimizers: OPTIMIZERS.map((o) => o.type),
+      schedulers: SCHEDULERS.map((o) => o.type),
+      headLayers: HEADS.map((h) => h.key),
+    },
   };
 }
 
@@ -117,6 +127,11 @@ export async function runDoctor(opts: { json?: boolean }): Promise<number> {
     lines.push(`${mark}  ${b.name.padEnd(15)} ${style.dim((b.version ?? '').padEnd(7))}  ${b.detail}`);
   }
   lines.push('', `auto picks: ${style.bold(r.auto)}`);
+  const k = r.kinds;
+  lines.push(
+    '',
+    `optimizers: ${k.optimizers.join(', ')}; schedulers: ${k.schedulers.join(', ')}; head layers: ${k.headLayers.join(', ')}`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }

@@ -1,22 +1,11 @@
 // Text and JSON views of a plan (optionally resolved against a model's layers).
 import { fmtLr } from '../core/format.js';
 import type { ChalkInstance } from 'chalk';
-import type { HeadLayerSpec } from '../schedule/schema.js';
+import { describeHead } from '../schedule/heads/index.js';
 import { epochLrs, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { sparkline } from '../schedule/lr.js';
 import { describeScheduler } from '../schedule/schedulers/index.js';
 import { optimizerKind } from '../schedule/optimizers/index.js';
-
-export function describeHead(head: readonly HeadLayerSpec[]): string {
-  return head
-    .map((l) => {
-      if ('dense' in l) return `dense(${l.dense.units}${l.dense.activation ? `, ${l.dense.activation}` : ''})`;
-      if ('dropout' in l) return `dropout(${l.dropout.rate})`;
-      if ('activation' in l) return `activation(${l.activation.fn})`;
-      return Object.keys(l)[0]!;
-    })
-    .join(' → ');
-}
 
 const DEFAULT_SKETCH_STEPS = 100;
 

@@ -1,7 +1,7 @@
 // Head surgery: cut a pretrained network at a layer and put a new head on top. Kept layers are the same
 // layer objects, so their weights are untouched.
 import * as tf from '@tensorflow/tfjs';
-import type { HeadLayerSpec } from '../schedule/schema.js';
+import { headKind, type HeadLayerSpec } from '../schedule/heads/index.js';
 import { UserError } from '../core/errors.js';
 import { closest } from '../schedule/issues.js';
 import { isContainer, listLayers } from './layers.js';
@@ -122,26 +122,11 @@ export function cutModel(model: tf.LayersModel, path?: string): tf.LayersModel {
 }
 
 function buildHeadLayer(spec: HeadLayerSpec, classes: number, counters: Map<string, number>): tf.layers.Layer {
-  const kind = Object.keys(spec)[0]!;
-  const n = (counters.get(kind) ?? 0) + 1;
-  counters.set(kind, n);
-  const name =
-    (spec as Record<string, { name?: string }>)[kind]!.name ??
-    `${kind === 'globalAveragePooling' ? 'gap' : kind === 'globalMaxPooling' ? 'gmp' : kind.toLowerCase()}_${n}`;
-  if ('dense' in spec) {
-    return tf.layers.dense({
-      units: spec.dense.units === 'auto' ? classes : spec.dense.units,
-      activation: spec.dense.activation as never,
-      useBias: spec.dense.useBias ?? true,
-      name,
-    });
-  }
-  if ('dropout' in spec) return tf.layers.dropout({ rate: spec.dropout.rate, name });
-  if ('batchNorm' in spec) return tf.layers.batchNormalization({ momentum: spec.batchNorm.momentum ?? 0.99, name });
-  if ('activation' in spec) return tf.layers.activation({ activation: spec.activation.fn as never, name });
-  if ('flatten' in spec) return tf.layers.flatten({ name });
-  if ('globalAveragePooling' in spec) return tf.layers.globalAveragePooling2d({ name });
-  return tf.layers.globalMaxPooling2d({ name });
+  const { kind, settings } = headKind(spec);
+  const n = (counters.get(kind.key) ?? 0) + 1;
+  counters.set(kind.key, n);
+  const name = (settings as { name?: string }).name ?? `${kind.prefix}_${n}`;
+  return kind.build(tf.layers, settings, { classes, name });
 }
 
 /**
@@ -153,8 +138,7 @@ export function attachHead(cut: tf.LayersModel, specs: readonly HeadLayerSpec[],
   const feature = single(cut.outputs, 'the cut model');
   const counters = new Map<string, number>();
   const layers: tf.layers.Layer[] = [];
-  const first = specs[0] ? Object.keys(specs[0])[0] : undefined;
-  if (feature.shape.length === 4 && !['flatten', 'globalAveragePooling', 'globalMaxPooling'].includes(first ?? '')) {
+  if (feature.shape.length === 4 && !(specs[0] && headKind(specs[0]).kind.pools)) {
     layers.push(buildHeadLayer({ globalAveragePooling: {} }, classes, counters));
   }
   for (const s of specs) layers.push(buildHeadLayer(s, classes, counters));

@@ -1,24 +1,17 @@
 // The one source of truth for the schedule format: the JSON Schema is built here with TypeBox and the
 // TypeScript types are derived from it (`Static`). `npm run schema` writes schemas/schedule.schema.json,
 // and a test checks that the committed file equals what this module builds.
-import { Type, type Static, type TLiteral, type TSchema, type TUnion, type SchemaOptions } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Literals } from './typebox.js';
 import { SchedulerSpec } from './schedulers/index.js';
 import { OptimizerSpec } from './optimizers/index.js';
+import { HeadLayer } from './heads/index.js';
 
 export { OptimizerSpec, SchedulerSpec };
 export type { OptimizerInput } from './optimizers/index.js';
+export type { HeadLayerSpec } from './heads/index.js';
+export { HeadLayer };
 export type { SchedulerInput } from './schedulers/index.js';
-
-/** A union of string literals that keeps the literal types (TypeBox's map() would widen them to string). */
-function Literals<const T extends readonly string[]>(
-  values: T,
-  options: SchemaOptions = {},
-): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
-  return Type.Union(
-    values.map((v) => Type.Literal(v)),
-    options,
-  ) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>;
-}
 
 const PositiveNumber = (description: string) => Type.Number({ exclusiveMinimum: 0, description });
 const Patterns = (description: string) =>
@@ -29,79 +22,6 @@ const Patterns = (description: string) =>
 export const LayerPatterns = Patterns('Layer-name patterns.');
 
 // ---- model -------------------------------------------------------------------------------------------
-
-const Activation = Literals(
-  ['linear', 'relu', 'relu6', 'elu', 'selu', 'gelu', 'sigmoid', 'tanh', 'softmax', 'softplus', 'swish'],
-  { description: 'Activation function.' },
-);
-
-const DenseLayer = Type.Object(
-  {
-    dense: Type.Object(
-      {
-        units: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('auto')], {
-          description: "Output units; 'auto' = number of classes in the data.",
-        }),
-        activation: Type.Optional(Activation),
-        useBias: Type.Optional(Type.Boolean({ description: 'Add a bias vector (default true).' })),
-        name: Type.Optional(Type.String({ description: 'Layer name inside head/ (default dense_N).' })),
-      },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false, title: 'dense', description: 'Fully connected layer.' },
-);
-const DropoutLayer = Type.Object(
-  {
-    dropout: Type.Object(
-      {
-        rate: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'Fraction of units dropped.' }),
-        name: Type.Optional(Type.String()),
-      },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false, title: 'dropout' },
-);
-const BatchNormLayer = Type.Object(
-  {
-    batchNorm: Type.Object(
-      {
-        momentum: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
-        name: Type.Optional(Type.String()),
-      },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false, title: 'batchNorm' },
-);
-const ActivationLayer = Type.Object(
-  {
-    activation: Type.Object({ fn: Activation, name: Type.Optional(Type.String()) }, { additionalProperties: false }),
-  },
-  { additionalProperties: false, title: 'activation' },
-);
-const SimpleLayer = <K extends string>(key: K, description: string) => {
-  const inner = Type.Object({ name: Type.Optional(Type.String()) }, { additionalProperties: false });
-  return Type.Object({ [key]: inner } as { [P in K]: typeof inner }, {
-    additionalProperties: false,
-    title: key,
-    description,
-  });
-};
-
-export const HeadLayer = Type.Union(
-  [
-    DenseLayer,
-    DropoutLayer,
-    BatchNormLayer,
-    ActivationLayer,
-    SimpleLayer('flatten', 'Flatten to a vector.'),
-    SimpleLayer('globalAveragePooling', 'Global average pooling over height and width.'),
-    SimpleLayer('globalMaxPooling', 'Global max pooling over height and width.'),
-  ],
-  { description: 'One layer of the new head, e.g. `{dense: {units: 256, activation: relu}}`.' },
-);
 
 export const ModelSpec = Type.Object(
   {
@@ -373,7 +293,6 @@ export const ScheduleSchema = Type.Object(
 
 export type Schedule = Static<typeof ScheduleSchema>;
 export type StageInput = Static<typeof StageSpec>;
-export type HeadLayerSpec = Static<typeof HeadLayer>;
 export type DataInput = Static<typeof DataSpec>;
 export type ModelInput = Static<typeof ModelSpec>;
 export type GuardInput = Static<typeof GuardSpec>;

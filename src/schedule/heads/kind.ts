@@ -1,0 +1,41 @@
+// What a head-layer kind is: its part of the schema (`{ <key>: { …settings } }`), how it is built (from
+// an injected tf.layers, so the schedule stays free of tensors), its default name and its description.
+// One file per kind; index.ts lists them.
+import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
+import type * as tf from '@tensorflow/tfjs';
+
+export type TfLayers = typeof tf.layers;
+
+export interface HeadKind<K extends string, S extends TSchema> {
+  key: K;
+  schema: TObject<{ [P in K]: S }>;
+  /** Prefix of default names: head/<prefix>_N. */
+  prefix: string;
+  /** Turns a feature map into a vector (so no pooling is added before it). */
+  pools?: boolean;
+  build(layers: TfLayers, settings: Static<S>, ctx: { classes: number; name: string }): tf.layers.Layer;
+  describe(settings: Static<S>): string;
+}
+
+export const defineHead = <K extends string, S extends TSchema>(k: HeadKind<K, S>) => k;
+
+/** The `{ <key>: settings }` object form of a head layer, with an optional name among its settings. */
+export function headSchema<K extends string, P extends TProperties>(
+  key: K,
+  settings: P,
+  description?: string,
+  prefix: string = key,
+) {
+  const inner = Type.Object(
+    {
+      ...settings,
+      name: Type.Optional(Type.String({ description: `Layer name inside head/ (default ${prefix}_N).` })),
+    },
+    { additionalProperties: false },
+  );
+  return Type.Object({ [key]: inner } as { [Q in K]: typeof inner }, {
+    additionalProperties: false,
+    title: key,
+    ...(description ? { description } : {}),
+  });
+}
