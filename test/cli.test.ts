@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, interruptWhen, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
@@ -247,4 +247,69 @@ test('train: SIGTERM mid-stage writes a checkpoint and exits 130; --resume conti
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.status, 'completed');
   assert.equal(summary.data.train, 200, 'the resumed process kept the --samples override of the first');
+});
+
+test('train: resuming from an older checkpoint replaces the redone epochs in metrics.csv, events and summary', async () => {
+  const dir = tempDir();
+  const f = writeSchedule(
+    dir,
+    tinySchedule(
+      128,
+      `  - { name: 'head, first', epochs: 2, lr: 1.0e-3 }
+  - { name: last, epochs: 3, unfreeze: ['layer3*'], lr: 1.0e-3 }
+`,
+    ),
+  );
+  const out = join(dir, 'run');
+  const first = await interruptWhen(
+    ['train', '-s', f, '--out', out, '--json'],
+    (o) => o.split('"type":"epoch-end"').length - 1 >= 4,
+    'SIGTERM',
+  );
+  assert.equal(first.code, 130, first.stderr);
+  // go back to the end of stage 1 (epoch 2): epochs 3 and 4 are trained again
+  rmSync(join(out, 'checkpoints/last'), { recursive: true });
+  cpSync(join(out, 'checkpoints/stage-1-head, first'), join(out, 'checkpoints/last'), { recursive: true });
+  const second = cli(['train', '--resume', out, '--quiet']);
+  assert.equal(second.code, 0, second.stderr);
+  const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n').slice(1);
+  assert.deepEqual(
+    csv.map((l) => l.match(/^"head, first"|^last/)?.[0]),
+    ['"head, first"', '"head, first"', 'last', 'last', 'last'],
+    'a comma in a stage name is quoted',
+  );
+  const ends = readFileSync(join(out, 'events.ndjson'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.type === 'epoch-end')
+    .map((e) => e.epoch);
+  assert.deepEqual(ends, [1, 2, 3, 4, 5]);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.deepEqual(
+    summary.history.map((h: { epoch: number }) => h.epoch),
+    [1, 2, 3, 4, 5],
+  );
+});
+
+test('a reporter that throws is switched off with a warning; the run goes on', async () => {
+  const { EventBus } = await import('../src/core/events.js');
+  const bus = new EventBus();
+  const seen: string[] = [];
+  bus.add('broken', {
+    onEvent: (e) => {
+      if (e.type === 'epoch-end') throw new Error('disk on fire');
+    },
+  });
+  bus.add('fine', { onEvent: (e) => seen.push(e.type === 'warning' ? `warning: ${e.message}` : e.type) });
+  const epoch = { stage: 's', stageIndex: 0, lr: 1, groupLrs: [1], trainableParams: 1, loss: 1, acc: 1 };
+  const rest = { valLoss: 1, valAcc: 1, seconds: 1, samplesPerSec: 1 };
+  bus.emit({ type: 'epoch-end', epoch: 1, ...epoch, ...rest });
+  bus.emit({ type: 'epoch-end', epoch: 2, ...epoch, ...rest });
+  // the warning reaches the others before the event the broken reporter choked on
+  assert.deepEqual(seen, [
+    'warning: the broken reporter failed and is switched off: disk on fire',
+    'epoch-end',
+    'epoch-end',
+  ]);
 });

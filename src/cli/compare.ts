@@ -1,10 +1,11 @@
 // `freezeflow compare`: run several schedules on several training-set sizes and seeds (each run its own
 // process, so any job runner can spread them), then tabulate which strategy wins at which size.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 import { writeAtomic } from '../core/files.js';
+import { readSummary } from '../core/summary.js';
 import { lineChart } from '../report/html.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { readScheduleFile } from '../schedule/load.js';
@@ -85,33 +86,21 @@ function runCell(c: Cell, threads: number | undefined): Promise<number> {
   });
 }
 
-/** Read one finished cell from its run directory. */
+/** Read one cell from its run directory's summary (never a half-written run: summary.json is atomic). */
 export function readCell(c: Pick<Cell, 'schedule' | 'samples' | 'seed' | 'dir'>): CellResult {
   const base = { schedule: c.schedule, samples: c.samples, seed: c.seed };
-  const sf = join(c.dir, 'summary.json');
-  if (!existsSync(sf))
-    return { ...base, status: 'missing', bestValAcc: NaN, bestValLoss: NaN, epochs: 0, seconds: NaN, gap: NaN };
-  const s = JSON.parse(readFileSync(sf, 'utf8')) as {
-    status: string;
-    seconds: number;
-    data?: { train?: number };
-  };
-  const rows = readFileSync(join(c.dir, 'metrics.csv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split(','));
-  const num = (r: string[], k: number) => Number(r[k]);
-  const last = rows.at(-1);
+  const s = readSummary(c.dir);
+  if (!s) return { ...base, status: 'missing', bestValAcc: NaN, bestValLoss: NaN, epochs: 0, seconds: NaN, gap: NaN };
+  const h = s.history;
   return {
     ...base,
     status: s.status,
-    bestValAcc: Math.max(...rows.map((r) => num(r, 7))),
-    bestValLoss: Math.min(...rows.map((r) => num(r, 6))),
-    epochs: rows.length,
+    bestValAcc: Math.max(...h.map((r) => r.valAcc)),
+    bestValLoss: Math.min(...h.map((r) => r.valLoss)),
+    epochs: h.length,
     seconds: s.seconds,
-    gap: last ? num(last, 6) - num(last, 4) : NaN,
-    trainSamples: s.data?.train,
+    gap: s.trainValGap,
+    trainSamples: s.data.train,
   };
 }
 

@@ -103,17 +103,49 @@ export type RunEvent =
       seconds: number;
       modelDir?: string;
       error?: string;
+      /** Image folders: the decode cache's use. */
+      decodeCache?: { hits: number; misses: number; peakMB: number };
+      /** Live tensors at the end (flat memory means this does not grow with epochs). */
+      tensors?: number;
     };
 
 export type Listener = (e: RunEvent) => void;
 
+/** Something that follows a run: a file, the terminal, a summary. */
+export interface Reporter {
+  onEvent(e: RunEvent): void;
+  /** After run-end: flush and write what is left. */
+  close?(): void;
+}
+
+/**
+ * The runner emits, reporters subscribe. A reporter that throws is switched off with a warning to the
+ * others: a broken report never kills the training it reports on.
+ */
 export class EventBus {
   private readonly listeners: Listener[] = [];
+  private readonly reporters: { name: string; r: Reporter; off: boolean }[] = [];
   on(l: Listener): void {
     this.listeners.push(l);
   }
+  add(name: string, r: Reporter): void {
+    this.reporters.push({ name, r, off: false });
+  }
   emit(e: RunEvent): void {
     for (const l of this.listeners) l(e);
+    for (const rep of this.reporters) if (!rep.off) this.guarded(rep, () => rep.r.onEvent(e));
+  }
+  close(): void {
+    for (const rep of this.reporters) if (!rep.off) this.guarded(rep, () => rep.r.close?.());
+  }
+  private guarded(rep: { name: string; off: boolean }, f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      rep.off = true;
+      const message = `the ${rep.name} reporter failed and is switched off: ${(err as Error).message.split('\n')[0]}`;
+      this.emit({ type: 'warning', message });
+    }
   }
 }
 

@@ -2,28 +2,24 @@
 // --quiet, NDJSON events on stdout with --json.
 import cliProgress from 'cli-progress';
 import type { ChalkInstance } from 'chalk';
-import { backendLabel, type EventBus, type RunEvent } from '../core/events.js';
+import { backendLabel, type Reporter, type RunEvent } from '../core/events.js';
 import { fmtLr } from '../core/format.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
 
-export function attachProgress(
-  bus: EventBus,
+/** The terminal reporter for `mode`: bars, lines, NDJSON on stdout, or only warnings (quiet). */
+export function progressReporter(
   mode: ProgressMode,
   c: ChalkInstance,
   write: (s: string) => void,
   err: (s: string) => void,
-): void {
-  if (mode === 'quiet') {
-    bus.on((e) => {
-      if (e.type === 'warning') err(`warning: ${e.message}`);
-    });
-    return;
-  }
-  if (mode === 'json') {
-    bus.on((e) => write(JSON.stringify(e)));
-    return;
-  }
+): Reporter {
+  if (mode === 'quiet') return { onEvent: (e) => (e.type === 'warning' ? err(`warning: ${e.message}`) : undefined) };
+  if (mode === 'json') return { onEvent: (e) => write(JSON.stringify(e)) };
+  return terminal(c, write, mode === 'bars');
+}
+
+function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolean): Reporter {
   let bars: cliProgress.MultiBar | undefined;
   let total: cliProgress.SingleBar | undefined;
   let epochBar: cliProgress.SingleBar | undefined;
@@ -31,7 +27,7 @@ export function attachProgress(
   let stageName = '';
   let epochStart = Date.now();
   const log = (s: string) => (bars ? bars.log(`${s}\n`) : write(s));
-  bus.on((e: RunEvent) => {
+  const onEvent = (e: RunEvent) => {
     switch (e.type) {
       case 'run-start':
         totalEpochs = e.totalEpochs;
@@ -52,7 +48,7 @@ export function attachProgress(
                 )}${e.skippedFiles.length > 3 ? '; …' : ''} — all listed in events.ndjson; --strict makes this an error`,
             ),
           );
-        if (mode === 'bars') {
+        if (withBars) {
           bars = new cliProgress.MultiBar(
             { clearOnComplete: false, hideCursor: true, format: '{label} [{bar}] {value}/{total} {info}', barsize: 24 },
             cliProgress.Presets.shades_classic,
@@ -118,5 +114,6 @@ export function attachProgress(
       default:
         break;
     }
-  });
+  };
+  return { onEvent, close: () => bars?.stop() };
 }

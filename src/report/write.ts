@@ -3,25 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeAtomic } from '../core/files.js';
-import { UserError } from '../core/errors.js';
 import type { RunEvent } from '../core/events.js';
+import { readRunEvents } from '../core/run-files.js';
 import { chartsSvg, renderReport } from './html.js';
 
-export function readRunEvents(runDir: string): RunEvent[] {
-  const file = join(runDir, 'events.ndjson');
-  if (!existsSync(file))
-    throw new UserError(`${runDir} has no events.ndjson (is it a freezeflow run directory with ndjson metrics?)`);
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as RunEvent];
-      } catch {
-        return []; // a line cut short by a killed process
-      }
-    });
-}
+export { readRunEvents };
 
 /** Write RUN_DIR/report.html; returns its path. */
 export function writeReport(runDir: string, events: readonly RunEvent[] = readRunEvents(runDir)): string {

@@ -4,6 +4,7 @@ import { lrAt, normalizeScheduler, type NormalizedScheduler } from './schedulers
 import { normalizeOptimizer, optimizerKind, type NormalizedOptimizer } from './optimizers/index.js';
 
 export type { NormalizedOptimizer };
+import { METRIC_FILES, type MetricFile } from '../core/summary.js';
 import { knownStepsPerEpoch, stageRanges } from './semantic.js';
 import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from './issues.js';
@@ -65,7 +66,7 @@ export interface Plan {
   output: {
     dir?: string;
     checkpoints: { everyStage: boolean; everyEpochs?: number; best: boolean };
-    metrics: ('csv' | 'ndjson')[];
+    metrics: MetricFile[];
   };
   /** Batches per epoch when knowable from the schedule alone (used to sketch per-batch curves). */
   stepsPerEpoch?: number;
@@ -159,7 +160,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
     output: {
       dir: schedule.output?.dir,
       checkpoints: { everyStage: ck.everyStage ?? true, everyEpochs: ck.everyEpochs, best: ck.best ?? true },
-      metrics: schedule.output?.metrics ?? ['csv', 'ndjson'],
+      metrics: schedule.output?.metrics ?? [...METRIC_FILES],
     },
     stepsPerEpoch: knownStepsPerEpoch(schedule),
   };

@@ -3,6 +3,7 @@
 // and a test checks that the committed file equals what this module builds.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Literals } from './typebox.js';
+import { METRIC_FILES } from '../core/summary.js';
 import { SchedulerSpec } from './schedulers/index.js';
 import { OptimizerSpec } from './optimizers/index.js';
 import { HeadLayer } from './heads/index.js';
@@ -263,8 +264,8 @@ export const OutputSpec = Type.Object(
       ),
     ),
     metrics: Type.Optional(
-      Type.Array(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')]), {
-        description: 'Metric files written to the run directory (default [csv, ndjson]).',
+      Type.Array(Literals(METRIC_FILES), {
+        description: `Metric files written to the run directory (default [${METRIC_FILES.join(', ')}]).`,
       }),
     ),
   },

@@ -13,6 +13,7 @@ import { rng, shuffleInPlace } from '../data/random.js';
 import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from './optim.js';
 import type { EventBus, GradientLayer } from '../core/events.js';
 import { makePolicies, type Policies, type PolicyAction } from './policy.js';
+import type { RunState } from '../core/run-files.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
 
@@ -78,19 +79,7 @@ export interface RunOptions {
   deviceError?: () => string | undefined;
 }
 
-export interface RunState {
-  stageIndex: number;
-  /** Last completed epoch (global, 1-based); 0 before the first. */
-  epoch: number;
-  trainable: string[];
-  /** The best epoch by val loss so far (the run's result; the checkpoint policy decides it). */
-  bestValLoss: number;
-  bestValAcc: number;
-  bestEpoch: number;
-  lastValLoss: number;
-  /** Every policy's own state, by its key: what --resume needs to decide as the run would have. */
-  policies: Record<string, unknown>;
-}
+export type { RunState };
 
 /** The loss, a gradient or a weight became NaN or infinite: training cannot go on. */
 export class NonFiniteLossError extends Error {

@@ -1,0 +1,105 @@
+// A run directory's files and their formats, in one place: what `train` writes and `--resume`, `compare`
+// and `report` read back. Damaged files are named in the error, never a bare parser message.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT_USAGE, UserError } from './errors.js';
+import type { RunEvent } from './events.js';
+import { writeAtomic } from './files.js';
+
+export const RUN_FILES = {
+  record: 'run.json',
+  schedule: 'schedule.yaml',
+  summary: 'summary.json',
+  events: 'events.ndjson',
+  metrics: 'metrics.csv',
+  report: 'report.html',
+  plan: 'plan.json',
+  model: 'model',
+  checkpoints: 'checkpoints',
+} as const;
+
+/** What a run started with (run.json), so --resume continues it as it began. */
+export interface RunRecord {
+  /** The schedule file the run started from: relative paths in it resolve against its folder. */
+  scheduleFile: string;
+  /** Command-line overrides (compare's sizes and seeds). */
+  overrides: { samples?: number; seed?: number };
+}
+
+/** Everything the runner's future depends on, saved with every checkpoint (state.json). */
+export interface RunState {
+  stageIndex: number;
+  /** Last completed epoch (global, 1-based); 0 before the first. */
+  epoch: number;
+  trainable: string[];
+  /** The best epoch by val loss so far (the run's result; the checkpoint policy decides it). */
+  bestValLoss: number;
+  bestValAcc: number;
+  bestEpoch: number;
+  lastValLoss: number;
+  /** Every policy's own state, by its key: what --resume needs to decide as the run would have. */
+  policies: Record<string, unknown>;
+}
+
+export type CheckpointKind = 'stage' | 'epoch' | 'best' | 'interrupt';
+
+export interface CheckpointFile {
+  kind: CheckpointKind;
+  state: RunState;
+  schedule: string;
+  savedAt: string;
+}
+
+function readJson<T>(file: string, what: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new UserError(`${file} (${what}) is damaged: ${(err as Error).message.split('\n')[0]}`, EXIT_USAGE);
+  }
+}
+
+export const readRunRecord = (dir: string): RunRecord | undefined =>
+  existsSync(join(dir, RUN_FILES.record)) ? readJson<RunRecord>(join(dir, RUN_FILES.record), 'run record') : undefined;
+
+export const writeRunRecord = (dir: string, r: RunRecord): void =>
+  writeAtomic(join(dir, RUN_FILES.record), `${JSON.stringify(r, null, 2)}\n`);
+
+/** The checkpoint a resume starts from (checkpoints/last), or a usage error saying there is none. */
+export function readResumePoint(dir: string): CheckpointFile {
+  const file = join(dir, RUN_FILES.checkpoints, 'last', 'state.json');
+  if (!existsSync(file))
+    throw new UserError(
+      `--resume ${dir}: no checkpoint (checkpoints/last/state.json) in that run directory`,
+      EXIT_USAGE,
+    );
+  const c = readJson<CheckpointFile>(file, 'checkpoint state');
+  // JSON has no Infinity: a run that had no epoch yet saved its best loss as null
+  c.state.bestValLoss ??= Infinity;
+  c.state.lastValLoss ??= Infinity;
+  c.state.policies ??= {};
+  return c;
+}
+
+/** Folder name of a checkpoint: stage-N-NAME after a stage, epoch-N, best, or last (interrupts). */
+export function checkpointName(kind: CheckpointKind, state: RunState, stageNames: readonly string[]): string {
+  if (kind === 'stage') return `stage-${state.stageIndex}-${stageNames[state.stageIndex - 1] ?? 'end'}`;
+  if (kind === 'epoch') return `epoch-${state.epoch}`;
+  return kind === 'best' ? 'best' : 'last';
+}
+
+/** The events of a run (both processes of a resumed one); a line cut short by a kill is skipped. */
+export function readRunEvents(runDir: string): RunEvent[] {
+  const file = join(runDir, RUN_FILES.events);
+  if (!existsSync(file))
+    throw new UserError(`${runDir} has no events.ndjson (is it a freezeflow run directory with ndjson metrics?)`);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as RunEvent];
+      } catch {
+        return [];
+      }
+    });
+}

@@ -1,0 +1,47 @@
+// metrics.csv: one row per epoch, quoted as RFC 4180 says (a stage name may hold a comma or a quote).
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Reporter } from '../../core/events.js';
+import type { FileReporterOptions } from './index.js';
+
+export const CSV_COLUMNS = [
+  'stage',
+  'epoch',
+  'lr',
+  'trainable_params',
+  'loss',
+  'acc',
+  'val_loss',
+  'val_acc',
+  'seconds',
+] as const;
+
+/** A field as RFC 4180 wants it: quoted (quotes doubled) when it holds a comma, quote or line break. */
+export const csvField = (v: string | number): string => {
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function csvReporter({ runDir, append }: FileReporterOptions): Reporter {
+  const file = join(runDir, 'metrics.csv');
+  if (!append) writeFileSync(file, `${CSV_COLUMNS.join(',')}\n`);
+  return {
+    onEvent(e) {
+      if (e.type === 'run-start' && e.resumedFrom) truncate(file, e.resumedFrom.epoch);
+      if (e.type !== 'epoch-end') return;
+      const row = [e.stage, e.epoch, e.lr, e.trainableParams, e.loss, e.acc, e.valLoss, e.valAcc, e.seconds.toFixed(2)];
+      appendFileSync(file, `${row.map(csvField).join(',')}\n`);
+    },
+  };
+}
+
+/** A resumed run redoes the epochs after its checkpoint: their rows are replaced, not repeated. */
+function truncate(file: string, epoch: number): void {
+  if (!existsSync(file)) return;
+  const [header, ...rows] = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  // the epoch is the second field; a quoted stage name never ends in a digit followed by a comma
+  const epochOf = (row: string) => Number(/(?:^|,)(\d+),[^,]*,\d+,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*$/.exec(row)?.[1]);
+  writeFileSync(file, [header, ...rows.filter((r) => epochOf(r) <= epoch)].map((l) => `${l}\n`).join(''));
+}

@@ -1,0 +1,17 @@
+// The file reporters a schedule can ask for in output.metrics (names in core/summary.ts METRIC_FILES).
+// A new one: a file beside this one, its name in METRIC_FILES, and one entry here.
+import type { Reporter } from '../../core/events.js';
+import type { MetricFile } from '../../core/summary.js';
+import { csvReporter } from './csv.js';
+import { ndjsonReporter } from './ndjson.js';
+
+export interface FileReporterOptions {
+  runDir: string;
+  /** A resumed run appends to what the first process wrote. */
+  append: boolean;
+}
+
+export const FILE_REPORTERS: Record<MetricFile, (o: FileReporterOptions) => Reporter> = {
+  csv: csvReporter,
+  ndjson: ndjsonReporter,
+};

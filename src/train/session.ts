@@ -1,0 +1,251 @@
+// One training run from request to result: schedule → plan → backend, model, data → run directory and
+// reporters → the runner → final model, summary, report. The CLI maps flags to a TrainRequest and the
+// result to an exit code; nothing here writes to the terminal except through the progress reporter.
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { EXIT_USAGE, UserError } from '../core/errors.js';
+import { EventBus, type Reporter, type RunEvent } from '../core/events.js';
+import { writeAtomic } from '../core/files.js';
+import { readSummary } from '../core/summary.js';
+import type { RunState } from '../core/run-files.js';
+import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedule/load.js';
+import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
+import { initBackend, type BackendChoice, type BackendReport } from '../backend/index.js';
+import { takeDeviceError } from '../backend/webgpu.js';
+import { defaultThreads } from '../backend/wasm-threads.js';
+import { BUILTIN_SHAPE } from '../data/mnist.js';
+import { seedMathRandom } from '../data/random.js';
+import { sourceSize } from '../data/dataset.js';
+import { describeData, openData, type OpenedData } from '../data/open.js';
+import { buildFineTuneModel } from '../model/finetune.js';
+import { loadModel, saveModel } from '../model/io.js';
+import { listLayers } from '../model/layers.js';
+import { FILE_REPORTERS } from '../report/reporters/index.js';
+import { summaryReporter } from '../report/reporters/summary.js';
+import { writeReport } from '../report/write.js';
+import { NonFiniteLossError, runStages, TrainingFailure } from './runner.js';
+import { RunDirectory } from './run-dir.js';
+
+export interface TrainRequest {
+  /** The schedule file (optional with `resume`: the run's own copy). */
+  schedule?: string;
+  /** A run directory to continue from its last checkpoint. */
+  resume?: string;
+  out?: string;
+  backend?: BackendChoice;
+  threads?: number;
+  strict?: boolean;
+  /** Overrides of data.samples / data.seed, applied before the plan is built. */
+  samples?: number;
+  seed?: number;
+}
+
+export type RunStatus = 'completed' | 'stopped' | 'interrupted' | 'failed';
+
+export interface TrainResult {
+  status: RunStatus;
+  runDir: string;
+  /** One line saying what went wrong (failed runs). */
+  error?: string;
+}
+
+interface Prepared {
+  loaded: LoadedSchedule;
+  plan: Plan;
+  /** Where relative paths in the schedule resolve from. */
+  baseFile: string;
+  resumed?: RunDirectory;
+  overrides: { samples?: number; seed?: number };
+}
+
+/** Schedule, overrides (a resumed run keeps those it started with) and plan. */
+function prepare(req: TrainRequest): Prepared {
+  const resumed = req.resume ? RunDirectory.resume(req.resume) : undefined;
+  const file = req.schedule ?? (resumed ? resumed.file('schedule') : undefined);
+  if (!file) throw new UserError('give --schedule FILE (or --resume RUN_DIR)', EXIT_USAGE);
+  const loaded = readScheduleFile(file);
+  const before = resumed?.record?.overrides;
+  const num = (v: unknown) => (v === undefined ? undefined : Number(v)); // older run.json kept strings
+  const overrides = { samples: req.samples ?? num(before?.samples), seed: req.seed ?? num(before?.seed) };
+  if (overrides.samples !== undefined) loaded.schedule.data.samples = overrides.samples;
+  if (overrides.seed !== undefined) loaded.schedule.data.seed = overrides.seed;
+  const plan = buildPlan(loaded.schedule, loaded.name);
+  const baseFile = req.schedule ?? resumed?.record?.scheduleFile ?? loaded.file;
+  return { loaded, plan, baseFile, resumed, overrides };
+}
+
+interface Opened {
+  backend: BackendReport;
+  model: tf.LayersModel;
+  data: OpenedData;
+  resolved: ResolvedStage[];
+}
+
+/** Backend, seeds, model (fresh or from the checkpoint) and data. */
+async function open(req: TrainRequest, p: Prepared, resumeState?: RunState): Promise<Opened> {
+  const { plan, baseFile, loaded } = p;
+  const described = describeData(plan, baseFile);
+  const threads =
+    req.threads ?? (described.builtin ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : defaultThreads());
+  const backend = await initBackend(req.backend ?? plan.training.backend, { threads });
+  // the same seed, backend and thread count give the same run (head initialisation, dropout masks)
+  seedMathRandom(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
+  const model = resumeState
+    ? await loadModel(join(p.resumed!.file('checkpoints'), 'last', 'model.json'))
+    : await buildFineTuneModel(plan, baseFile, described.classes.length);
+  const data = await openData(plan, described, model.inputs[0]!.shape.slice(1), { strict: req.strict });
+  return { backend, model, data, resolved: resolveLoaded(loaded, plan, listLayers(model)) };
+}
+
+/** File reporters the schedule asks for, the summary, and the terminal. */
+function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Reporter): void {
+  const append = p.resumed !== undefined;
+  for (const name of p.plan.output.metrics) bus.add(name, FILE_REPORTERS[name]({ runDir: dir.path, append }));
+  bus.add(
+    'summary',
+    summaryReporter({
+      runDir: dir.path,
+      schedule: p.plan.name,
+      data: { source: p.plan.data.source, seed: p.plan.data.seed, samples: p.plan.data.samples },
+      stages: p.plan.stages.map((s) => ({ name: s.name, first: s.firstEpoch, last: s.lastEpoch })),
+      history: append ? readSummary(dir.path)?.history : undefined,
+    }),
+  );
+  bus.add('progress', progress);
+}
+
+/** One line for an unexpected failure inside training, with the fix where we know it. */
+function explainFailure(err: unknown, backend: string, batchSize: number): string {
+  const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  const cause = err instanceof TrainingFailure && err.cause instanceof Error ? err.cause : err;
+  if (process.env['FREEZEFLOW_DEBUG'] && cause instanceof Error) process.stderr.write(`${cause.stack}\n`);
+  if (
+    /memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length|binding size|maxBufferSize/i.test(
+      msg,
+    )
+  )
+    return `the ${backend} backend ran out of memory (${msg}); lower data.batchSize (now ${batchSize}) or unfreeze fewer layers — the checkpoints written so far are kept, and 'freezeflow train --resume RUN_DIR -s EDITED.yaml' continues from the last one`;
+  return `training failed: ${msg} — the checkpoints written so far are kept (FREEZEFLOW_DEBUG=1 shows the stack)`;
+}
+
+function runStart(p: Prepared, o: Opened, dir: RunDirectory, resumeState?: RunState): RunEvent {
+  const { plan } = p;
+  const { backend, data } = o;
+  return {
+    type: 'run-start',
+    name: plan.name,
+    backend: backend.name,
+    skippedBackends: backend.skipped,
+    ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
+    ...(backend.threadsNote ? { threadsNote: backend.threadsNote } : {}),
+    runDir: dir.path,
+    totalEpochs: plan.totalEpochs,
+    stepsPerEpoch: Math.ceil(sourceSize(data.train) / plan.data.batchSize),
+    trainSamples: sourceSize(data.train),
+    valSamples: sourceSize(data.val),
+    classes: data.classes,
+    skippedFiles: data.skipped,
+    input: data.input,
+    resumedFrom: resumeState ? { stage: resumeState.stageIndex, epoch: resumeState.epoch } : undefined,
+  };
+}
+
+/** Run the stages; any failure becomes an error line with the state of the last good epoch. */
+async function train(p: Prepared, o: Opened, dir: RunDirectory, bus: EventBus, signal: AbortSignal) {
+  const { plan } = p;
+  const meta = { labels: o.data.classes, stageNames: plan.stages.map((s) => s.name), scheduleFile: p.loaded.file };
+  try {
+    const r = await runStages({
+      plan,
+      resolved: o.resolved,
+      model: o.model,
+      data: o.data,
+      bus,
+      checkpoint: async (kind, state) => {
+        const at = await dir.checkpoint(o.model, kind, state, meta);
+        bus.emit({ type: 'checkpoint', kind, dir: at, epoch: state.epoch });
+        return at;
+      },
+      restoreBest: () => dir.restoreBest(o.model),
+      shouldStop: () => signal.aborted,
+      resume: dir.resumeFrom?.state,
+      runDir: dir.path,
+      readback: o.backend.name === 'tensorflow-gpu' ? 'deferred' : undefined,
+      deviceError: o.backend.name === 'webgpu' ? takeDeviceError : undefined,
+    });
+    return { status: r.status as RunStatus, state: r.state };
+  } catch (err) {
+    // Any failure still ends with a summary and the checkpoints already written (never lost work).
+    if (err instanceof NonFiniteLossError) return { status: 'failed' as const, state: err.state, error: err.message };
+    const error = explainFailure(err, o.backend.name, plan.data.batchSize);
+    return { status: 'failed' as const, state: err instanceof TrainingFailure ? err.state : undefined, error };
+  }
+}
+
+export async function trainSession(
+  req: TrainRequest,
+  io: { progress: Reporter; signal: AbortSignal },
+): Promise<TrainResult> {
+  const p = prepare(req);
+  const resumeState = p.resumed?.resumeFrom?.state;
+  const o = await open(req, p, resumeState);
+  const dir =
+    p.resumed ??
+    RunDirectory.create(req.out ?? p.plan.output.dir, p.plan.name, p.loaded.file, {
+      scheduleFile: resolve(p.loaded.file),
+      overrides: p.overrides,
+    });
+  const bus = new EventBus();
+  reporters(bus, p, dir, io.progress);
+  const events: RunEvent[] = [];
+  bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
+  const start = Date.now();
+  bus.emit(runStart(p, o, dir, resumeState));
+  const r = await train(p, o, dir, bus, io.signal);
+  const last = events.filter((e) => e.type === 'epoch-end').at(-1);
+  const finalValAcc = last?.type === 'epoch-end' ? last.valAcc : NaN;
+  await finish(p, o, dir, bus, { ...r, finalValAcc, seconds: (Date.now() - start) / 1000 });
+  // the report covers both processes of a resumed run: it is drawn from events.ndjson when there is one
+  writeReport(dir.path, p.plan.output.metrics.includes('ndjson') ? undefined : events);
+  return { status: r.status, runDir: dir.path, error: r.error };
+}
+
+/** The final model (runs that ended normally), run-end, the summary, plan.json. */
+async function finish(
+  p: Prepared,
+  o: Opened,
+  dir: RunDirectory,
+  bus: EventBus,
+  r: { status: RunStatus; state?: RunState; error?: string; finalValAcc: number; seconds: number },
+): Promise<void> {
+  let modelDir: string | undefined;
+  if (r.status === 'completed' || r.status === 'stopped') {
+    modelDir = dir.file('model');
+    await saveModel(o.model, modelDir, {
+      labels: o.data.classes,
+      files: { 'freezeflow.json': { schedule: p.plan.name, input: o.data.input } },
+    });
+  }
+  const cache = o.data.cache;
+  bus.emit({
+    type: 'run-end',
+    status: r.status,
+    epochs: r.state?.epoch ?? 0,
+    bestValLoss: r.state?.bestValLoss ?? NaN,
+    bestValAcc: r.state?.bestValAcc ?? NaN,
+    bestEpoch: r.state?.bestEpoch ?? 0,
+    finalValAcc: r.finalValAcc,
+    seconds: r.seconds,
+    modelDir,
+    error: r.error,
+    decodeCache: cache ? { hits: cache.hits, misses: cache.misses, peakMB: cache.peakBytes / 2 ** 20 } : undefined,
+    tensors: tf.memory().numTensors,
+  });
+  bus.close();
+  const stages = o.resolved.map((s) => ({
+    name: s.stage.name,
+    trainable: [...s.trainable],
+    trainableParams: s.trainableParams,
+  }));
+  writeAtomic(dir.file('plan'), JSON.stringify({ stages }, null, 2));
+}
