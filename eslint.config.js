@@ -31,6 +31,27 @@ const graph = Object.entries(ALLOWED).map(([folder, allowed]) => ({
   },
 }));
 
+// tfjs internals are touched in src/core/tfjs-internals.ts only (the wasm kernels keep their own typed
+// view of the wasm backend): reading these properties anywhere else fails lint.
+const INTERNALS = [
+  'containerNodes',
+  'inboundNodes',
+  '_trainableWeights',
+  '_nonTrainableWeights',
+  'readSync',
+  'PThread',
+];
+const internals = {
+  files: ['src/**/*.ts'],
+  ignores: ['src/core/tfjs-internals.ts'],
+  rules: {
+    'no-restricted-properties': [
+      'error',
+      ...INTERNALS.map((property) => ({ property, message: 'tfjs internals go through src/core/tfjs-internals.ts' })),
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'runs/', 'models/', 'bin/'] },
   ...tseslint.configs.recommended,
@@ -41,4 +62,5 @@ export default tseslint.config(
     },
   },
   ...graph,
+  internals,
 );

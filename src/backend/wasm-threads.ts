@@ -5,6 +5,7 @@
 // to files, point emscripten at them, and report as many logical cores as needed for the requested
 // pool size while the module initialises. Same kernels, same results; XNNPACK ops (conv, matmul,
 // depthwise, pooling) split their output tiles over the pool.
+import { wasmPoolWorkers } from '../core/tfjs-internals.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -109,12 +110,7 @@ export function enableWasmThreads(threads: number, setThreadsCount: (n: number) 
   };
 }
 
-interface EmscriptenPThreads {
-  PThread?: { runningWorkers: { unref(): void }[] };
-}
-
 /** The pool's threads live as long as the process; without this they would keep it from exiting. */
 export function unrefPoolWorkers(): void {
-  const module = (tf.backend() as unknown as { wasm?: EmscriptenPThreads }).wasm;
-  for (const w of module?.PThread?.runningWorkers ?? []) w.unref();
+  for (const w of wasmPoolWorkers(tf.backend())) w.unref();
 }

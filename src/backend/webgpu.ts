@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { packageRoot } from '../core/paths.js';
+import { wrapReadSync } from '../core/tfjs-internals.js';
 
 const require = createRequire(import.meta.url);
 
@@ -137,10 +138,8 @@ export async function registerWebgpu(probe: WebgpuProbe): Promise<void> {
       const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
       watch(device);
       const backend = new mod.WebGPUBackend(device, adapter.info);
-      const b = backend as unknown as { readSync: (id: object) => unknown };
-      const readSync = b.readSync.bind(backend);
       // values already on the CPU still read synchronously; a read from the GPU cannot under Node
-      b.readSync = (id) => {
+      wrapReadSync(backend, (readSync) => (id) => {
         try {
           return readSync(id);
         } catch (err) {
@@ -149,7 +148,7 @@ export async function registerWebgpu(probe: WebgpuProbe): Promise<void> {
             'a synchronous GPU read (dataSync/arraySync) cannot run under Node on the webgpu backend (a freezeflow bug: reads must be asynchronous)',
           );
         }
-      };
+      });
       return backend;
     },
     3,

@@ -1,4 +1,5 @@
 // A model's layers as a flat list of full paths ('outer/inner/name'), with parameter counts and flags.
+import { weightLists } from '../core/tfjs-internals.js';
 import * as tf from '@tensorflow/tfjs';
 import type { LayerInfo } from '../schedule/plan.js';
 
@@ -11,8 +12,6 @@ export interface LayerEntry extends LayerInfo {
   hasWeights: boolean;
   isContainer: boolean;
 }
-
-type WithWeightLists = { _trainableWeights: tf.LayerVariable[]; _nonTrainableWeights: tf.LayerVariable[] };
 
 export function isContainer(layer: tf.layers.Layer): layer is tf.LayersModel & tf.layers.Layer {
   return layer instanceof tf.LayersModel;
@@ -74,9 +73,9 @@ function entry(
   container: boolean,
   index: number,
 ): LayerEntry {
-  const w = layer as unknown as WithWeightLists;
-  const potential = container ? size(layer.weights.filter((v) => v.trainable)) : size(w._trainableWeights ?? []);
-  const fixed = container ? size(layer.weights) - potential : size(w._nonTrainableWeights ?? []);
+  const w = weightLists(layer);
+  const potential = container ? size(layer.weights.filter((v) => v.trainable)) : size(w.trainable);
+  const fixed = container ? size(layer.weights) - potential : size(w.fixed);
   return {
     index,
     path,

@@ -1,5 +1,6 @@
 // Head surgery: cut a pretrained network at a layer and put a new head on top. Kept layers are the same
 // layer objects, so their weights are untouched.
+import { nodeBookkeeping } from '../core/tfjs-internals.js';
 import * as tf from '@tensorflow/tfjs';
 import { headKind, type HeadLayerSpec } from '../schedule/heads/index.js';
 import { UserError } from '../core/errors.js';
@@ -26,8 +27,7 @@ function nodeIndexIn(model: tf.LayersModel, layer: tf.layers.Layer): number {
   // A Sequential keeps its graph in an inner functional model.
   // A Sequential builds its graph lazily; its node bookkeeping exists only after build().
   if (model instanceof tf.Sequential && !model.built) model.build(model.inputs[0]!.shape);
-  const nodes = (model as unknown as { containerNodes: Set<string> }).containerNodes;
-  const count = (layer as unknown as { inboundNodes: unknown[] }).inboundNodes.length;
+  const { nodes, count } = nodeBookkeeping(model, layer);
   for (let i = 0; i < count; i++) if (nodes.has(`${layer.name}_ib-${i}`)) return i;
   return 0;
 }

@@ -1,4 +1,5 @@
 // Optimizers per lr group, with decoupled (AdamW) or L2 weight decay, which tfjs optimizers lack.
+import { setOptimizerLr } from '../core/tfjs-internals.js';
 import * as tf from '@tensorflow/tfjs';
 import type { StagePlan } from '../schedule/plan.js';
 import { optimizerKind } from '../schedule/optimizers/index.js';
@@ -23,13 +24,6 @@ export interface GroupOptimizer extends ParamGroup {
 
 function makeOptimizer(stage: StagePlan, lr: number): tf.Optimizer {
   return optimizerKind(stage.optimizer.type).build(tf.train, stage.optimizer, lr);
-}
-
-function setOptimizerLr(opt: tf.Optimizer, lr: number): void {
-  // SGD and Momentum cache the lr as a tensor and need setLearningRate; Adam and RMSProp read the field.
-  const o = opt as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
-  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
-  else o.learningRate = lr;
 }
 
 function newGroup(stage: StagePlan, g: ParamGroup): GroupOptimizer {

@@ -14,6 +14,7 @@ import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from
 import type { EventBus, GradientLayer } from '../core/events.js';
 import { makePolicies, type Policies, type PolicyAction } from './policy.js';
 import type { RunState } from '../core/run-files.js';
+import { wrapLayerCall } from '../core/tfjs-internals.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
 
@@ -29,8 +30,6 @@ const MODE_LAYERS = new Set([
   'AlphaDropout',
 ]);
 
-type CallFn = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
-
 /**
  * tfjs decides train/inference per call and does not pass `training` into nested models; BatchNorm
  * never reads `trainable` and updates its moving statistics whenever training=true. So freezeflow sets
@@ -45,12 +44,10 @@ export class ModeController {
   ) {
     for (const { layer } of layers) {
       if (!MODE_LAYERS.has(layer.getClassName())) continue;
-      const target = layer as unknown as { call: CallFn };
-      const original = target.call.bind(layer) as CallFn;
-      target.call = (inputs, kwargs) => {
+      wrapLayerCall(layer, (original) => (inputs, kwargs) => {
         const bnFrozen = isBatchNorm(layer) && !layer.trainable && this.bnPolicy === 'frozen';
         return original(inputs, { ...kwargs, training: this.training && !bnFrozen });
-      };
+      });
     }
   }
 }

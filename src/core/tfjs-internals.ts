@@ -1,0 +1,56 @@
+// Every use of a tfjs internal outside its public API, in one audited place, each with why. A tfjs
+// upgrade checks this file (and the wasm kernels' WasmBackendInternals, src/backend/wasm-kernels.ts).
+// Only types are imported: the functions work on the objects they are handed.
+import type * as tf from '@tensorflow/tfjs';
+
+/**
+ * A layer's own weight lists: the parameters it *could* train, whatever its trainable flag says now
+ * (layer.trainableWeights is empty while the layer is frozen).
+ */
+export function weightLists(layer: tf.layers.Layer): { trainable: tf.LayerVariable[]; fixed: tf.LayerVariable[] } {
+  const w = layer as unknown as { _trainableWeights?: tf.LayerVariable[]; _nonTrainableWeights?: tf.LayerVariable[] };
+  return { trainable: w._trainableWeights ?? [], fixed: w._nonTrainableWeights ?? [] };
+}
+
+/**
+ * Which of a shared layer's inbound nodes belongs to `model`: tfjs records them in the model's
+ * containerNodes as '<name>_ib-<i>' (needed to rewire nested models for caching and BatchNorm folding).
+ */
+export function nodeBookkeeping(model: tf.LayersModel, layer: tf.layers.Layer): { nodes: Set<string>; count: number } {
+  const nodes = (model as unknown as { containerNodes: Set<string> }).containerNodes;
+  const count = (layer as unknown as { inboundNodes: unknown[] }).inboundNodes.length;
+  return { nodes, count };
+}
+
+export type LayerCall = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+
+/**
+ * Replace a layer's call(): tfjs does not pass `training` into nested models and BatchNorm ignores
+ * `trainable`, so the training flag is set per layer by wrapping its call.
+ */
+export function wrapLayerCall(layer: tf.layers.Layer, wrap: (original: LayerCall) => LayerCall): void {
+  const target = layer as unknown as { call: LayerCall };
+  target.call = wrap(target.call.bind(layer) as LayerCall);
+}
+
+/** SGD and Momentum cache the lr as a tensor and need setLearningRate; Adam and RMSProp read the field. */
+export function setOptimizerLr(opt: tf.Optimizer, lr: number): void {
+  const o = opt as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
+/** The wasm backend's pthread pool workers (emscripten's module), when the wasm backend runs. */
+export function wasmPoolWorkers(backend: tf.KernelBackend): { unref(): void }[] {
+  const wasm = (backend as unknown as { wasm?: { PThread?: { runningWorkers: { unref(): void }[] } } }).wasm;
+  return wasm?.PThread?.runningWorkers ?? [];
+}
+
+/** Wrap a backend's synchronous read (tfjs-backend-webgpu's needs OffscreenCanvas, absent in Node). */
+export function wrapReadSync(
+  backend: tf.KernelBackend,
+  wrap: (original: (id: object) => unknown) => (id: object) => unknown,
+): void {
+  const b = backend as unknown as { readSync: (id: object) => unknown };
+  b.readSync = wrap(b.readSync.bind(backend));
+}
