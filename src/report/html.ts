@@ -1,6 +1,7 @@
 // The run report: one self-contained HTML file (inline SVG, no scripts, no network) drawn from the run's
 // events. Pure: events in, strings out; `freezeflow report` and `train` do the file IO.
 import { backendLabel, type RunEvent } from '../core/events.js';
+import type { RunSummary } from '../core/summary.js';
 
 type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
@@ -172,7 +173,7 @@ const table = (head: string[], rows: (string | number)[][]) =>
     .join('')}</table>`;
 
 /** The whole report page. */
-export function renderReport(events: readonly RunEvent[], summary: Record<string, unknown> = {}): string {
+export function renderReport(events: readonly RunEvent[], summary: Partial<RunSummary> = {}): string {
   const start = events.find((e): e is Ev<'run-start'> => e.type === 'run-start');
   const end = [...events].reverse().find((e): e is Ev<'run-end'> => e.type === 'run-end');
   const charts = runCharts(events);
@@ -181,7 +182,7 @@ export function renderReport(events: readonly RunEvent[], summary: Record<string
   const actions = events.filter((e) => e.type === 'guard' || e.type === 'early-stop' || e.type === 'warning');
   const caches = events.filter((e): e is Ev<'feature-cache'> => e.type === 'feature-cache');
   const header: [string, string][] = [
-    ['schedule', String(summary['schedule'] ?? start?.name ?? '')],
+    ['schedule', summary.schedule ?? start?.name ?? ''],
     [
       'backend',
       start

@@ -1,22 +1,18 @@
 // Writing the run report files from a run directory (events.ndjson, summary.json).
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeAtomic } from '../core/files.js';
 import type { RunEvent } from '../core/events.js';
-import { readRunEvents } from '../core/run-files.js';
+import { readRunEvents, RUN_FILES } from '../core/run-files.js';
+import { readSummary } from '../core/summary.js';
 import { chartsSvg, renderReport } from './html.js';
 
 export { readRunEvents };
 
 /** Write RUN_DIR/report.html; returns its path. */
 export function writeReport(runDir: string, events: readonly RunEvent[] = readRunEvents(runDir)): string {
-  const summaryFile = join(runDir, 'summary.json');
-  const summary = existsSync(summaryFile)
-    ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<string, unknown>)
-    : {};
-  const out = join(runDir, 'report.html');
-  writeAtomic(out, renderReport(events, summary));
+  const out = join(runDir, RUN_FILES.report);
+  writeAtomic(out, renderReport(events, readSummary(runDir) ?? {}));
   return out;
 }
 
