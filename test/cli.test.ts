@@ -132,9 +132,11 @@ test('train: a short run end to end writes model, metrics, events, summary; --js
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.status, 'completed');
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'model/labels.json'), 'utf8')), ['5', '6', '7', '8', '9']);
-  // the run finished, so resuming it trains nothing more and still succeeds
+  // a finished run is not resumed (nor its summary overwritten): one line, exit 2
   const again = cli(['train', '--resume', out, '--quiet']);
-  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, /^freezeflow: --resume .*: that run has completed; nothing to resume/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status, 'completed');
   assert.equal(cli(['train', '-s', f, '--out', out]).code, 2, 'a finished run directory is not overwritten');
 });
 

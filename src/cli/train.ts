@@ -78,7 +78,9 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
       process.stderr.write(`freezeflow: ${r.error}\n`);
       return EXIT_FAILURE;
     }
-    return r.status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
+    if (r.status !== 'interrupted') return EXIT_OK;
+    process.stderr.write(`freezeflow: interrupted; continue with: freezeflow train --resume ${r.runDir}\n`);
+    return EXIT_INTERRUPTED;
   } finally {
     release();
   }

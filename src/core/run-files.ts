@@ -39,6 +39,19 @@ export interface RunState {
   lastValLoss: number;
   /** Every policy's own state, by its key: what --resume needs to decide as the run would have. */
   policies: Record<string, unknown>;
+  /** Position of the seeded random stream (dropout masks, augmentation draws by tfjs). */
+  random?: number;
+  /** An interrupt inside epoch `epoch + 1`: the steps done and their sums, to continue at the next batch. */
+  partial?: { steps: number; samples: number; lossSum: number; accSum: number };
+}
+
+/** A param group's optimizer state, by the group's identity (variables as 'layer/path:index'). */
+export interface SavedGroup {
+  id: string;
+  config: string;
+  baseLr: number;
+  keys: string[];
+  weights: { name: string; shape: number[]; dtype: 'float32' | 'int32' }[];
 }
 
 export type CheckpointKind = 'stage' | 'epoch' | 'best' | 'interrupt';

@@ -21,7 +21,26 @@ export function shuffleInPlace<T>(xs: T[], rand: () => number): T[] {
 /**
  * tfjs draws the seeds of unseeded ops (head initialisers, dropout masks) from Math.random; a training
  * process replaces it for good with a stream from the run seed, so that the same seed gives the same run.
+ * The stream's position is saved with every checkpoint and restored on --resume, so a resumed run draws
+ * the dropout masks the uninterrupted one would have.
  */
+let stream = 0;
 export function seedMathRandom(seed: number): void {
-  Math.random = rng(seed ^ 0x5bd1e995);
+  stream = (seed ^ 0x5bd1e995) >>> 0;
+  Math.random = () => {
+    stream = (stream + 0x6d2b79f5) >>> 0;
+    let t = stream;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The position of the seeded stream (for a checkpoint). */
+export const randomState = (): number => stream;
+
+/** Continue the seeded stream from a saved position. */
+export function restoreRandomState(state: number): void {
+  seedMathRandom(0);
+  stream = state >>> 0;
 }

@@ -1,6 +1,7 @@
 // Loading and saving tfjs LayersModels without @tensorflow/tfjs-node: our own IO handlers for local files
 // and http(s) URLs, with one-line errors for the usual ways a model directory is broken.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeDirAtomic } from '../core/files.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../core/errors.js';
@@ -137,33 +138,27 @@ export async function loadModel(source: string, baseDir?: string): Promise<tf.La
 export async function saveModel(
   model: tf.LayersModel,
   dir: string,
-  extra: { labels?: string[]; files?: Record<string, unknown> } = {},
+  extra: { labels?: string[]; files?: Record<string, unknown>; binary?: Record<string, Uint8Array> } = {},
 ): Promise<void> {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  const out: Record<string, string | Uint8Array> = {};
   await model.save({
     save: async (a: tf.io.ModelArtifacts) => {
       const weights = new Uint8Array(a.weightData as ArrayBuffer);
-      writeFileSync(join(tmp, 'weights.bin'), weights);
-      const json = {
+      out['weights.bin'] = weights;
+      out['model.json'] = JSON.stringify({
         format: 'layers-model',
         generatedBy: a.generatedBy,
         convertedBy: a.convertedBy ?? null,
         modelTopology: a.modelTopology,
         weightsManifest: [{ paths: ['./weights.bin'], weights: a.weightSpecs }],
-      };
-      writeFileSync(join(tmp, 'model.json'), JSON.stringify(json));
+      });
       return {
         modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength },
       };
     },
   });
-  if (extra.labels) writeFileSync(join(tmp, 'labels.json'), `${JSON.stringify(extra.labels)}\n`);
-  for (const [name, value] of Object.entries(extra.files ?? {}))
-    writeFileSync(join(tmp, name), `${JSON.stringify(value, null, 2)}\n`);
-  const old = `${dir}.old-${process.pid}`;
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
+  if (extra.labels) out['labels.json'] = `${JSON.stringify(extra.labels)}\n`;
+  for (const [name, value] of Object.entries(extra.files ?? {})) out[name] = `${JSON.stringify(value, null, 2)}\n`;
+  Object.assign(out, extra.binary ?? {});
+  writeDirAtomic(dir, out);
 }

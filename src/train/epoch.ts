@@ -1,6 +1,7 @@
 // One epoch of training steps: batches in, updates applied, running numbers out. On GPU backends no
 // step waits for a read (see step.ts); the epoch's numbers are read once it is dispatched.
 import * as tf from '@tensorflow/tfjs';
+import { faultPoint } from '../core/fault.js';
 import { scheduleFactor, type StagePlan } from '../schedule/plan.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';
 import { applyStep, type GroupOptimizer } from './optim.js';
@@ -13,6 +14,7 @@ import {
   forwardBackward,
   holdVariables,
   LaggedReader,
+  type EpochPartial,
   type Readback,
   type Reading,
 } from './step.js';
@@ -44,6 +46,8 @@ export interface EpochContext {
   shouldStop?: () => boolean;
   /** How far the device may run ahead of the numbers read back (deferred only). */
   maxLag?: number;
+  /** Continue an epoch interrupted part-way: the steps it had done and their sums. */
+  from?: EpochPartial;
   /** The first error the GPU reported since the last call (validation, out of memory, device lost). */
   deviceError?: () => string | undefined;
 }
@@ -61,6 +65,8 @@ export interface EpochResult {
   /** A step's loss or gradients were not finite: what and where (the update was not applied). */
   failure?: string;
   interrupted: boolean;
+  /** Interrupted: where the epoch stood (a checkpoint continues it from the next batch). */
+  partial?: EpochPartial;
 }
 
 function oneHot(y: Int32Array, classes: number): tf.Tensor2D {
@@ -131,7 +137,8 @@ async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor
 export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
   const steps = Math.ceil(c.order.length / c.batchSize);
   const classes = c.train.classes.length;
-  const sums = new EpochSums();
+  const sums = new EpochSums(c.from);
+  const first = c.from?.steps ?? 0;
   let lr = c.stage.lr;
   let lastFactor = 1;
   let last: Reading | undefined;
@@ -153,10 +160,10 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
   const batchIdx = (b: number) => c.order.slice(b * c.batchSize, (b + 1) * c.batchSize);
   // the next batch decodes (on sharp's threads) while this one trains; tensors are made only when
   // a batch is used, so a prefetch abandoned by an interrupt leaves nothing behind
-  let pending = c.train.batch(batchIdx(0), c.augment);
+  let pending = c.train.batch(batchIdx(first), c.augment);
   let interrupted = false;
   try {
-    for (let b = 0; b < steps; b++) {
+    for (let b = first; b < steps; b++) {
       const factor = scheduleFactor(c.stage, c.e0, b, steps) * c.plateauFactor;
       for (const g of c.groups) g.setLr(g.baseLr * factor);
       lr = c.stage.lr * factor;
@@ -173,6 +180,7 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
       }
       if (reading && !reading.ok) return failed(c, reading, lr, false);
       if (b === 0) await c.afterFirstStep?.();
+      faultPoint('batch');
       if (reading) onReading(reading);
       else await reader.afterStep(b + 1);
       const gpu = c.deviceError?.();
@@ -188,7 +196,8 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
     const final = c.readback === 'eager' ? last! : await reader.finish();
     if (!final.ok) return failed(c, final, lr, interrupted);
     const { lossSum, accSum, samples } = final;
-    return { loss: lossSum / samples, acc: accSum / samples, samples, factor: lastFactor, lr, interrupted };
+    const partial = interrupted ? { steps: final.steps, samples, lossSum, accSum } : undefined;
+    return { loss: lossSum / samples, acc: accSum / samples, samples, factor: lastFactor, lr, interrupted, partial };
   } finally {
     sums.dispose();
   }

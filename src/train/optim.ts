@@ -1,7 +1,7 @@
 // Optimizers per lr group, with decoupled (AdamW) or L2 weight decay, which tfjs optimizers lack.
 import { setOptimizerLr } from '../core/tfjs-internals.js';
 import * as tf from '@tensorflow/tfjs';
-import type { StagePlan } from '../schedule/plan.js';
+import type { NormalizedOptimizer, StagePlan } from '../schedule/plan.js';
 import { optimizerKind } from '../schedule/optimizers/index.js';
 
 /** Trainable variables that share an lr, named by where the lr comes from (see ResolvedStage). */
@@ -22,16 +22,13 @@ export interface GroupOptimizer extends ParamGroup {
   currentLr: number;
 }
 
-function makeOptimizer(stage: StagePlan, lr: number): tf.Optimizer {
-  return optimizerKind(stage.optimizer.type).build(tf.train, stage.optimizer, lr);
-}
-
-function newGroup(stage: StagePlan, g: ParamGroup): GroupOptimizer {
-  const optimizer = makeOptimizer(stage, g.baseLr);
+/** A group's own optimizer, built from the (normalized) optimizer settings. */
+export function newGroup(spec: NormalizedOptimizer, g: ParamGroup): GroupOptimizer {
+  const optimizer = optimizerKind(spec.type).build(tf.train, spec, g.baseLr);
   const out: GroupOptimizer = {
     ...g,
     optimizer,
-    config: JSON.stringify(stage.optimizer),
+    config: JSON.stringify(spec),
     kept: false,
     currentLr: g.baseLr,
     setLr(v: number) {
@@ -60,7 +57,7 @@ export function buildGroups(
   const config = JSON.stringify(stage.optimizer);
   const out = groups.map((g) => {
     const p = previous.find((q) => keep && q.id === g.id && q.config === config && sameVars(q.vars, g.vars));
-    if (!p) return newGroup(stage, g);
+    if (!p) return newGroup(stage.optimizer, g);
     p.baseLr = g.baseLr;
     p.kept = true;
     return p;

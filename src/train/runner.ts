@@ -15,7 +15,10 @@ import type { EventBus, GradientLayer } from '../core/events.js';
 import { makePolicies, type Policies, type PolicyAction } from './policy.js';
 import type { RunState } from '../core/run-files.js';
 import { wrapLayerCall } from '../core/tfjs-internals.js';
-import { accuracy, defaultReadback, lossFn, sumOfSquares, type Readback } from './step.js';
+import { faultPoint } from '../core/fault.js';
+import { randomState, restoreRandomState } from '../data/random.js';
+import { restoreGroups, snapshotGroups, variableKeys, type OptimizerSnapshot } from './optim-state.js';
+import { accuracy, defaultReadback, lossFn, sumOfSquares, type EpochPartial, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
 
 export { lossFn };
@@ -64,11 +67,17 @@ export interface RunOptions {
   data: TrainData;
   bus: EventBus;
   /** Called to write checkpoints; the runner decides when. */
-  checkpoint?: (kind: 'stage' | 'epoch' | 'best' | 'interrupt', state: RunState) => Promise<string | undefined>;
+  checkpoint?: (
+    kind: 'stage' | 'epoch' | 'best' | 'interrupt',
+    state: RunState,
+    optimizers: OptimizerSnapshot,
+  ) => Promise<string | undefined>;
   /** Restore weights of the best checkpoint (guard rollback). */
   restoreBest?: () => Promise<void>;
   shouldStop?: () => boolean;
   resume?: RunState;
+  /** The optimizers' state saved with the resume checkpoint. */
+  resumeOptimizers?: OptimizerSnapshot;
   runDir: string;
   /** How step numbers come back to the CPU (default: deferred on GPU backends, eager elsewhere). */
   readback?: Readback;
@@ -352,6 +361,9 @@ class Run {
   private readonly readback: Readback;
   private readonly policies: Policies;
   private groups: GroupOptimizer[] = [];
+  private readonly keys: Map<tf.Variable, string>;
+  /** A resume's random stream position, restored where the saved run stood when it was taken. */
+  private pendingRandom?: number;
 
   constructor(
     private readonly opts: RunOptions,
@@ -361,6 +373,8 @@ class Run {
     this.mode = new ModeController(this.layers, opts.plan.training.batchNorm);
     this.readback = opts.readback ?? defaultReadback();
     this.policies = makePolicies(opts.plan);
+    this.keys = variableKeys(this.layers);
+    this.pendingRandom = opts.resume?.random;
     for (const p of Object.values(this.policies)) {
       const saved = state.policies?.[p.key];
       if (saved !== undefined) p.load(saved);
@@ -370,6 +384,7 @@ class Run {
   async all(): Promise<{ state: RunState; status: 'completed' | 'stopped' | 'interrupted' }> {
     const { plan } = this.opts;
     let status: 'completed' | 'stopped' | 'interrupted' = 'completed';
+    if (this.opts.resumeOptimizers) this.groups = await restoreGroups(this.opts.resumeOptimizers, this.keys);
     try {
       stages: for (let si = this.state.stageIndex; si < plan.stages.length; si++) {
         const sr = await this.startStage(si);
@@ -384,6 +399,7 @@ class Run {
         }
         this.state.stageIndex = si + 1;
         if (plan.output.checkpoints.everyStage) await this.checkpoint('stage');
+        faultPoint('stage-end');
       }
     } finally {
       disposeGroups(this.groups);
@@ -400,7 +416,8 @@ class Run {
 
   private async checkpoint(kind: 'stage' | 'epoch' | 'best' | 'interrupt'): Promise<void> {
     this.sync();
-    await this.opts.checkpoint?.(kind, this.state);
+    this.state.random = randomState();
+    await this.opts.checkpoint?.(kind, this.state, await snapshotGroups(this.groups, this.keys));
   }
 
   private async startStage(si: number): Promise<StageRun> {
@@ -412,14 +429,18 @@ class Run {
     const trainable = guard.stopped && si > 0 ? new Set(this.state.trainable) : r.trainable;
     applyTrainable(model, trainable);
     const resumed = si === this.opts.resume?.stageIndex && this.state.epoch >= stage.firstEpoch;
+    // stage set-up draws from the stream (BatchNorm folding builds layers): a checkpoint taken between
+    // stages comes before those draws, one taken inside a stage after them
+    if (!resumed) this.restoreRandom();
     for (const p of Object.values(this.policies)) p.startStage(stage, si, resumed);
     this.state.stageIndex = si;
     this.state.trainable = [...trainable];
+    // a stage re-entered by --resume keeps the optimizers (and state) it had when it was saved
     this.groups = buildGroups(
       stage,
       paramGroups(this.layers, { ...r, trainable }),
       this.groups,
-      stage.keepOptimizerState,
+      stage.keepOptimizerState || resumed,
     );
     const layers = this.layers;
     const frozenBn = layers.filter((l) => l.isBatchNorm && !trainable.has(l.path)).length;
@@ -437,7 +458,7 @@ class Run {
       skippedUnfreeze: guard.stopped && si > 0 ? true : undefined,
     });
     const runs = Math.max(stage.firstEpoch, this.state.epoch + 1) <= stage.lastEpoch;
-    return {
+    const sr: StageRun = {
       stage,
       si,
       trainable,
@@ -446,9 +467,16 @@ class Run {
       stable: stableVariables(layers, trainable, plan.training.batchNorm),
       data: runs ? await stageData(this.opts, layers, trainable, this.mode, si) : undefined,
     };
+    this.restoreRandom();
+    return sr;
   }
 
-  private trainEpoch(sr: StageRun, epoch: number) {
+  private restoreRandom(): void {
+    if (this.pendingRandom !== undefined) restoreRandomState(this.pendingRandom);
+    this.pendingRandom = undefined;
+  }
+
+  private trainEpoch(sr: StageRun, epoch: number, from?: EpochPartial) {
     const { plan, bus } = this.opts;
     const { stage, si, trainable } = sr;
     const order = Array.from({ length: sourceSize(this.opts.data.train) }, (_, i) => i);
@@ -477,6 +505,7 @@ class Run {
       afterFirstStep: epoch === stage.firstEpoch ? () => this.checkFrozen(sr) : undefined,
       shouldStop: this.opts.shouldStop,
       deviceError: this.opts.deviceError,
+      from,
     });
   }
 
@@ -491,11 +520,14 @@ class Run {
   private async epoch(sr: StageRun, epoch: number): Promise<EpochEnd> {
     const { stage, si } = sr;
     const t0 = Date.now();
-    const r = await this.trainEpoch(sr, epoch);
+    const from = epoch === this.state.epoch + 1 ? this.state.partial : undefined;
+    this.state.partial = undefined;
+    const r = await this.trainEpoch(sr, epoch, from);
     if (r.failure) throw new NonFiniteLossError(r.failure, this.state);
     if (r.interrupted) {
-      // Resume restarts this epoch: record the previous one as the last completed.
+      // the epoch stays open: a resume continues it at the next batch, with its sums so far
       this.state.epoch = epoch - 1;
+      this.state.partial = r.partial;
       await this.checkpoint('interrupt');
       return 'interrupted';
     }

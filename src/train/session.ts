@@ -146,7 +146,11 @@ function runStart(p: Prepared, o: Opened, dir: RunDirectory, resumeState?: RunSt
     classes: data.classes,
     skippedFiles: data.skipped,
     input: data.input,
-    resumedFrom: resumeState ? { stage: resumeState.stageIndex, epoch: resumeState.epoch } : undefined,
+    resumedFrom: resumeState
+      ? { stage: resumeState.stageIndex, epoch: resumeState.epoch }
+      : p.resumed
+        ? { stage: 0, epoch: 0 }
+        : undefined,
   };
 }
 
@@ -161,14 +165,15 @@ async function train(p: Prepared, o: Opened, dir: RunDirectory, bus: EventBus, s
       model: o.model,
       data: o.data,
       bus,
-      checkpoint: async (kind, state) => {
-        const at = await dir.checkpoint(o.model, kind, state, meta);
+      checkpoint: async (kind, state, optimizers) => {
+        const at = await dir.checkpoint(o.model, kind, state, optimizers, meta);
         bus.emit({ type: 'checkpoint', kind, dir: at, epoch: state.epoch });
         return at;
       },
       restoreBest: () => dir.restoreBest(o.model),
       shouldStop: () => signal.aborted,
       resume: dir.resumeFrom?.state,
+      resumeOptimizers: dir.resumeOptimizers(),
       runDir: dir.path,
       readback: o.backend.name === 'tensorflow-gpu' ? 'deferred' : undefined,
       deviceError: o.backend.name === 'webgpu' ? takeDeviceError : undefined,

@@ -106,6 +106,14 @@ export function holdVariables(skip: ReadonlySet<tf.Variable>): Map<tf.Variable, 
   return out;
 }
 
+/** Where an interrupted epoch stood: its steps done and their sums. */
+export interface EpochPartial {
+  steps: number;
+  samples: number;
+  lossSum: number;
+  accSum: number;
+}
+
 /** One reading of an epoch's running numbers. */
 export interface Reading {
   /** Steps (batches) the reading covers. */
@@ -124,9 +132,16 @@ export interface Reading {
  * flag, and where the first bad step was. `read` copies them back with one small transfer.
  */
 export class EpochSums {
-  private sums: tf.Tensor1D = tf.zeros([5]) as tf.Tensor1D; // lossSum, accSum, ok, badStep, badLoss
-  private steps = 0;
-  private samples = 0;
+  private sums: tf.Tensor1D; // lossSum, accSum, bad, badStep, badLoss
+  private steps: number;
+  private samples: number;
+
+  /** `from`: the sums of an epoch interrupted part-way, to continue it. */
+  constructor(from?: EpochPartial) {
+    this.sums = tf.tensor1d([from?.lossSum ?? 0, from?.accSum ?? 0, 0, 0, 0]);
+    this.steps = from?.steps ?? 0;
+    this.samples = from?.samples ?? 0;
+  }
 
   /** The sticky flag as a new 0/1 scalar: 1 while every step so far was finite. The caller disposes it. */
   okFlag(): tf.Scalar {

@@ -1,0 +1,89 @@
+// Nothing lost: a real run killed with SIGKILL at every kind of point (inside an epoch, inside each step
+// of a checkpoint write, at a stage boundary, after an unfreeze that keeps optimizer state, before any
+// checkpoint) or stopped with SIGTERM part-way through an epoch, then resumed, ends bit-identical to the
+// run that was never interrupted: same weights, one metrics row per epoch, no leftovers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, interruptWhen, tempDir, writeSchedule } from './helpers.js';
+
+// a dropout head (random masks), two stages, the second keeping the head's Adam state
+const SCHEDULE = `model:
+  source: builtin:resnet-mini
+  head:
+    - dense: { units: 16, activation: relu }
+    - dropout: { rate: 0.3 }
+    - dense: { units: auto, activation: softmax }
+data: { source: builtin:mnist-5-9, samples: 64, batchSize: 16, validation: { split: 0.02 } }
+stages:
+  - { name: head, epochs: 2, lr: 3.0e-3 }
+  - { name: last, epochs: 2, unfreeze: ['layer3*'], lr: 1.0e-3, keepOptimizerState: true }
+`;
+const dir = tempDir('ff-crash-');
+const file = writeSchedule(dir, SCHEDULE);
+const train = (args: string[], env: Record<string, string> = {}) =>
+  cli(['train', '--quiet', '--backend', 'wasm', '--threads', '1', ...args], { env });
+
+const reference = join(dir, 'reference');
+const ref = train(['-s', file, '--out', reference]);
+const refWeights = readFileSync(join(reference, 'model/weights.bin'));
+
+function assertWholeRun(out: string, what: string): void {
+  assert.ok(readFileSync(join(out, 'model/weights.bin')).equals(refWeights), `${what}: weights bit-identical`);
+  const epochs = readFileSync(join(out, 'metrics.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.split(',')[1]));
+  assert.deepEqual(epochs, [1, 2, 3, 4], `${what}: one metrics row per epoch`);
+  const ends = readFileSync(join(out, 'events.ndjson'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; epoch?: number })
+    .filter((e) => e.type === 'epoch-end')
+    .map((e) => e.epoch);
+  assert.deepEqual(ends, [1, 2, 3, 4], `${what}: one epoch-end event per epoch`);
+  const leftovers = readdirSync(join(out, 'checkpoints')).filter((n) => /\.(tmp|old)-\d+$/.test(n));
+  assert.deepEqual(leftovers, [], `${what}: no leftovers`);
+  assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status, 'completed');
+}
+
+test('crash safety: the uninterrupted reference run', () => {
+  assert.equal(ref.code, 0, ref.stderr);
+});
+
+for (const [point, what] of [
+  ['batch:6', 'inside an epoch'],
+  ['batch:2', 'before the first checkpoint'],
+  ['checkpoint-write:2', 'after a checkpoint was written, before it replaced the old one'],
+  ['checkpoint-swap:3', 'between moving the old checkpoint away and the new one into place'],
+  ['checkpoint-swap:1', 'inside the very first checkpoint write'],
+  ['stage-end:1', 'at a stage boundary'],
+  ['batch:11', 'after an unfreeze that keeps optimizer state'],
+] as const)
+  test(`crash safety: SIGKILL ${what} (${point}), then --resume: the same run`, () => {
+    const out = join(dir, point.replace(':', '-'));
+    const killed = train(['-s', file, '--out', out], { FREEZEFLOW_FAULT: point });
+    assert.equal(killed.code, null, 'killed by SIGKILL');
+    const resumed = train(['--resume', out]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assertWholeRun(out, point);
+  });
+
+test('crash safety: SIGTERM part-way through an epoch checkpoints that epoch; --resume continues it exactly', async () => {
+  const out = join(dir, 'sigterm');
+  const first = await interruptWhen(
+    ['train', '-s', file, '--out', out, '--json', '--backend', 'wasm', '--threads', '1'],
+    (o) => o.split('"type":"batch-end"').length - 1 >= 6,
+    'SIGTERM',
+  );
+  assert.equal(first.code, 130, first.stderr);
+  assert.match(first.stderr, /continue with: freezeflow train --resume /);
+  const saved = JSON.parse(readFileSync(join(out, 'checkpoints/last/state.json'), 'utf8'));
+  assert.equal(saved.kind, 'interrupt');
+  assert.ok(saved.state.partial.steps > 0, 'mid-epoch: the steps done are saved');
+  const resumed = train(['--resume', out]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assertWholeRun(out, 'sigterm');
+});
