@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, scanFolder } from '../src/data/images.js';
@@ -242,10 +242,18 @@ stages:
   assert.equal(cli(['train', '-s', f, '--out', join(root, 'strict'), '--strict']).code, 1);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.deepEqual(summary.data.classes, ['circle', 'square', 'triangle']);
-  // resuming reads the schedule's copy in the run directory, but 'source: .' still means the folder of
-  // the original schedule (a finished run resumes to a no-op)
+  // a finished run is not resumed
   const again = cli(['train', '--resume', out, '--quiet']);
-  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.code, 2, again.stderr);
+  // an unfinished one (here: back to the end of stage 1) reads the schedule's copy in the run directory,
+  // but 'source: .' still means the folder of the original schedule
+  const copy = join(root, 'copy');
+  cpSync(out, copy, { recursive: true });
+  rmSync(join(copy, 'summary.json'));
+  rmSync(join(copy, 'checkpoints/last'), { recursive: true });
+  cpSync(join(copy, 'checkpoints/stage-1-head'), join(copy, 'checkpoints/last'), { recursive: true });
+  const resumed = cli(['train', '--resume', copy, '--quiet']);
+  assert.equal(resumed.code, 0, resumed.stderr);
   const meta = JSON.parse(readFileSync(join(out, 'model/freezeflow.json'), 'utf8'));
   assert.deepEqual(meta.input.shape, [28, 28, 1]);
   assert.equal(meta.input.preprocess.name, 'unit');

@@ -1,11 +1,12 @@
 // `freezeflow compare`: run several schedules on several training-set sizes and seeds (each run its own
 // process, so any job runner can spread them), then tabulate which strategy wins at which size.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 import { writeAtomic } from '../core/files.js';
 import { readSummary } from '../core/summary.js';
+import { RUN_FILES } from '../core/run-files.js';
 import { lineChart } from '../report/html.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { readScheduleFile } from '../schedule/load.js';
@@ -227,6 +228,8 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
     Array.from({ length: Math.min(jobs, todo.length) }, async () => {
       while (next < todo.length) {
         const c = todo[next++]!;
+        // a cell that failed or was interrupted starts over; its folder is freezeflow's own (marked)
+        if (existsSync(join(c.dir, RUN_FILES.marker))) rmSync(c.dir, { recursive: true, force: true });
         const code = await runCell(c, threads);
         if (code !== 0) failed++;
         else process.stderr.write(`compare: done ${basename(c.dir)}\n`);

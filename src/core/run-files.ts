@@ -14,6 +14,10 @@ export const RUN_FILES = {
   metrics: 'metrics.csv',
   report: 'report.html',
   plan: 'plan.json',
+  /** Says "freezeflow made this folder": the only folders it writes into or deletes from. */
+  marker: '.freezeflow-run',
+  /** Held while a process trains in the folder: {pid, host, started}. */
+  lock: 'run.lock',
   model: 'model',
   checkpoints: 'checkpoints',
 } as const;
@@ -93,9 +97,19 @@ export function readResumePoint(dir: string): CheckpointFile {
   return c;
 }
 
+/**
+ * A name as part of a folder name: path separators, control characters and a leading dot replaced, cut
+ * to 80 characters. The schema already refuses separators; this keeps every folder inside the run even
+ * for names from elsewhere (an older run.json, the library API).
+ */
+export function safeName(name: string): string {
+  const s = name.replace(/[/\\\u0000-\u001f]/g, '_').replace(/^\.+/, '_');
+  return s.slice(0, 80) || '_';
+}
+
 /** Folder name of a checkpoint: stage-N-NAME after a stage, epoch-N, best, or last (interrupts). */
 export function checkpointName(kind: CheckpointKind, state: RunState, stageNames: readonly string[]): string {
-  if (kind === 'stage') return `stage-${state.stageIndex}-${stageNames[state.stageIndex - 1] ?? 'end'}`;
+  if (kind === 'stage') return `stage-${state.stageIndex}-${safeName(stageNames[state.stageIndex - 1] ?? 'end')}`;
   if (kind === 'epoch') return `epoch-${state.epoch}`;
   return kind === 'best' ? 'best' : 'last';
 }

@@ -192,6 +192,13 @@ function toIssue(err: ErrorObject, map: SourceMap): ScheduleIssue {
         location: map.locateKey(path, name),
       };
     }
+    case 'pattern':
+      // the only patterns in the schema are the name ones
+      return {
+        path,
+        message: `${where} must not contain '/', '\\' or control characters: names become folder names (got ${JSON.stringify(err.data)})`,
+        location: map.locate(path),
+      };
     case 'required': {
       const name = String((err.params as { missingProperty: string }).missingProperty);
       return { path, message: `${where} is missing the required key '${name}'`, location: map.locate(path) };
@@ -282,28 +289,29 @@ export function parseSchedule(text: string, file = '<schedule>'): LoadedSchedule
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const display = file;
   if (doc.errors.length > 0) {
-    throw new ScheduleError(
-      doc.errors.map((e) => {
-        const { line, col } = lines.linePos(e.pos[0]);
-        return {
-          path: [],
-          message: `invalid YAML: ${e.message.split('\n')[0]}`,
-          location: { file: display, line, col },
-        };
-      }),
-    );
+    // the parser's later errors mostly follow from its first: show that one
+    const e = doc.errors[0]!;
+    const { line, col } = lines.linePos(e.pos[0]);
+    throw new ScheduleError([
+      { path: [], message: `invalid YAML: ${e.message.split('\n')[0]}`, location: { file: display, line, col } },
+    ]);
   }
   const map = new SourceMap(doc, lines, display);
-  const data: unknown = doc.toJS();
+  const data = toData(doc, display);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScheduleError([
       { path: [], message: 'a schedule must be a YAML mapping with model, data and stages', location: map.locate([]) },
     ]);
   }
+  const infinite = nonFinite(data).map((path) => ({
+    path,
+    message: `${formatPath(path)} must be a finite number (got ${String(pathValue(data, path))})`,
+    location: map.locate(path),
+  }));
   const errors = validate(data);
-  if (errors.length > 0) {
+  if (errors.length > 0 || infinite.length > 0) {
     const issues = pickErrors(errors).map((e) => toIssue(e, map));
-    throw new ScheduleError(byPosition(dedupe(issues)));
+    throw new ScheduleError(byPosition(dedupe([...infinite, ...issues])));
   }
   const schedule = data as Schedule;
   const semantic = semanticIssues(schedule).map((i) => ({ ...i, location: i.location ?? map.locate(i.path) }));
@@ -311,6 +319,33 @@ export function parseSchedule(text: string, file = '<schedule>'): LoadedSchedule
   const name = schedule.name ?? basename(file).replace(/\.ya?ml$/i, '');
   return { schedule, file, name, source: map };
 }
+
+/**
+ * The document as plain data. Aliases are capped (a "billion laughs" document expands exponentially) and
+ * an undefined alias or a document nested too deep is a position-less usage error, not a crash.
+ */
+function toData(doc: ReturnType<typeof parseDocument>, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    const deep = err instanceof RangeError;
+    const message = deep
+      ? 'the document is nested too deeply'
+      : `invalid YAML: ${(err as Error).message.split('\n')[0]}`;
+    throw new ScheduleError([{ path: [], message, location: { file, line: 1, col: 1 } }]);
+  }
+}
+
+/** Paths of numbers that are not finite (YAML's .inf and .nan pass a JSON Schema 'number'). */
+function nonFinite(data: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (typeof data === 'number') return Number.isFinite(data) ? [] : [path];
+  if (Array.isArray(data)) return data.flatMap((v, i) => nonFinite(v, [...path, i]));
+  if (data && typeof data === 'object') return Object.entries(data).flatMap(([k, v]) => nonFinite(v, [...path, k]));
+  return [];
+}
+
+const pathValue = (data: unknown, path: (string | number)[]): unknown =>
+  path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], data);
 
 function byPosition(issues: ScheduleIssue[]): ScheduleIssue[] {
   const key = (i: ScheduleIssue) => (i.location ? i.location.line * 1e5 + i.location.col : 0);

@@ -14,6 +14,13 @@ export type { HeadLayerSpec } from './heads/index.js';
 export { HeadLayer };
 export type { SchedulerInput } from './schedulers/index.js';
 
+/** Names end up in folder names: no path separators, no control characters, not too long. */
+const Name = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 100, pattern: '^[^/\\\\\\u0000-\\u001f]+$', description });
+
+/** Epoch counts a run can really have (a plan for 2e9 epochs would exhaust memory). */
+const MAX_EPOCHS = 100000;
+
 const PositiveNumber = (description: string) => Type.Number({ exclusiveMinimum: 0, description });
 const Patterns = (description: string) =>
   Type.Array(Type.String({ minLength: 1 }), {
@@ -74,8 +81,14 @@ export const DataSpec = Type.Object(
         },
       ),
     ),
-    batchSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Batch size (default 64).' })),
-    seed: Type.Optional(Type.Integer({ description: 'Seed for shuffling, splitting and augmentation (default 42).' })),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536, description: 'Batch size (default 64).' })),
+    seed: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2147483647,
+        description: 'Seed for shuffling, splitting and augmentation (default 42).',
+      }),
+    ),
     shuffle: Type.Optional(Type.Boolean({ description: 'Shuffle the training set every epoch (default true).' })),
     imageSize: Type.Optional(
       Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })], {
@@ -165,13 +178,20 @@ export const LrDecaySpec = Type.Object(
 
 export const StageSpec = Type.Object(
   {
-    name: Type.String({ minLength: 1, description: 'Stage name (shown in progress and reports).' }),
+    name: Name('Stage name (shown in progress and reports; part of checkpoint folder names).'),
     epochs: Type.Union(
       [
-        Type.Integer({ minimum: 1, description: 'Number of epochs, following the previous stage.' }),
-        Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })], {
-          description: '[first, last] epoch, inclusive, 1-based.',
+        Type.Integer({
+          minimum: 1,
+          maximum: MAX_EPOCHS,
+          description: 'Number of epochs, following the previous stage.',
         }),
+        Type.Tuple(
+          [Type.Integer({ minimum: 1, maximum: MAX_EPOCHS }), Type.Integer({ minimum: 1, maximum: MAX_EPOCHS })],
+          {
+            description: '[first, last] epoch, inclusive, 1-based.',
+          },
+        ),
       ],
       { description: 'Epoch count or inclusive 1-based range [first, last].' },
     ),
@@ -275,7 +295,7 @@ export const OutputSpec = Type.Object(
 export const ScheduleSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
-    name: Type.Optional(Type.String({ description: 'Name of the run (default: the file name).' })),
+    name: Type.Optional(Name('Name of the run (default: the file name); part of the run folder name.')),
     description: Type.Optional(Type.String()),
     model: ModelSpec,
     data: DataSpec,

@@ -1,5 +1,17 @@
 // The run directory of one training run: where it is, what it started with, and its checkpoints.
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { recoverDirs } from '../core/files.js';
@@ -11,6 +23,7 @@ import {
   readResumePoint,
   readRunRecord,
   RUN_FILES,
+  safeName,
   writeRunRecord,
   type CheckpointFile,
   type CheckpointKind,
@@ -28,18 +41,31 @@ export class RunDirectory {
     /** What the run started with; absent only for run directories of older versions. */
     readonly record: RunRecord | undefined,
     /** The checkpoint to resume from (absent for a new run). */
-    readonly resumeFrom?: CheckpointFile,
+    readonly resumeFrom: CheckpointFile | undefined,
+    /** Held from creation (or resume) to the end of the run. */
+    readonly lock: RunLock,
   ) {}
 
-  /** A new run: its own folder (default runs/NAME-TIMESTAMP), the schedule copied, run.json written. */
-  static create(out: string | undefined, name: string, scheduleFile: string, record: RunRecord): RunDirectory {
-    const path = resolve(out ?? join('runs', `${name}-${stamp()}`));
-    if (existsSync(join(path, RUN_FILES.summary)))
-      throw new UserError(`${path} already holds a finished run; choose another --out`, EXIT_USAGE);
+  /**
+   * A new run: its own folder (default runs/NAME-TIMESTAMP), marked as freezeflow's, the schedule copied,
+   * run.json written. An existing folder is used only when it is empty: freezeflow never writes into,
+   * or deletes from, a folder it did not make.
+   */
+  static create(path: string, scheduleFile: string, record: RunRecord): RunDirectory {
+    if (existsSync(path)) refuseExisting(path);
     mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, RUN_FILES.marker), `freezeflow run directory, created ${new Date().toISOString()}\n`);
+    const lock = takeLock(path);
     copyFileSync(scheduleFile, join(path, RUN_FILES.schedule));
     writeRunRecord(path, record);
-    return new RunDirectory(path, record);
+    return new RunDirectory(path, record, undefined, lock);
+  }
+
+  /** Where a new run goes (checked before any work): refused when that folder cannot take it. */
+  static check(out: string | undefined, name: string): string {
+    const path = resolve(out ?? join('runs', `${safeName(name)}-${stamp()}`));
+    if (existsSync(path)) refuseExisting(path);
+    return path;
   }
 
   /**
@@ -57,6 +83,7 @@ export class RunDirectory {
         `--resume ${dir}: that run has ${done.status === 'completed' ? 'completed' : 'stopped (guard)'}; nothing to resume — start a new run with another --out`,
         EXIT_USAGE,
       );
+    const lock = takeLock(path); // before repairing anything: another process may be writing
     const checkpoints = join(path, RUN_FILES.checkpoints);
     recoverDirs(checkpoints);
     if (existsSync(checkpoints) && !existsSync(join(checkpoints, 'last'))) {
@@ -65,7 +92,7 @@ export class RunDirectory {
     }
     // killed before its first checkpoint: the run starts over in its own directory
     const from = existsSync(join(checkpoints, 'last', 'state.json')) ? readResumePoint(path) : undefined;
-    return new RunDirectory(path, readRunRecord(path), from);
+    return new RunDirectory(path, readRunRecord(path), from, lock);
   }
 
   file(name: keyof typeof RUN_FILES): string {
@@ -147,4 +174,70 @@ function newestCheckpoint(dir: string): string | undefined {
     .filter((c) => c.r >= 0)
     .sort((a, b) => b.r - a.r)[0];
   return best?.name;
+}
+
+/** Why an existing --out folder cannot take a new run. */
+function refuseExisting(path: string): void {
+  const entries = readdirSync(path);
+  if (entries.length === 0) return;
+  if (!entries.includes(RUN_FILES.marker))
+    throw new UserError(
+      `${path} is not empty and is not a freezeflow run directory; freezeflow only writes into folders it made — choose a new or empty --out`,
+      EXIT_USAGE,
+    );
+  throw new UserError(
+    entries.includes(RUN_FILES.summary)
+      ? `${path} already holds a finished run; choose another --out`
+      : `${path} holds an unfinished run; continue it with --resume ${path}, or choose another --out`,
+    EXIT_USAGE,
+  );
+}
+
+/** Who holds a live lock ('PID 12 on host h'), or undefined when the lock is stale. */
+function staleLock(file: string): string | undefined {
+  let holder: { pid: number; host: string };
+  try {
+    holder = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; host: string };
+  } catch {
+    return undefined; // half-written by a process that died
+  }
+  if (holder.host === hostname()) {
+    try {
+      process.kill(holder.pid, 0);
+      return `PID ${holder.pid} on this host`;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM' ? `PID ${holder.pid} on this host` : undefined;
+    }
+  }
+  const idle = Date.now() - statSync(file).mtimeMs;
+  return idle < 30 * 60_000 ? `PID ${holder.pid} on ${holder.host}` : undefined;
+}
+
+export interface RunLock {
+  release: () => void;
+  refresh: () => void;
+}
+
+/**
+ * Take the run's lock (a second process on the same folder is a usage error). A lock left by a dead
+ * process on this host, or not refreshed for 30 minutes by another host, is taken over. Returns the
+ * release and a refresh (call it now and then: it is the heartbeat other hosts judge staleness by).
+ */
+function takeLock(path: string): RunLock {
+  const file = join(path, RUN_FILES.lock);
+  const mine = JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, mine, { flag: 'wx' });
+      const release = () => rmSync(file, { force: true });
+      process.once('exit', release);
+      return { release, refresh: () => existsSync(file) && utimesSync(file, new Date(), new Date()) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = staleLock(file);
+      if (holder) throw new UserError(`${path} is in use by ${holder}; wait for it or use another --out`, EXIT_USAGE);
+      rmSync(file, { force: true });
+    }
+  }
+  throw new UserError(`${path}: could not take the run lock ${file}`, EXIT_USAGE);
 }

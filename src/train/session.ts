@@ -193,14 +193,31 @@ export async function trainSession(
 ): Promise<TrainResult> {
   const p = prepare(req);
   const resumeState = p.resumed?.resumeFrom?.state;
+  const out = p.resumed ? '' : RunDirectory.check(req.out ?? p.plan.output.dir, p.plan.name);
   const o = await open(req, p, resumeState);
   const dir =
     p.resumed ??
-    RunDirectory.create(req.out ?? p.plan.output.dir, p.plan.name, p.loaded.file, {
+    RunDirectory.create(out, p.loaded.file, {
       scheduleFile: resolve(p.loaded.file),
       overrides: p.overrides,
     });
+  try {
+    return await trainIn(p, o, dir, dir.lock.refresh, io);
+  } finally {
+    dir.lock.release();
+  }
+}
+
+async function trainIn(
+  p: Prepared,
+  o: Opened,
+  dir: RunDirectory,
+  heartbeat: () => void,
+  io: { progress: Reporter; signal: AbortSignal },
+): Promise<TrainResult> {
+  const resumeState = p.resumed?.resumeFrom?.state;
   const bus = new EventBus();
+  bus.on((e) => (e.type === 'epoch-end' ? heartbeat() : undefined));
   reporters(bus, p, dir, io.progress);
   const events: RunEvent[] = [];
   bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));

@@ -1,0 +1,87 @@
+// What freezeflow guarantees against bad input: nothing written outside a run directory, no folder it did
+// not make touched, one run per folder at a time, and bad schedules refused with one line per problem,
+// file:line:col, exit 2, nothing written.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+
+const STAGES = `  - { name: head, epochs: 1, lr: 1.0e-3 }\n`;
+
+test('--out on an ordinary folder is refused and nothing in it changes', () => {
+  const dir = tempDir();
+  const f = writeSchedule(dir, tinySchedule(32, STAGES));
+  const precious = join(dir, 'precious');
+  mkdirSync(join(precious, 'model'), { recursive: true });
+  writeFileSync(join(precious, 'model', 'keep.txt'), 'mine');
+  writeFileSync(join(precious, 'metrics.csv'), 'my,own,data\n');
+  const r = cli(['train', '-s', f, '--out', precious, '--quiet']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr.trim(), /^freezeflow: .*precious is not empty and is not a freezeflow run directory/);
+  assert.equal(readFileSync(join(precious, 'model', 'keep.txt'), 'utf8'), 'mine');
+  assert.equal(readFileSync(join(precious, 'metrics.csv'), 'utf8'), 'my,own,data\n');
+  assert.deepEqual(readdirSync(precious).sort(), ['metrics.csv', 'model']);
+});
+
+test('an unfinished run directory is not trained over; --resume is named', () => {
+  const dir = tempDir();
+  const f = writeSchedule(dir, tinySchedule(32, STAGES));
+  const out = join(dir, 'run');
+  mkdirSync(out);
+  writeFileSync(join(out, '.freezeflow-run'), '');
+  const r = cli(['train', '-s', f, '--out', out, '--quiet']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /holds an unfinished run; continue it with --resume/);
+});
+
+test('two trainings on one --out: the second is refused while the first runs', async () => {
+  const dir = tempDir();
+  const f = writeSchedule(dir, tinySchedule(256, `  - { name: head, epochs: 30, lr: 1.0e-3 }\n`));
+  const out = join(dir, 'run');
+  const first = spawn(process.execPath, [join(ROOT, 'bin/freezeflow'), 'train', '-s', f, '--out', out, '--json']);
+  await new Promise<void>((res) =>
+    first.stdout.on('data', (d: Buffer) => (String(d).includes('epoch-end') ? res() : undefined)),
+  );
+  const second = cli(['train', '--resume', out, '--quiet']);
+  assert.equal(second.code, 2);
+  assert.match(second.stderr.trim(), /^freezeflow: .* is in use by PID \d+ on this host/);
+  first.kill('SIGKILL');
+  await new Promise((res) => first.on('close', res));
+  // the holder died: its lock is stale and a resume takes it over
+  const third = cli(['train', '--resume', out, '--quiet', '--samples', '32']);
+  assert.doesNotMatch(third.stderr, /is in use/);
+  assert.ok(!existsSync(join(out, 'run.lock')), 'the lock is released at the end');
+});
+
+test('bad schedules: names that would be paths, non-finite numbers, absurd sizes, YAML attacks → exit 2, file:line:col, nothing written', () => {
+  const dir = tempDir();
+  const out = join(dir, 'run');
+  const cases: [string, RegExp][] = [
+    [tinySchedule(32, `  - { name: x/../../victim, epochs: 1 }\n`), /:4:13: stages\[0\]\.name must not contain '\/'/],
+    [tinySchedule(32, `  - { name: head, epochs: 1, lr: .inf }\n`), /:4:34: stages\[0\]\.lr must be a finite number/],
+    [
+      tinySchedule(32, `  - { name: head, epochs: 2000000000 }\n`),
+      /:4:27: stages\[0\]\.epochs must be an integer >= 1 <= 100000/,
+    ],
+    [
+      tinySchedule(32, STAGES).replace('batchSize: 32', 'batchSize: 32, seed: -3'),
+      /data\.seed must be an integer >= 0/,
+    ],
+    ['model: *nope\n', /:1:1: invalid YAML: Unresolved alias/],
+    [
+      'a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+      /invalid YAML: Excessive alias count/,
+    ],
+    ['model: { source: x\ndata: [\nstages: :\n', /^[^\n]*:\d+:\d+: invalid YAML: [^\n]*$/],
+  ];
+  for (const [yaml, expected] of cases) {
+    const f = writeSchedule(dir, yaml, 'bad.yaml');
+    const r = cli(['train', '-s', f, '--out', out]);
+    assert.equal(r.code, 2, `${yaml}\n${r.stderr}`);
+    assert.match(r.stderr.trim(), expected);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.ok(!existsSync(out), 'nothing written');
+  }
+});
