@@ -85,3 +85,54 @@ test('bad schedules: names that would be paths, non-finite numbers, absurd sizes
     assert.ok(!existsSync(out), 'nothing written');
   }
 });
+
+test('bad models: a shard longer than its manifest, a NaN weight, a server that never answers → one line naming it', async () => {
+  const dir = tempDir();
+  const copy = (name: string) => {
+    const d = join(dir, name);
+    mkdirSync(d);
+    for (const f of ['model.json', 'weights.bin'])
+      writeFileSync(join(d, f), readFileSync(join(ROOT, 'models/resnet-mini', f)));
+    return d;
+  };
+  const long = copy('long');
+  writeFileSync(join(long, 'weights.bin'), Buffer.concat([readFileSync(join(long, 'weights.bin')), Buffer.alloc(8)]));
+  const r1 = cli(['inspect', join(long, 'model.json')]);
+  assert.equal(r1.code, 1);
+  assert.match(
+    r1.stderr.trim(),
+    /^freezeflow: weight shard\(s\) \.\/weights\.bin of .* are too long: \d+ bytes, the manifest needs \d+/,
+  );
+  const nan = copy('nan');
+  const w = readFileSync(join(nan, 'weights.bin'));
+  w.writeFloatLE(NaN, 4 * 7);
+  writeFileSync(join(nan, 'weights.bin'), w);
+  const r2 = cli(['inspect', join(nan, 'model.json')]);
+  assert.equal(r2.code, 1);
+  assert.match(r2.stderr.trim(), /^freezeflow: .*model\.json: weight 'stem_conv\/kernel' holds NaN \(index 7\)/);
+  // a server that accepts the connection and never answers
+  const { createServer } = await import('node:net');
+  const server = createServer(() => undefined);
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const port = (server.address() as { port: number }).port;
+  const started = Date.now();
+  const r3 = await new Promise<{ code: number | null; stderr: string }>((res) => {
+    const p = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/freezeflow'), 'inspect', `http://127.0.0.1:${port}/model.json`],
+      {
+        env: { ...process.env, FREEZEFLOW_HTTP_TIMEOUT_MS: '300' },
+      },
+    );
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    p.on('close', (code) => res({ code, stderr }));
+  });
+  server.close();
+  assert.equal(r3.code, 1);
+  assert.match(
+    r3.stderr.trim(),
+    /^freezeflow: cannot fetch http:\/\/127\.0\.0\.1:\d+\/model\.json: no answer within 0\.3 s \(tried twice/,
+  );
+  assert.ok(Date.now() - started < 20_000, 'it gave up instead of hanging');
+});

@@ -36,20 +36,37 @@ export function resolveModelSource(source: string, baseDir = process.cwd()): str
   return existsSync(p) && !p.endsWith('.json') && existsSync(join(p, 'model.json')) ? join(p, 'model.json') : p;
 }
 
-async function readBytes(location: string): Promise<Uint8Array> {
-  if (/^https?:\/\//.test(location)) {
-    let res: Response;
+/** How long an http(s) model request may take (FREEZEFLOW_HTTP_TIMEOUT_MS, default 30 s); tried twice. */
+const httpTimeout = () => Number(process.env['FREEZEFLOW_HTTP_TIMEOUT_MS'] ?? 30_000);
+
+async function fetchOnce(location: string): Promise<Uint8Array> {
+  const res = await fetch(location, { signal: AbortSignal.timeout(httpTimeout()) });
+  if (!res.ok) throw new UserError(`cannot fetch ${location}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** A model file over http(s): a server that never answers is a timeout, tried once more, then one line. */
+async function fetchBytes(location: string): Promise<Uint8Array> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      res = await fetch(location);
+      return await fetchOnce(location);
     } catch (err) {
-      // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.message ?? cause?.code ?? (err as Error).message;
-      throw new UserError(`cannot fetch ${location}: ${why} (check the URL and the network)`);
+      if (err instanceof UserError) throw err;
+      last = err;
     }
-    if (!res.ok) throw new UserError(`cannot fetch ${location}: HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
   }
+  const e = last as { name?: string; cause?: { code?: string; message?: string }; message?: string };
+  // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause
+  const why =
+    e.name === 'TimeoutError'
+      ? `no answer within ${httpTimeout() / 1000} s`
+      : (e.cause?.message ?? e.cause?.code ?? e.message ?? String(last));
+  throw new UserError(`cannot fetch ${location}: ${why} (tried twice; check the URL and the network)`);
+}
+
+async function readBytes(location: string): Promise<Uint8Array> {
+  if (/^https?:\/\//.test(location)) return fetchBytes(location);
   try {
     return readFileSync(location);
   } catch (err) {
@@ -90,9 +107,9 @@ export async function readArtifacts(location: string): Promise<tf.io.ModelArtifa
       0,
     );
     const quantized = group.weights.some((w) => w.quantization);
-    if (!quantized && got < need) {
+    if (!quantized && got !== need) {
       throw new UserError(
-        `weight shard(s) ${group.paths.join(', ')} of ${location} are short: ${got} bytes, the manifest needs ${need}`,
+        `weight shard(s) ${group.paths.join(', ')} of ${location} are ${got < need ? 'short' : 'too long'}: ${got} bytes, the manifest needs ${need} (a damaged or wrong file)`,
       );
     }
     buffers.push(...parts);
@@ -104,6 +121,7 @@ export async function readArtifacts(location: string): Promise<tf.io.ModelArtifa
     data.set(b, off);
     off += b.byteLength;
   }
+  refuseNonFinite(location, specs, data);
   return {
     modelTopology: topo,
     weightSpecs: specs,
@@ -161,4 +179,25 @@ export async function saveModel(
   for (const [name, value] of Object.entries(extra.files ?? {})) out[name] = `${JSON.stringify(value, null, 2)}\n`;
   Object.assign(out, extra.binary ?? {});
   writeDirAtomic(dir, out);
+}
+
+/** A NaN or infinite weight would only show up as NaN losses later: refuse it now, naming the weight. */
+function refuseNonFinite(location: string, specs: readonly tf.io.WeightsManifestEntry[], data: Uint8Array): void {
+  if (specs.some((w) => w.quantization)) return; // quantized values are integers: always finite
+  let off = 0;
+  for (const w of specs) {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    const bytes = w.dtype === 'bool' ? n : 4 * n;
+    if (w.dtype === 'float32') {
+      const at = data.byteOffset + off;
+      const values =
+        at % 4 === 0 ? new Float32Array(data.buffer, at, n) : new Float32Array(data.slice(off, off + bytes).buffer);
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0)
+        throw new UserError(
+          `${location}: weight '${w.name}' holds ${values[bad]} (index ${bad}); the model file is damaged`,
+        );
+    }
+    off += bytes;
+  }
 }

@@ -1,5 +1,6 @@
 // Head surgery: cut a pretrained network at a layer and put a new head on top. Kept layers are the same
 // layer objects, so their weights are untouched.
+import { ScheduleError } from '../schedule/issues.js';
 import { nodeBookkeeping } from '../core/tfjs-internals.js';
 import * as tf from '@tensorflow/tfjs';
 import { headKind, type HeadLayerSpec } from '../schedule/heads/index.js';
@@ -84,7 +85,13 @@ function findTop(model: tf.LayersModel, name: string, fullPath: string): tf.laye
   if (!layer) {
     const names = listLayers(model).map((l) => l.path);
     const hint = closest(fullPath, names, 3);
-    throw new UserError(`model.cutAt: no layer '${fullPath}'${hint.length ? `; closest: ${hint.join(', ')}` : ''}`);
+    // a schedule error: the caller knows where model.cutAt is in the file
+    throw new ScheduleError([
+      {
+        path: ['model', 'cutAt'],
+        message: `model.cutAt: no layer '${fullPath}'${hint.length ? `; closest layers: ${hint.join(', ')}` : ''}`,
+      },
+    ]);
   }
   return layer;
 }

@@ -10,6 +10,7 @@ import { readSummary } from '../core/summary.js';
 import type { RunState } from '../core/run-files.js';
 import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedule/load.js';
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
+import { ScheduleError } from '../schedule/issues.js';
 import { initBackend, type BackendChoice, type BackendReport } from '../backend/index.js';
 import { takeDeviceError } from '../backend/webgpu.js';
 import { defaultThreads } from '../backend/wasm-threads.js';
@@ -92,9 +93,19 @@ async function open(req: TrainRequest, p: Prepared, resumeState?: RunState): Pro
   seedMathRandom(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
   const model = resumeState
     ? await loadModel(join(p.resumed!.file('checkpoints'), 'last', 'model.json'))
-    : await buildFineTuneModel(plan, baseFile, described.classes.length);
+    : await located(loaded, buildFineTuneModel(plan, baseFile, described.classes.length));
   const data = await openData(plan, described, model.inputs[0]!.shape.slice(1), { strict: req.strict });
   return { backend, model, data, resolved: resolveLoaded(loaded, plan, listLayers(model)) };
+}
+
+/** A schedule error found while building (model.cutAt against the real layers), with its file position. */
+async function located<T>(loaded: LoadedSchedule, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (!(err instanceof ScheduleError)) throw err;
+    throw new ScheduleError(err.issues.map((i) => ({ ...i, location: i.location ?? loaded.source.locate(i.path) })));
+  }
 }
 
 /** File reporters the schedule asks for, the summary, and the terminal. */
