@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, scanFolder } from '../src/data/images.js';
@@ -289,4 +289,18 @@ stages:
   const bad = cli(['evaluate', '-m', out, '-d', wrong]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /'hexagon' in .* are not classes of the model/);
+});
+
+test('folder scan follows links once: a cycle ends, a linked file is not counted twice, train and val share nothing', async () => {
+  const root = tempDir();
+  await makeFolder(root, 3, 4);
+  symlinkSync(root, join(root, 'circle', 'back-to-root'));
+  symlinkSync('.', join(root, 'square', 'self'));
+  symlinkSync(join(root, 'circle', 'circle-000.png'), join(root, 'triangle', 'copy.png'));
+  const layout = scanFolder(root);
+  assert.equal(layout.train.length, 9, 'three images per class, no repeats');
+  const reasons = new Map(layout.ignored.map((i) => [i.path, i.reason]));
+  assert.match(reasons.get(join('circle', 'back-to-root'))!, /a link to a folder already read/);
+  assert.match(reasons.get(join('square', 'self'))!, /a link to a folder already read/);
+  assert.match(reasons.get(join('triangle', 'copy.png'))!, /the same file as circle\/circle-000\.png/);
 });

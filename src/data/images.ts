@@ -2,7 +2,7 @@
 // resized with sharp. Every file is decoded once before training starts, so unreadable files are found
 // then (skipped and counted, or an error with --strict) and never half-way through a run; decoded images
 // stay in a bounded cache and the rest are decoded again on demand.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../core/errors.js';
@@ -47,17 +47,46 @@ const subdirs = (p: string) =>
     .filter((n) => !n.startsWith('.') && isDir(join(p, n)))
     .sort();
 
+/** What a scan has met, by real path: links are followed once, cycles end, no file counts twice. */
+interface Seen {
+  dirs: Set<string>;
+  files: Map<string, string>;
+}
+
+const real = (p: string) => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+};
+
 /** Class folders under `dir`, each with its image files (recursively), in a stable order. */
-function classFolders(dir: string, root: string, ignored: SkippedFile[]): Map<string, string[]> {
+function classFolders(dir: string, root: string, ignored: SkippedFile[], seen: Seen): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const name of subdirs(dir)) {
     const files: string[] = [];
     const walk = (d: string) => {
+      const rd = real(d);
+      if (seen.dirs.has(rd)) {
+        ignored.push({ path: relative(root, d), reason: 'a link to a folder already read (a cycle or a duplicate)' });
+        return;
+      }
+      seen.dirs.add(rd);
       for (const n of readdirSync(d).sort()) {
         const p = join(d, n);
         if (isDir(p)) walk(p);
-        else if (IMAGE_EXTENSIONS.some((e) => n.toLowerCase().endsWith(e))) files.push(p);
-        else ignored.push({ path: relative(root, p), reason: 'not an image file name' });
+        else if (!IMAGE_EXTENSIONS.some((e) => n.toLowerCase().endsWith(e)))
+          ignored.push({ path: relative(root, p), reason: 'not an image file name' });
+        else {
+          const rp = real(p);
+          const first = seen.files.get(rp);
+          if (first) ignored.push({ path: relative(root, p), reason: `the same file as ${relative(root, first)}` });
+          else {
+            seen.files.set(rp, p);
+            files.push(p);
+          }
+        }
       }
     };
     walk(join(dir, name));
@@ -75,11 +104,14 @@ export function scanFolder(dir: string, valFolder?: string): FolderLayout {
   const valName = parts.find((p) => p === 'val' || p === 'validation');
   const split = parts.includes('train') && valName !== undefined;
   const trainDir = split ? join(dir, 'train') : dir;
-  const train = classFolders(trainDir, dir, ignored);
+  // the split's own folders are not class content: a link back to them is a cycle
+  const seen: Seen = { dirs: new Set([real(dir), real(trainDir)]), files: new Map() };
+  const train = classFolders(trainDir, dir, ignored, seen);
   const valSource = valFolder ?? (split ? join(dir, valName) : undefined);
   if (valFolder !== undefined && !isDir(valFolder))
     throw new UserError(`data.validation.folder '${valFolder}' is not a folder`);
-  const val = valSource ? classFolders(valSource, valSource, ignored) : undefined;
+  if (valSource) seen.dirs.add(real(valSource));
+  const val = valSource ? classFolders(valSource, valSource, ignored, seen) : undefined;
   const classes = [...train.keys()];
   if (classes.length === 0)
     throw new UserError(`${trainDir} has no class folders; lay images out as ${trainDir}/<class name>/<image files>`);

@@ -126,10 +126,13 @@ function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Repo
 }
 
 /** One line for an unexpected failure inside training, with the fix where we know it. */
-function explainFailure(err: unknown, backend: string, batchSize: number): string {
+function explainFailure(err: unknown, backend: string, batchSize: number, runDir: string): string {
   const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
   const cause = err instanceof TrainingFailure && err.cause instanceof Error ? err.cause : err;
   if (process.env['FREEZEFLOW_DEBUG'] && cause instanceof Error) process.stderr.write(`${cause.stack}\n`);
+  const io = cause as NodeJS.ErrnoException;
+  if (io.code === 'ENOSPC' || io.code === 'EDQUOT')
+    return `the disk holding ${runDir} is full${io.path ? ` (writing ${io.path})` : ''}; free some space, then 'freezeflow train --resume ${runDir}' — the last complete checkpoint is intact and half-written files were removed`;
   if (
     /memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length|binding size|maxBufferSize/i.test(
       msg,
@@ -193,7 +196,7 @@ async function train(p: Prepared, o: Opened, dir: RunDirectory, bus: EventBus, s
   } catch (err) {
     // Any failure still ends with a summary and the checkpoints already written (never lost work).
     if (err instanceof NonFiniteLossError) return { status: 'failed' as const, state: err.state, error: err.message };
-    const error = explainFailure(err, o.backend.name, plan.data.batchSize);
+    const error = explainFailure(err, o.backend.name, plan.data.batchSize, dir.path);
     return { status: 'failed' as const, state: err instanceof TrainingFailure ? err.state : undefined, error };
   }
 }
