@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { cli, interruptWhen, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('--version, --help and unknown commands', () => {
@@ -70,7 +71,7 @@ test('init: writes a valid commented schedule; recommends by data-set size', () 
   assert.equal(cli(['init']).code, 2);
 });
 
-test('inspect: builtin model, JSON, --grep, --schedule columns', () => {
+test('inspect: builtin model, JSON, --grep, --schedule columns', async () => {
   const t = cli(['inspect', 'builtin:resnet-mini']);
   assert.equal(t.code, 0);
   assert.match(t.stdout, /stem_bn +BatchNormalization/);
@@ -88,6 +89,14 @@ test('inspect: builtin model, JSON, --grep, --schedule columns', () => {
   assert.equal(rel.code, 0, rel.stderr);
   assert.equal(JSON.parse(rel.stdout).stages.length, 3);
   assert.equal(cli(['inspect', 'nope/model.json']).code, 1);
+  // predict takes builtin models (and http(s) URLs) too, not only local paths
+  const png = join(tempDir(), 'x.png');
+  await sharp({ create: { width: 28, height: 28, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+    .png()
+    .toFile(png);
+  const pred = cli(['predict', '-m', 'builtin:resnet-mini', png, '--json', '--backend', 'wasm']);
+  assert.equal(pred.code, 0, pred.stderr);
+  assert.equal(JSON.parse(pred.stdout).predictions[0].top.length, 3);
   const typo = cli(['inspect', 'builtin:resnet-mini', '--grep', 'layr3*']);
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /^freezeflow: --grep 'layr3\*' matches no layer; closest layers: layer3_0_conv1,/);

@@ -201,3 +201,20 @@ function refuseNonFinite(location: string, specs: readonly tf.io.WeightsManifest
     off += bytes;
   }
 }
+
+/** A small JSON file beside a model (labels.json, freezeflow.json): undefined when there is none. */
+export async function readBesideModel<T>(location: string, name: string): Promise<T | undefined> {
+  const where = sibling(location, name);
+  if (!/^https?:\/\//.test(where) && !existsSync(where)) return undefined;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBytes(where);
+  } catch {
+    return undefined; // an http 404: the model simply has none
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  } catch (err) {
+    throw new UserError(`${where} is damaged: ${(err as Error).message.split('\n')[0]}`);
+  }
+}

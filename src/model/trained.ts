@@ -1,11 +1,11 @@
 // A model freezeflow trained, with what using it needs: class labels and the input pipeline it was
 // trained with (size, resize mode, preprocessing), as `train` records them beside model.json.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { foldBatchNorm } from './fold.js';
 import { UserError } from '../core/errors.js';
-import { loadModel } from './io.js';
+import { loadModel, readBesideModel, resolveModelSource } from './io.js';
 import type { Preprocess } from '../schedule/preprocess.js';
 import { DecodeCache, ImageSource, type ImageFile, type ResizeMode } from '../data/images.js';
 
@@ -17,8 +17,9 @@ export interface TrainedModel {
   guessed: boolean;
 }
 
-/** Accepts a run directory, a model directory or a model.json path. */
+/** Accepts a run directory, a model directory, a model.json path, an http(s) URL or builtin:NAME. */
 export function modelJsonPath(location: string): string {
+  if (/^https?:\/\//.test(location) || location.startsWith('builtin:')) return resolveModelSource(location);
   const p = resolve(location);
   if (p.endsWith('.json')) return p;
   if (existsSync(join(p, 'model', 'model.json'))) return join(p, 'model', 'model.json');
@@ -28,18 +29,14 @@ export function modelJsonPath(location: string): string {
 export async function loadTrained(location: string): Promise<TrainedModel> {
   const json = modelJsonPath(location);
   const model = await loadModel(json);
-  const dir = dirname(json);
-  const read = <T>(name: string): T | undefined =>
-    existsSync(join(dir, name)) ? (JSON.parse(readFileSync(join(dir, name), 'utf8')) as T) : undefined;
   const units = model.outputs[0]!.shape.at(-1) ?? 0;
-  const labels = read<string[]>('labels.json') ?? Array.from({ length: units }, (_, i) => String(i));
+  const labels =
+    (await readBesideModel<string[]>(json, 'labels.json')) ?? Array.from({ length: units }, (_, i) => String(i));
   if (labels.length !== units)
-    throw new UserError(
-      `${join(dir, 'labels.json')} names ${labels.length} classes but the model has ${units} outputs`,
-    );
-  const meta = read<{ input?: { shape: [number, number, number]; resize?: ResizeMode; preprocess: Preprocess } }>(
-    'freezeflow.json',
-  );
+    throw new UserError(`the labels.json beside ${json} names ${labels.length} classes but the model has ${units} outputs`);
+  const meta = await readBesideModel<{
+    input?: { shape: [number, number, number]; resize?: ResizeMode; preprocess: Preprocess };
+  }>(json, 'freezeflow.json');
   const shape = model.inputs[0]!.shape.slice(1) as (number | null)[];
   if (!meta?.input && shape.some((d) => d === null))
     throw new UserError(`${json} has no freezeflow.json and its input size ${shape.join('×')} is not fixed`);
