@@ -33,7 +33,9 @@ export async function loadTrained(location: string): Promise<TrainedModel> {
   const labels =
     (await readBesideModel<string[]>(json, 'labels.json')) ?? Array.from({ length: units }, (_, i) => String(i));
   if (labels.length !== units)
-    throw new UserError(`the labels.json beside ${json} names ${labels.length} classes but the model has ${units} outputs`);
+    throw new UserError(
+      `the labels.json beside ${json} names ${labels.length} classes but the model has ${units} outputs`,
+    );
   const meta = await readBesideModel<{
     input?: { shape: [number, number, number]; resize?: ResizeMode; preprocess: Preprocess };
   }>(json, 'freezeflow.json');
