@@ -3,7 +3,7 @@
 // file:line:col, exit 2, nothing written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
@@ -135,4 +135,45 @@ test('bad models: a shard longer than its manifest, a NaN weight, a server that 
     /^freezeflow: cannot fetch http:\/\/127\.0\.0\.1:\d+\/model\.json: no answer within 0\.3 s \(tried twice/,
   );
   assert.ok(Date.now() - started < 20_000, 'it gave up instead of hanging');
+});
+
+/** A 2.5 MB tmpfs to fill up (needs root; CI runs as root). */
+function smallDisk(): string | undefined {
+  const at = tempDir('ff-full-');
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2500k', 'tmpfs', at]);
+  return r.status === 0 ? at : undefined;
+}
+
+test('a full disk: one line naming the run, no half-written files, the last complete checkpoint resumes', (t) => {
+  const disk = process.getuid?.() === 0 ? smallDisk() : undefined;
+  if (!disk) return t.skip('mounting a small tmpfs needs root');
+  try {
+    const f = writeSchedule(
+      tempDir(),
+      tinySchedule(
+        64,
+        `  - { name: head, epochs: 1, lr: 1.0e-3 }\n  - { name: all, epochs: 2, unfreeze: ['*'], lr: 1.0e-4 }\n`,
+      ),
+    );
+    const out = join(disk, 'run');
+    const r = cli(['train', '-s', f, '--out', out, '--quiet', '--backend', 'wasm']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr.trim(),
+      /^freezeflow: the disk holding .*run is full; free some space, then 'freezeflow train --resume /,
+    );
+    const all = readdirSync(join(out, 'checkpoints'));
+    assert.deepEqual(
+      all.filter((n) => /\.(tmp|old)-\d+$/.test(n)),
+      [],
+      'no half-written checkpoint left',
+    );
+    assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status, 'failed');
+    assert.equal(spawnSync('mount', ['-o', 'remount,size=20m', disk]).status, 0);
+    const resumed = cli(['train', '--resume', out, '--quiet', '--backend', 'wasm']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status, 'completed');
+  } finally {
+    spawnSync('umount', [disk]);
+  }
 });

@@ -18,13 +18,7 @@ export function writeAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeSynced(tmp, data);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -34,10 +28,13 @@ export function writeAtomic(path: string, data: string | Uint8Array): void {
 
 const COMPLETE = '.complete';
 
+/** Write all of `data` and flush it: writeSync may write less than asked (a nearly full disk does). */
 function writeSynced(path: string, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    for (let done = 0; done < bytes.byteLength; )
+      done += writeSync(fd, bytes, done, bytes.byteLength - done);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -134,6 +134,11 @@ export class RunDirectory {
     if (!this.resumeFrom || !existsSync(join(dir, 'optimizer.json'))) return undefined;
     const groups = JSON.parse(readFileSync(join(dir, 'optimizer.json'), 'utf8')) as SavedGroup[];
     const bin = readFileSync(join(dir, 'optimizer.bin'));
+    const need = groups.flatMap((g) => g.weights).reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+    if (need !== bin.byteLength)
+      throw new UserError(
+        `${join(dir, 'optimizer.bin')} does not match optimizer.json (${bin.byteLength} bytes, expected ${need}); the checkpoint is damaged`,
+      );
     let at = 0;
     const tensors = groups.map((g) =>
       g.weights.map((w) => {
@@ -144,10 +149,6 @@ export class RunDirectory {
         return tf.tensor(w.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy), w.shape, w.dtype);
       }),
     );
-    if (at !== bin.byteLength)
-      throw new UserError(
-        `${join(dir, 'optimizer.bin')} does not match optimizer.json (${bin.byteLength} bytes, expected ${at})`,
-      );
     return { groups, tensors };
   }
 
