@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -11,6 +12,27 @@ test('--version, --help and unknown commands', () => {
   const bad = cli(['frobnicate']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown command/);
+  // usage errors inside subcommands: exit 2 and one line, like every other usage error
+  for (const [args, expected] of [
+    [['train', '--bogus'], /^freezeflow: unknown option '--bogus' \(see --help\)$/],
+    [['inspect'], /^freezeflow: missing required argument 'model' \(see --help\)$/],
+    [['init', '--strategy', 'nope'], /^freezeflow: option '--strategy <name>' argument 'nope' is invalid\./],
+  ] as const) {
+    const r = cli([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), expected);
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+  }
+  // a pipe closed early (`| head`) ends the command quietly
+  const piped = spawnSync(
+    'bash',
+    ['-c', `"${process.execPath}" bin/freezeflow inspect builtin:resnet-mini | head -1`],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(piped.stderr, '', 'no EPIPE stack trace');
 });
 
 test('validate: exit 0 on the examples, 2 with file:line:col errors, JSON for scripts; no colour in pipes', () => {

@@ -54,11 +54,12 @@ async function cmdPlan(opts: { schedule: string; model?: string; json?: boolean 
 }
 
 export function buildProgram(): Command {
+  // set before any subcommand exists: commander copies these settings into subcommands as they are made
   const program = new Command('freezeflow')
     .description('Fine-tune pretrained TensorFlow.js models with freeze/unfreeze schedules written in YAML.')
     .version(version(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (s, write) => write(errStyle.red(s)) });
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(errStyle.red(usageLine(s))) });
 
   program
     .command('validate')
@@ -201,9 +202,18 @@ export function buildProgram(): Command {
 }
 
 /** Runs the CLI; never throws: every failure becomes a one-line message and an exit code. */
+/** commander's "error: unknown option '--x'" as freezeflow's one line, with where to look. */
+function usageLine(s: string): string {
+  return `freezeflow: ${s.trim().replace(/^error: /, '')} (see --help)\n`;
+}
+
 export async function main(argv: string[]): Promise<void> {
+  // `freezeflow inspect … | head`: the reader left; stop quietly instead of a stack trace
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {
