@@ -55,7 +55,7 @@ export function tryNative(pkg: string): string | undefined {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(pkg)
-      ? `${pkg} is not installed`
+      ? `${pkg} is not installed (opt-in: npm install --no-save ${pkg}${pkg.endsWith('-gpu') ? '; it needs CUDA 11.2 + cuDNN 8.1 and downloads libtensorflow' : ''})`
       : `${pkg} failed to load: ${String(e.message).split('\n')[0]}`;
   }
 }
