@@ -2,10 +2,10 @@
 // seed must give the same run every time (which is what makes that comparison possible).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import vm from 'node:vm';
-import { writeThreadFiles } from '../src/backend/wasm-threads.js';
+import { privateDir, writeThreadFiles } from '../src/backend/wasm-threads.js';
 import { cli, ndjson, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('the worker script and threaded factory are extracted from the installed bundle and parse', () => {
@@ -88,5 +88,24 @@ test('train: a bad thread count is a one-line usage error', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, new RegExp(what));
+  }
+});
+
+test('the threaded-wasm worker files live in a folder only this user can write', async () => {
+  const before = process.env['TMPDIR'];
+  process.env['TMPDIR'] = tempDir('ff-tmp-');
+  try {
+    const files = writeThreadFiles();
+    const dir = privateDir();
+    assert.equal(dirname(dirname(files.worker)), dir);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    // left open to others (planted, or loosened): not trusted, a fresh private folder instead
+    chmodSync(dir, 0o777);
+    const other = privateDir();
+    assert.notEqual(other, dir);
+    assert.equal(statSync(other).mode & 0o777, 0o700);
+  } finally {
+    if (before === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = before;
   }
 });

@@ -7,7 +7,7 @@
 // depthwise, pooling) split their output tiles over the pool.
 import { wasmPoolWorkers } from '../core/tfjs-internals.js';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,21 @@ export function defaultThreads(inputPixels?: number): number {
   return Math.max(1, os.availableParallelism());
 }
 
+/**
+ * The worker script is executed, so it lives in a folder only this user can write: TMP/freezeflow-UID
+ * (mode 0700, ours, not a link). Anything else found there (another user's folder, one left open) is not
+ * trusted: a fresh private folder is made instead.
+ */
+export function privateDir(): string {
+  const uid = process.getuid?.();
+  const base = join(os.tmpdir(), `freezeflow-${uid ?? os.userInfo().username}`);
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  const st = lstatSync(base);
+  const ours = st.isDirectory() && !st.isSymbolicLink() && (uid === undefined || st.uid === uid);
+  if (ours && (st.mode & 0o077) === 0) return base;
+  return mkdtempSync(join(os.tmpdir(), 'freezeflow-'));
+}
+
 function writeAtomically(path: string, text: string): void {
   if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
   const tmp = `${path}.${process.pid}.tmp`;
@@ -61,8 +76,8 @@ export function writeThreadFiles(dir?: string): ThreadFiles {
   const factory = FACTORY_PRELUDE + lines.slice(start, end).join('\n') + '\n';
   const contents = JSON.parse(workerLine.slice(WORKER_PREFIX.length).replace(/;\s*$/, '')) as string;
   const hash = createHash('sha256').update(factory).update(contents).digest('hex').slice(0, 12);
-  const where = dir ?? join(os.tmpdir(), `freezeflow-wasm-threads-${hash}`);
-  mkdirSync(where, { recursive: true });
+  const where = dir ?? join(privateDir(), `wasm-threads-${hash}`);
+  mkdirSync(where, { recursive: true, mode: 0o700 });
   const files = { worker: join(where, 'worker.cjs'), factory: join(where, 'factory.cjs') };
   if (!WORKER_IMPORT.test(contents)) throw new Error('the wasm worker script has an unexpected layout');
   // The bundle escapes newlines inside the worker's string literals the same way before making its blob.

@@ -33,8 +33,7 @@ function writeSynced(path: string, data: string | Uint8Array): void {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   const fd = openSync(path, 'w');
   try {
-    for (let done = 0; done < bytes.byteLength; )
-      done += writeSync(fd, bytes, done, bytes.byteLength - done);
+    for (let done = 0; done < bytes.byteLength;) done += writeSync(fd, bytes, done, bytes.byteLength - done);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
