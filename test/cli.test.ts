@@ -346,3 +346,17 @@ test('a reporter that throws is switched off with a warning; the run goes on', a
     'epoch-end',
   ]);
 });
+
+test('output.dir: relative to the schedule file, one version_N folder per run (a second run does not fail)', () => {
+  const dir = tempDir();
+  const f = writeSchedule(
+    dir,
+    `${tinySchedule(32, `  - { name: head, epochs: 1, lr: 1.0e-3 }\n`)}output: { dir: experiments }\n`,
+  );
+  for (const n of [0, 1]) {
+    const r = cli(['train', '-s', f, '--quiet', '--backend', 'wasm'], { cwd: tempDir() });
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(readFileSync(join(dir, 'experiments', `version_${n}`, 'summary.json'), 'utf8'));
+    assert.equal(summary.status, 'completed');
+  }
+});

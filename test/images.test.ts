@@ -277,6 +277,11 @@ stages:
     assert.equal(q.top.length, 2);
     assert.ok(q.top[0].probability >= q.top[1].probability);
   }
+  // the best epoch's checkpoint is a usable model too, with the same input pipeline (no guessing)
+  const best = cli(['predict', '-m', out, '--checkpoint', 'best', files[0]!, '--json']);
+  assert.equal(best.code, 0, best.stderr);
+  assert.doesNotMatch(best.stderr, /assuming/);
+  assert.equal(cli(['predict', '-m', out, '--checkpoint', 'nope', files[0]!]).code, 2);
   const plain = cli(['predict', '-m', out, files[0]!, join(root, 'missing.png')]);
   assert.equal(plain.code, 1, 'a missing file is an error, the others are still printed');
   assert.match(plain.stdout, /circle-000\.png\t\w+ \d+\.\d%/);

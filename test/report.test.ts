@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { lineChart, renderReport, runCharts } from '../src/report/html.js';
 import { aggregate, formatCompare, type CellResult } from '../src/cli/compare.js';
 import type { RunEvent } from '../src/core/events.js';
-import { cli, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;
 
@@ -186,7 +186,18 @@ test('compare: mean ± sd over seeds, best strategy per size, failed runs left o
   assert.equal(dry.code, 0, dry.stderr);
   const cmds = dry.stdout.trim().split('\n');
   assert.equal(cmds.length, 8, '2 schedules × 2 sizes × 2 seeds');
-  assert.ok(cmds.every((c) => /^freezeflow train -s .* --seed [12] --samples (200|1000)$/.test(c)));
+  assert.ok(cmds.every((c) => /bin\/freezeflow train -s .* --seed [12] --samples (200|1000)$/.test(c)));
+  // the commands run as printed from any folder and survive a shell: spaces and quotes in paths stay whole
+  const odd = join(tempDir(), "it's a dir");
+  mkdirSync(odd);
+  const f = join(odd, 'my schedule.yaml');
+  copyFileSync(join(ROOT, 'schedules/compare/full-freeze.yaml'), f);
+  const line = cli(['compare', '--schedules', f, '--dry-run', '--out', join(odd, 'runs')]).stdout.trim();
+  const argv = spawnSync('bash', ['-c', `printf '%s\\n' ${line}`], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n');
+  assert.equal(argv[0], process.execPath);
+  assert.equal(argv[argv.indexOf('-s') + 1], f);
   assert.equal(cli(['compare', '--schedules', 'schedules/compare/full-freeze.yaml', '--samples', '0']).code, 2);
 });
 

@@ -210,7 +210,9 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
   }
   if (opts.dryRun) {
     // for other job runners: one command per line, each an independent process
-    for (const c of cells) process.stdout.write(`freezeflow ${cellArgs(c).join(' ')}\n`);
+    // quoted for a POSIX shell, and runnable without freezeflow on PATH
+    const bin = [process.execPath, join(packageRoot(), 'bin/freezeflow')];
+    for (const c of cells) process.stdout.write(`${[...bin, ...cellArgs(c)].map(shellQuote).join(' ')}\n`);
     return EXIT_OK;
   }
   mkdirSync(out, { recursive: true });
@@ -243,4 +245,9 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
   process.stdout.write(opts.json ? `${JSON.stringify({ rows, runs: results })}\n` : `${formatCompare(rows)}\n`);
   process.stderr.write(`compare: wrote ${join(out, 'compare.json')} and compare.html\n`);
   return failed > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** One argument for a POSIX shell: bare when it is plainly safe, else in single quotes. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
 }

@@ -177,23 +177,36 @@ export function buildProgram(): Command {
     .command('predict')
     .description('classify image files with a trained model (top-k labels with probabilities)')
     .argument('<images...>', 'image files')
-    .requiredOption('-m, --model <path>', 'run directory, model directory or model.json')
+    .requiredOption(
+      '-m, --model <path>',
+      'run directory (its final model/), model directory, model.json, http(s) URL or builtin:NAME',
+    )
     .option('-k, --top <k>', 'how many labels to show per image', '3')
     .option('--json', 'one JSON object on stdout')
     .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
-    .action(async (images: string[], opts: { model: string; top?: string; json?: boolean; backend?: string }) => {
-      const { runPredict } = await import('./predict.js');
-      process.exitCode = await runPredict(images, opts);
-    });
+    .option('--checkpoint <name>', 'with a run directory: use checkpoints/<name> (best, last, …) instead of model/')
+    .action(
+      async (
+        images: string[],
+        opts: { model: string; top?: string; json?: boolean; backend?: string; checkpoint?: string },
+      ) => {
+        const { runPredict } = await import('./predict.js');
+        process.exitCode = await runPredict(images, opts);
+      },
+    );
 
   program
     .command('evaluate')
     .description('accuracy, per-class precision/recall/F1 and confusion matrix on a folder of labelled images')
-    .requiredOption('-m, --model <path>', 'run directory, model directory or model.json')
+    .requiredOption(
+      '-m, --model <path>',
+      'run directory (its final model/), model directory, model.json, http(s) URL or builtin:NAME',
+    )
     .requiredOption('-d, --data <folder>', 'folder with one sub-folder per class (or train/ and val/)')
     .option('--json', 'one JSON object on stdout')
     .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
-    .action(async (opts: { model: string; data: string; json?: boolean; backend?: string }) => {
+    .option('--checkpoint <name>', 'with a run directory: use checkpoints/<name> (best, last, …) instead of model/')
+    .action(async (opts: { model: string; data: string; json?: boolean; backend?: string; checkpoint?: string }) => {
       const { runEvaluate } = await import('./predict.js');
       process.exitCode = await runEvaluate(opts);
     });

@@ -9,9 +9,9 @@ import { threadsSetting } from './threads.js';
 
 const argmax = (row: readonly number[]) => row.reduce((b, v, i) => (v > row[b]! ? i : b), 0);
 
-async function open(model: string, backend = 'auto'): Promise<TrainedModel> {
+async function open(model: string, backend = 'auto', checkpoint?: string): Promise<TrainedModel> {
   await initBackend(backendChoice(backend), { threads: threadsSetting() });
-  const t = await loadTrained(model);
+  const t = await loadTrained(model, checkpoint);
   if (t.guessed)
     process.stderr.write(
       'freezeflow: note: no freezeflow.json beside the model; assuming pixels in [0, 1] and cover-resize\n',
@@ -21,12 +21,12 @@ async function open(model: string, backend = 'auto'): Promise<TrainedModel> {
 
 export async function runPredict(
   images: string[],
-  opts: { model: string; top?: string; json?: boolean; backend?: string },
+  opts: { model: string; top?: string; json?: boolean; backend?: string; checkpoint?: string },
 ): Promise<number> {
   const top = opts.top === undefined ? 3 : Number(opts.top);
   if (!Number.isInteger(top) || top < 1)
     throw new UserError(`--top must be a whole number ≥ 1 (got '${opts.top}')`, EXIT_USAGE);
-  const t = await open(opts.model, opts.backend);
+  const t = await open(opts.model, opts.backend, opts.checkpoint);
   // unreadable files are reported one by one; the others are still predicted. Each file is decoded once:
   // the check fills the cache that prediction then reads.
   const present = images.filter((f) => existsSync(f));
@@ -70,8 +70,9 @@ export async function runEvaluate(opts: {
   data: string;
   json?: boolean;
   backend?: string;
+  checkpoint?: string;
 }): Promise<number> {
-  const t = await open(opts.model, opts.backend);
+  const t = await open(opts.model, opts.backend, opts.checkpoint);
   const layout = scanFolder(opts.data);
   // a train/val folder is judged on its validation part
   const files = layout.val ?? layout.train;

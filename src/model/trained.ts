@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { foldBatchNorm } from './fold.js';
-import { UserError } from '../core/errors.js';
+import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel, readBesideModel, resolveModelSource } from './io.js';
 import type { Preprocess } from '../schedule/preprocess.js';
 import { DecodeCache, ImageSource, type ImageFile, type ResizeMode } from '../data/images.js';
@@ -17,17 +17,29 @@ export interface TrainedModel {
   guessed: boolean;
 }
 
-/** Accepts a run directory, a model directory, a model.json path, an http(s) URL or builtin:NAME. */
-export function modelJsonPath(location: string): string {
+/**
+ * Accepts a run directory, a model directory, a model.json path, an http(s) URL or builtin:NAME. In a run
+ * directory the final model (model/) is used, or with `checkpoint` one of checkpoints/ (best, last, …).
+ */
+export function modelJsonPath(location: string, checkpoint?: string): string {
   if (/^https?:\/\//.test(location) || location.startsWith('builtin:')) return resolveModelSource(location);
   const p = resolve(location);
+  if (checkpoint !== undefined) {
+    const at = join(p, 'checkpoints', checkpoint, 'model.json');
+    if (!existsSync(at))
+      throw new UserError(
+        `${location} has no checkpoint '${checkpoint}' (checkpoints/${checkpoint}/model.json)`,
+        EXIT_USAGE,
+      );
+    return at;
+  }
   if (p.endsWith('.json')) return p;
   if (existsSync(join(p, 'model', 'model.json'))) return join(p, 'model', 'model.json');
   return join(p, 'model.json');
 }
 
-export async function loadTrained(location: string): Promise<TrainedModel> {
-  const json = modelJsonPath(location);
+export async function loadTrained(location: string, checkpoint?: string): Promise<TrainedModel> {
+  const json = modelJsonPath(location, checkpoint);
   const model = await loadModel(json);
   const units = model.outputs[0]!.shape.at(-1) ?? 0;
   const labels =

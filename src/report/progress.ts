@@ -107,7 +107,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         bars = undefined;
         write(
           e.bestEpoch > 0
-            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${e.epochs} epochs in ${e.seconds.toFixed(0)} s; best val_loss ${e.bestValLoss.toFixed(4)} (val_acc ${(e.bestValAcc * 100).toFixed(2)}%, epoch ${e.bestEpoch}); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir}` : ''}`
+            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${e.epochs} epochs in ${e.seconds.toFixed(0)} s; best val_loss ${e.bestValLoss.toFixed(4)} (val_acc ${(e.bestValAcc * 100).toFixed(2)}%, epoch ${e.bestEpoch}); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir} (the last epoch's; predict/evaluate -m RUN_DIR use it, --checkpoint best the best epoch's)` : ''}`
             : `${c.yellow(e.status)}: no epoch finished (${e.seconds.toFixed(0)} s)`,
         );
         break;

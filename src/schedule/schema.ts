@@ -270,7 +270,12 @@ export const GuardSpec = Type.Object(
 
 export const OutputSpec = Type.Object(
   {
-    dir: Type.Optional(Type.String({ description: 'Run directory (default runs/<schedule>-<timestamp>).' })),
+    dir: Type.Optional(
+      Type.String({
+        description:
+          "Folder for this schedule's runs, relative to the schedule file: each run gets DIR/version_N (default: runs/<name>-<timestamp> in the working directory).",
+      }),
+    ),
     checkpoints: Type.Optional(
       Type.Object(
         {

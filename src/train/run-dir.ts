@@ -62,8 +62,13 @@ export class RunDirectory {
   }
 
   /** Where a new run goes (checked before any work): refused when that folder cannot take it. */
-  static check(out: string | undefined, name: string): string {
-    const path = resolve(out ?? join('runs', `${safeName(name)}-${stamp()}`));
+  static check(out: string | undefined, name: string, versionsIn?: string): string {
+    const path =
+      out !== undefined
+        ? resolve(out)
+        : versionsIn
+          ? nextVersion(versionsIn)
+          : resolve(join('runs', `${safeName(name)}-${stamp()}`));
     if (existsSync(path)) refuseExisting(path);
     return path;
   }
@@ -105,7 +110,7 @@ export class RunDirectory {
     kind: CheckpointKind,
     state: RunState,
     optimizers: OptimizerSnapshot,
-    meta: { labels: string[]; stageNames: readonly string[]; scheduleFile: string },
+    meta: { labels: string[]; stageNames: readonly string[]; scheduleFile: string; model: object },
   ): Promise<string> {
     const name = checkpointName(kind, state, meta.stageNames);
     const dir = join(this.file('checkpoints'), name);
@@ -120,7 +125,8 @@ export class RunDirectory {
     );
     const extra = {
       labels: meta.labels,
-      files: { 'state.json': saved, 'optimizer.json': optimizers.groups },
+      // freezeflow.json: a checkpoint is usable by predict/evaluate like the final model
+      files: { 'state.json': saved, 'optimizer.json': optimizers.groups, 'freezeflow.json': meta.model },
       binary: { 'optimizer.bin': Buffer.concat(bytes) },
     };
     await saveModel(model, dir, extra);
@@ -241,4 +247,12 @@ function takeLock(path: string): RunLock {
     }
   }
   throw new UserError(`${path}: could not take the run lock ${file}`, EXIT_USAGE);
+}
+
+/** output.dir holds one folder per run, version_0, version_1, … (as Lightning's logs do). */
+function nextVersion(parent: string): string {
+  const taken = existsSync(parent)
+    ? readdirSync(parent).flatMap((n) => (/^version_(\d+)$/.exec(n) ? [Number(n.slice(8))] : []))
+    : [];
+  return join(resolve(parent), `version_${taken.length ? Math.max(...taken) + 1 : 0}`);
 }

@@ -1,7 +1,7 @@
 // One training run from request to result: schedule → plan → backend, model, data → run directory and
 // reporters → the runner → final model, summary, report. The CLI maps flags to a TrainRequest and the
 // result to an exit code; nothing here writes to the terminal except through the progress reporter.
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { EventBus, type Reporter, type RunEvent } from '../core/events.js';
@@ -171,7 +171,12 @@ function runStart(p: Prepared, o: Opened, dir: RunDirectory, resumeState?: RunSt
 /** Run the stages; any failure becomes an error line with the state of the last good epoch. */
 async function train(p: Prepared, o: Opened, dir: RunDirectory, bus: EventBus, signal: AbortSignal) {
   const { plan } = p;
-  const meta = { labels: o.data.classes, stageNames: plan.stages.map((s) => s.name), scheduleFile: p.loaded.file };
+  const meta = {
+    labels: o.data.classes,
+    stageNames: plan.stages.map((s) => s.name),
+    scheduleFile: p.loaded.file,
+    model: { schedule: plan.name, input: o.data.input },
+  };
   try {
     const r = await runStages({
       plan,
@@ -207,7 +212,10 @@ export async function trainSession(
 ): Promise<TrainResult> {
   const p = prepare(req);
   const resumeState = p.resumed?.resumeFrom?.state;
-  const out = p.resumed ? '' : RunDirectory.check(req.out ?? p.plan.output.dir, p.plan.name);
+  // --out is the run's folder (relative to the working directory); output.dir, like every path in a
+  // schedule relative to the schedule's folder, holds one version_N folder per run
+  const versions = p.plan.output.dir && resolve(dirname(p.baseFile), p.plan.output.dir);
+  const out = p.resumed ? '' : RunDirectory.check(req.out, p.plan.name, versions);
   const o = await open(req, p, resumeState);
   const dir =
     p.resumed ??
