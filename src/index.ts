@@ -1,0 +1,39 @@
+// freezeflow as a library: load and validate a schedule, plan it, and run it with an event callback.
+// `import { loadSchedule, plan, train } from 'freezeflow'`. Training loads tfjs; the rest does not.
+import type { RunEvent } from './core/events.js';
+import { readScheduleFile, parseSchedule, type LoadedSchedule } from './schedule/load.js';
+import { buildPlan, type Plan } from './schedule/plan.js';
+import type { TrainRequest, TrainResult } from './train/session.js';
+
+export type { RunEvent } from './core/events.js';
+export type { RunSummary, EpochRow } from './core/summary.js';
+export { readSummary } from './core/summary.js';
+export { ScheduleError, formatIssue, type ScheduleIssue } from './schedule/issues.js';
+export type { Schedule } from './schedule/schema.js';
+export type { LoadedSchedule, Plan, TrainRequest, TrainResult };
+
+/**
+ * A schedule from a YAML file, or from YAML text with `{ text, file }` (file names it in errors).
+ * Throws ScheduleError listing every problem as file:line:col.
+ */
+export function loadSchedule(source: string | { text: string; file?: string }): LoadedSchedule {
+  return typeof source === 'string' ? readScheduleFile(source) : parseSchedule(source.text, source.file);
+}
+
+/** What each stage will do: epochs, optimizer, lrs, patterns (the same plan `freezeflow plan` prints). */
+export function plan(schedule: LoadedSchedule): Plan {
+  return buildPlan(schedule.schedule, schedule.name);
+}
+
+/**
+ * Run a schedule file (as `freezeflow train` does, into a run directory) and call `onEvent` for every
+ * event; `signal` stops it after the current batch with a checkpoint (status 'interrupted').
+ */
+export async function train(
+  request: TrainRequest,
+  onEvent: (e: RunEvent) => void = () => undefined,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<TrainResult> {
+  const { trainSession } = await import('./train/session.js');
+  return trainSession(request, { progress: { onEvent }, signal });
+}
