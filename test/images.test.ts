@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
 import { decodeImage, scanFolder } from '../src/data/images.js';
 import { openData, describeData } from '../src/data/open.js';
 import { applyAugment, drawAugment, drawSeed } from '../src/data/augment.js';
@@ -12,7 +13,7 @@ import { classificationReport } from '../src/report/classification.js';
 import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan } from '../src/schedule/plan.js';
 import { rng } from '../src/data/random.js';
-import { cli, tempDir } from './helpers.js';
+import { cli, ROOT, tempDir } from './helpers.js';
 
 const SHAPES = ['circle', 'square', 'triangle'] as const;
 
@@ -309,3 +310,35 @@ test('folder scan follows links once: a cycle ends, a linked file is not counted
   assert.match(reasons.get(join('square', 'self'))!, /a link to a folder already read/);
   assert.match(reasons.get(join('triangle', 'copy.png'))!, /the same file as circle\/circle-000\.png/);
 });
+
+test(
+  'predict on a raw Teachable Machine export: its labels, and pixels in [-1, 1] as Teachable Machine feeds them',
+  { skip: !existsSync(join(ROOT, '../shared/models/tm-nail-biting/model.json')) && '../shared/models is absent' },
+  async () => {
+    const tmDir = join(ROOT, '../shared/models/tm-nail-biting');
+    const dir = tempDir();
+    // a 224×224 image: no resizing, so the reference below sees exactly the pixels predict sees
+    const raw = Buffer.from(Array.from({ length: 224 * 224 * 3 }, (_, i) => (i * 37 + (i % 224) * 3) % 256));
+    const file = join(dir, 'x.png');
+    await sharp(raw, { raw: { width: 224, height: 224, channels: 3 } })
+      .png()
+      .toFile(file);
+    const r = cli(['predict', '-m', tmDir, file, '--json', '--backend', 'wasm']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Teachable Machine export/);
+    const top = (JSON.parse(r.stdout) as { predictions: { top: { label: string; probability: number }[] }[] })
+      .predictions[0]!.top;
+    assert.deepEqual(top.map((t) => t.label).sort(), ['nail-biting', 'normal']);
+    // reference: the model on x/127.5 − 1 (the cpu backend, the model loaded as stock tfjs would)
+    await tf.setBackend('cpu');
+    const { loadModel } = await import('../src/model/io.js');
+    const model = await loadModel(join(tmDir, 'model.json'));
+    const x = tf.tensor4d(
+      Float32Array.from(raw, (v) => v / 127.5 - 1),
+      [1, 224, 224, 3],
+    );
+    const probs = Array.from(await (model.predict(x) as tf.Tensor).data());
+    const labels = ['normal', 'nail-biting'];
+    for (const t of top) assert.ok(Math.abs(t.probability - probs[labels.indexOf(t.label)]!) < 1e-4, t.label);
+  },
+);

@@ -12,6 +12,10 @@ const argmax = (row: readonly number[]) => row.reduce((b, v, i) => (v > row[b]! 
 async function open(model: string, backend = 'auto', checkpoint?: string): Promise<TrainedModel> {
   await initBackend(backendChoice(backend), { threads: threadsSetting() });
   const t = await loadTrained(model, checkpoint);
+  if (t.teachableMachine)
+    process.stderr.write(
+      'freezeflow: note: a Teachable Machine export: labels and image size from metadata.json, pixels in [-1, 1]\n',
+    );
   if (t.guessed)
     process.stderr.write(
       'freezeflow: note: no freezeflow.json beside the model; assuming pixels in [0, 1] and cover-resize\n',

@@ -15,6 +15,8 @@ export interface TrainedModel {
   input: { shape: [number, number, number]; resize: ResizeMode; preprocess: Preprocess };
   /** True when freezeflow.json was missing and the input pipeline was guessed from the model. */
   guessed: boolean;
+  /** A Teachable Machine export: labels, size and [-1, 1] pixels from its metadata.json. */
+  teachableMachine?: boolean;
 }
 
 /**
@@ -38,32 +40,65 @@ export function modelJsonPath(location: string, checkpoint?: string): string {
   return join(p, 'model.json');
 }
 
+/** What a Teachable Machine image export says beside its model.json. */
+interface TeachableMachineMeta {
+  packageName?: string;
+  tmVersion?: string;
+  labels?: string[];
+  imageSize?: number;
+}
+
+/**
+ * The input pipeline of a model without freezeflow.json: a Teachable Machine image export's
+ * metadata.json gives labels and size, and TM feeds pixels in [-1, 1] from a centre crop; anything else
+ * is a guess ([0, 1], cover), said as such.
+ */
+async function foreignPipeline(json: string, shape: (number | null)[]) {
+  const tm = await readBesideModel<TeachableMachineMeta>(json, 'metadata.json');
+  if (tm?.tmVersion !== undefined || tm?.packageName === '@teachablemachine/image') {
+    const size = tm.imageSize ?? shape[0] ?? 224;
+    return {
+      labels: tm.labels,
+      input: {
+        shape: [size, size, 3] as [number, number, number],
+        resize: 'cover' as const,
+        preprocess: { name: 'symmetric' as const, mean: [0.5], std: [0.5] },
+      },
+      source: 'teachable-machine' as const,
+    };
+  }
+  if (shape.some((d) => d === null))
+    throw new UserError(`${json} has no freezeflow.json and its input size ${shape.join('×')} is not fixed`);
+  const input = {
+    shape: shape as [number, number, number],
+    resize: 'cover' as const,
+    preprocess: { name: 'unit' as const, mean: [0], std: [1] },
+  };
+  return { labels: undefined, input, source: 'guessed' as const };
+}
+
 export async function loadTrained(location: string, checkpoint?: string): Promise<TrainedModel> {
   const json = modelJsonPath(location, checkpoint);
   const model = await loadModel(json);
   const units = model.outputs[0]!.shape.at(-1) ?? 0;
-  const labels =
-    (await readBesideModel<string[]>(json, 'labels.json')) ?? Array.from({ length: units }, (_, i) => String(i));
-  if (labels.length !== units)
-    throw new UserError(
-      `the labels.json beside ${json} names ${labels.length} classes but the model has ${units} outputs`,
-    );
   const meta = await readBesideModel<{
     input?: { shape: [number, number, number]; resize?: ResizeMode; preprocess: Preprocess };
   }>(json, 'freezeflow.json');
-  const shape = model.inputs[0]!.shape.slice(1) as (number | null)[];
-  if (!meta?.input && shape.some((d) => d === null))
-    throw new UserError(`${json} has no freezeflow.json and its input size ${shape.join('×')} is not fixed`);
-  const input = meta?.input ?? {
-    shape: shape as [number, number, number],
-    preprocess: { name: 'unit' as const, mean: [0], std: [1] },
-  };
+  const foreign = meta?.input ? undefined : await foreignPipeline(json, model.inputs[0]!.shape.slice(1));
+  const labels =
+    (await readBesideModel<string[]>(json, 'labels.json')) ??
+    foreign?.labels ??
+    Array.from({ length: units }, (_, i) => String(i));
+  if (labels.length !== units)
+    throw new UserError(`the labels beside ${json} name ${labels.length} classes but the model has ${units} outputs`);
+  const input = meta?.input ?? foreign!.input;
   return {
     // predict/evaluate only run forward: BatchNorm folded into the convs is the same map, a third cheaper
     model: foldBatchNorm(model).model,
     labels,
     input: { shape: input.shape, resize: input.resize ?? 'cover', preprocess: input.preprocess },
-    guessed: !meta?.input,
+    guessed: foreign?.source === 'guessed',
+    teachableMachine: foreign?.source === 'teachable-machine',
   };
 }
 
