@@ -342,3 +342,30 @@ test(
     for (const t of top) assert.ok(Math.abs(t.probability - probs[labels.indexOf(t.label)]!) < 1e-4, t.label);
   },
 );
+
+test("evaluate scores the run's own validation images by default (--all: the whole folder) and skips unreadable files by name", async () => {
+  const root = tempDir();
+  await makeFolder(root, 10, 3);
+  writeFileSync(join(root, 'square', 'broken.png'), 'not a png');
+  const f = join(root, 'shapes.yaml');
+  writeFileSync(
+    f,
+    `model: { source: builtin:resnet-mini }
+data: { source: ., batchSize: 16, validation: { split: 0.3 } }
+stages: [{ name: head, epochs: 1, lr: 0.01 }]
+`,
+  );
+  const out = join(root, 'run');
+  assert.equal(cli(['train', '-s', f, '--out', out, '--quiet', '--backend', 'wasm']).code, 0);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  const own = cli(['evaluate', '-m', out, '-d', root, '--json', '--backend', 'wasm']);
+  assert.equal(own.code, 0, own.stderr);
+  const r = JSON.parse(own.stdout);
+  assert.equal(r.samples, summary.data.validation, 'only the held-out images');
+  assert.ok(Math.abs(r.accuracy - summary.finalValAcc) < 1e-6, 'the same score the run reported');
+  const all = cli(['evaluate', '-m', out, '-d', root, '--json', '--all', '--backend', 'wasm']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(JSON.parse(all.stdout).samples, 30, 'every readable image');
+  assert.match(all.stderr, /skipped square\/broken\.png: /);
+  assert.equal(cli(['evaluate', '-m', out, '-d', root, '--all', '--strict', '--backend', 'wasm']).code, 1);
+});

@@ -206,10 +206,22 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON object on stdout')
     .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
     .option('--checkpoint <name>', 'with a run directory: use checkpoints/<name> (best, last, …) instead of model/')
-    .action(async (opts: { model: string; data: string; json?: boolean; backend?: string; checkpoint?: string }) => {
-      const { runEvaluate } = await import('./predict.js');
-      process.exitCode = await runEvaluate(opts);
-    });
+    .option('--all', "score every image of the folder, not only the run's own validation images")
+    .option('--strict', 'fail on unreadable or non-image files instead of skipping them')
+    .action(
+      async (opts: {
+        model: string;
+        data: string;
+        json?: boolean;
+        backend?: string;
+        checkpoint?: string;
+        all?: boolean;
+        strict?: boolean;
+      }) => {
+        const { runEvaluate } = await import('./predict.js');
+        process.exitCode = await runEvaluate(opts);
+      },
+    );
 
   return program;
 }

@@ -1,8 +1,10 @@
 // `freezeflow predict` and `freezeflow evaluate`: use and judge a trained model on image files.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { RUN_FILES } from '../core/run-files.js';
 import { backendChoice, initBackend } from '../backend/index.js';
 import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.js';
-import { checkFiles, DecodeCache, scanFolder } from '../data/images.js';
+import { checkFiles, DecodeCache, scanFolder, type FolderLayout, type ImageFile } from '../data/images.js';
 import { classificationReport, formatClassificationReport } from '../report/classification.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { threadsSetting } from './threads.js';
@@ -69,31 +71,65 @@ export async function runPredict(
   return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 
+/**
+ * The images to score: a run's own validation images when `model` is a run directory trained on this
+ * folder (data-split.json), unless `all`; else the folder's val/ part, else the whole folder.
+ */
+function evaluationFiles(
+  model: string,
+  data: string,
+  layout: FolderLayout,
+  all?: boolean,
+): { files: ImageFile[]; which: string } {
+  const recorded = join(model, RUN_FILES.split);
+  const whole = { files: layout.val ?? layout.train, which: layout.val ? 'its val/ part' : 'every image' };
+  if (all || !existsSync(recorded)) return whole;
+  const split = JSON.parse(readFileSync(recorded, 'utf8')) as { root: string; val: string[] };
+  if (resolve(split.root) !== resolve(data)) return whole;
+  const keep = new Set(split.val);
+  const files = [...layout.train, ...(layout.val ?? [])].filter((f) => keep.has(f.path));
+  return { files, which: "the run's validation images (--all for every image)" };
+}
+
 export async function runEvaluate(opts: {
   model: string;
   data: string;
   json?: boolean;
   backend?: string;
   checkpoint?: string;
+  all?: boolean;
+  strict?: boolean;
 }): Promise<number> {
   const t = await open(opts.model, opts.backend, opts.checkpoint);
   const layout = scanFolder(opts.data);
-  // a train/val folder is judged on its validation part
-  const files = layout.val ?? layout.train;
   const unknown = layout.classes.filter((c) => !t.labels.includes(c));
   if (unknown.length > 0)
     throw new UserError(
       `class folder(s) ${unknown.map((c) => `'${c}'`).join(', ')} in ${opts.data} are not classes of the model (${t.labels.join(', ')})`,
       EXIT_USAGE,
     );
+  const { files, which } = evaluationFiles(opts.model, opts.data, layout, opts.all);
+  // unreadable files are skipped and named, as training does (or refused with --strict)
+  const [height, width, channels] = t.input.shape;
+  const cache = new DecodeCache(1024 * 2 ** 20);
+  const decode = { height, width, channels: channels as 1 | 3, resize: t.input.resize };
+  const checked = await checkFiles(files, decode, cache, opts.strict ?? false, opts.data);
+  for (const s of checked.skipped) process.stderr.write(`freezeflow: skipped ${s.path}: ${s.reason}\n`);
   const probs = await predictFiles(
     t,
-    files.map((f) => f.path),
+    checked.ok.map((f) => f.path),
+    cache,
   );
-  const yTrue = files.map((f) => t.labels.indexOf(layout.classes[f.label]!));
-  const yPred = probs.map(argmax);
-  const report = classificationReport(yTrue, yPred, t.labels);
+  const yTrue = checked.ok.map((f) => t.labels.indexOf(layout.classes[f.label]!));
+  const report = {
+    ...classificationReport(yTrue, probs.map(argmax), t.labels),
+    scored: which,
+    skipped: checked.skipped,
+  };
   if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else process.stdout.write(`${formatClassificationReport(report)}\n`);
+  else
+    process.stdout.write(
+      `${formatClassificationReport(report)}\n(scored ${which}${checked.skipped.length ? `; ${checked.skipped.length} unreadable file(s) skipped` : ''})\n`,
+    );
   return EXIT_OK;
 }

@@ -14,6 +14,8 @@ export const RUN_FILES = {
   metrics: 'metrics.csv',
   report: 'report.html',
   plan: 'plan.json',
+  /** Image-folder runs: which images were held out for validation (evaluate scores those by default). */
+  split: 'data-split.json',
   /** Says "freezeflow made this folder": the only folders it writes into or deletes from. */
   marker: '.freezeflow-run',
   /** Held while a process trains in the folder: {pid, host, started}. */

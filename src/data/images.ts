@@ -2,7 +2,8 @@
 // resized with sharp. Every file is decoded once before training starts, so unreadable files are found
 // then (skipped and counted, or an error with --strict) and never half-way through a run; decoded images
 // stay in a bounded cache and the rest are decoded again on demand.
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { RUN_FILES } from '../core/run-files.js';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../core/errors.js';
@@ -42,9 +43,10 @@ const isDir = (p: string) => {
   }
 };
 
+// a run directory kept inside the data folder (it holds freezeflow's marker) is not a class
 const subdirs = (p: string) =>
   readdirSync(p)
-    .filter((n) => !n.startsWith('.') && isDir(join(p, n)))
+    .filter((n) => !n.startsWith('.') && isDir(join(p, n)) && !existsSync(join(p, n, RUN_FILES.marker)))
     .sort();
 
 /** What a scan has met, by real path: links are followed once, cycles end, no file counts twice. */

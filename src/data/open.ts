@@ -32,6 +32,8 @@ export interface OpenedData {
   /** What the model receives, recorded next to the saved model so predict does the same. */
   input: { shape: [number, number, number]; resize?: string; preprocess: Preprocess };
   cache?: DecodeCache;
+  /** Image folders: the folder and the validation images (absolute paths), for `evaluate` to reuse. */
+  split?: { root: string; val: string[] };
 }
 
 /** Resolve the data source relative to the schedule file. */
@@ -130,5 +132,6 @@ export async function openData(
     skipped,
     input: { shape: [height, width, c], resize: plan.data.resize, preprocess: plan.data.preprocess },
     cache,
+    split: { root, val: val.files.map((f) => f.path) },
   };
 }

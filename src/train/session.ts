@@ -286,6 +286,7 @@ async function finish(
     tensors: tf.memory().numTensors,
   });
   bus.close();
+  if (o.data.split) writeAtomic(dir.file('split'), `${JSON.stringify(o.data.split, null, 2)}\n`);
   const stages = o.resolved.map((s) => ({
     name: s.stage.name,
     trainable: [...s.trainable],
