@@ -17,12 +17,28 @@ test('--version, --help and unknown commands', () => {
     [['train', '--bogus'], /^freezeflow: unknown option '--bogus' \(see --help\)$/],
     [['inspect'], /^freezeflow: missing required argument 'model' \(see --help\)$/],
     [['init', '--strategy', 'nope'], /^freezeflow: option '--strategy <name>' argument 'nope' is invalid\./],
+    // values are checked before any work
+    [
+      ['train', '-s', 'x.yaml', '--samples', '0'],
+      /^freezeflow: option '--samples <n>' argument '0' is invalid\. expected a whole number ≥ 1/,
+    ],
+    [
+      ['train', '-s', 'x.yaml', '--backend', 'gpu'],
+      /^freezeflow: option '--backend <name>' argument 'gpu' is invalid\. Allowed choices are auto, /,
+    ],
+    [
+      ['compare', '--schedules', 'x.yaml', '--samples', '200,abc'],
+      /^freezeflow: option '--samples <list>' argument '200,abc' is invalid/,
+    ],
   ] as const) {
     const r = cli([...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr.trim(), expected);
     assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
   }
+  const env = cli(['train', '-s', 'x.yaml'], { env: { FREEZEFLOW_THREADS: '12' } });
+  assert.equal(env.code, 2);
+  assert.match(env.stderr, /value '12' from env 'FREEZEFLOW_THREADS' is invalid/);
   // a pipe closed early (`| head`) ends the command quietly
   const piped = spawnSync(
     'bash',

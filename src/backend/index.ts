@@ -9,8 +9,9 @@ import { BackendUnavailableError } from './errors.js';
 
 export { probeWebgpu };
 
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+import { BACKENDS, type BackendChoice } from './names.js';
+
+export { BACKENDS, type BackendChoice };
 
 /** A --backend value checked against BACKENDS (a usage error otherwise). */
 export function backendChoice(v: string): BackendChoice {

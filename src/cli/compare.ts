@@ -15,9 +15,10 @@ import { threadsSetting } from './threads.js';
 
 export interface CompareOptions {
   schedules: string[];
-  samples?: string;
-  seeds?: string;
-  jobs?: string;
+  /** As commander checked them (src/cli/args.ts). */
+  samples?: number[];
+  seeds?: number;
+  jobs?: number;
   out?: string;
   dryRun?: boolean;
   json?: boolean;
@@ -46,15 +47,6 @@ export interface CellResult {
   gap: number;
   trainSamples?: number;
 }
-
-const list = (v: string | undefined, flag: string): number[] | undefined =>
-  v === undefined
-    ? undefined
-    : v.split(',').map((x) => {
-        const n = Number(x.trim());
-        if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag}: '${x}' is not a whole number ≥ 1`, EXIT_USAGE);
-        return n;
-      });
 
 function cellArgs(c: Cell): string[] {
   return [
@@ -187,10 +179,9 @@ ${chart}
 
 export async function runCompare(opts: CompareOptions): Promise<number> {
   if (opts.schedules.length === 0) throw new UserError('give --schedules A.yaml B.yaml …', EXIT_USAGE);
-  const sizes = list(opts.samples, '--samples') ?? [undefined];
-  const seeds = list(opts.seeds ?? '1', '--seeds')!;
-  if (seeds.length !== 1) throw new UserError('--seeds takes one number: how many seeds (1, 2, …)', EXIT_USAGE);
-  const jobs = list(opts.jobs ?? '1', '--jobs')![0]!;
+  const sizes: (number | undefined)[] = opts.samples ?? [undefined];
+  const seeds = [opts.seeds ?? 1];
+  const jobs = opts.jobs ?? 1;
   const out = resolve(
     opts.out ?? join('runs', `compare-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`),
   );

@@ -7,6 +7,7 @@ import { buildPlan } from '../schedule/plan.js';
 import { errStyle, style } from './style.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { formatPlan, planJson } from './plan-view.js';
+import { backendOption, numberList, threadsOption, wholeNumber } from './args.js';
 import { runInit, STRATEGIES } from './init.js';
 import { packageRoot } from '../core/paths.js';
 import { BackendUnavailableError } from '../backend/errors.js';
@@ -89,12 +90,11 @@ export function buildProgram(): Command {
     .command('init')
     .description('write a commented schedule for a strategy, or recommend one from the data-set size')
     .addOption(new Option('--strategy <name>', 'fine-tuning strategy').choices(STRATEGIES))
-    .option('--samples <n>', 'number of training samples (recommends a strategy when --strategy is absent)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1)
-        throw new UserError(`--samples must be a positive integer (got '${v}')`, EXIT_USAGE);
-      return n;
-    })
+    .option(
+      '--samples <n>',
+      'number of training samples (recommends a strategy when --strategy is absent)',
+      wholeNumber(1),
+    )
     .option('-o, --out <file>', 'where to write the schedule (default: <strategy>.yaml; - for stdout)')
     .option('-f, --force', 'overwrite an existing file')
     .action(
@@ -120,15 +120,15 @@ export function buildProgram(): Command {
     .description('run a schedule: freeze/unfreeze stage by stage, train, checkpoint, report')
     .option('-s, --schedule <file>', 'schedule YAML file (required unless --resume)')
     .option('-o, --out <dir>', 'run directory (default runs/<schedule>-<timestamp>)')
-    .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu')
-    .option('--threads <n>', 'wasm threads (default: FREEZEFLOW_THREADS, else every core, 1 for images under 64×64)')
+    .addOption(backendOption("compute backend (default: the schedule's, else auto)"))
+    .addOption(threadsOption())
     .option('--json', 'stream NDJSON events on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')
     .option('--strict', 'fail on unreadable or non-image files in an image folder instead of skipping them')
-    .option('--samples <n>', 'override data.samples (training-set size)')
-    .option('--seed <n>', 'override data.seed')
-    .action(async (opts: Record<string, unknown>) => {
+    .option('--samples <n>', 'override data.samples (training-set size)', wholeNumber(1))
+    .option('--seed <n>', 'override data.seed', wholeNumber(0, 2147483647))
+    .action(async (opts: import('./train.js').TrainOptions) => {
       const { runTrain } = await import('./train.js');
       process.exitCode = await runTrain(opts);
     });
@@ -137,16 +137,16 @@ export function buildProgram(): Command {
     .command('compare')
     .description('run schedules on several training-set sizes and seeds, then tabulate the best strategy per size')
     .requiredOption('--schedules <files...>', 'schedule files to compare')
-    .option('--samples <list>', "training-set sizes, e.g. 200,1000,4000 (default: each schedule's own)")
-    .option('--seeds <n>', 'seeds per cell (1, 2, …)', '1')
-    .option('-j, --jobs <n>', 'runs at once', '1')
+    .option('--samples <list>', "training-set sizes, e.g. 200,1000,4000 (default: each schedule's own)", numberList)
+    .option('--seeds <n>', 'seeds per cell (1, 2, …)', wholeNumber(1), 1)
+    .option('-j, --jobs <n>', 'runs at once', wholeNumber(1), 1)
     .option('-o, --out <dir>', 'directory for the runs, compare.json and compare.html')
     .option('--dry-run', 'print one train command per run (for other job runners) and exit')
-    .option('--backend <name>', "backend for every run (default: each schedule's, else auto)")
+    .addOption(backendOption("backend for every run (default: each schedule's, else auto)"))
     .option('--json', 'print the table as JSON')
-    .action(async (opts: Record<string, unknown>) => {
+    .action(async (opts: import('./compare.js').CompareOptions) => {
       const { runCompare } = await import('./compare.js');
-      process.exitCode = await runCompare(opts as unknown as import('./compare.js').CompareOptions);
+      process.exitCode = await runCompare(opts);
     });
 
   program
@@ -181,14 +181,14 @@ export function buildProgram(): Command {
       '-m, --model <path>',
       'run directory (its final model/), model directory, model.json, http(s) URL or builtin:NAME',
     )
-    .option('-k, --top <k>', 'how many labels to show per image', '3')
+    .option('-k, --top <k>', 'how many labels to show per image', wholeNumber(1), 3)
     .option('--json', 'one JSON object on stdout')
-    .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
+    .addOption(backendOption('compute backend', 'auto'))
     .option('--checkpoint <name>', 'with a run directory: use checkpoints/<name> (best, last, …) instead of model/')
     .action(
       async (
         images: string[],
-        opts: { model: string; top?: string; json?: boolean; backend?: string; checkpoint?: string },
+        opts: { model: string; top?: number; json?: boolean; backend?: string; checkpoint?: string },
       ) => {
         const { runPredict } = await import('./predict.js');
         process.exitCode = await runPredict(images, opts);
@@ -204,7 +204,7 @@ export function buildProgram(): Command {
     )
     .requiredOption('-d, --data <folder>', 'folder with one sub-folder per class (or train/ and val/)')
     .option('--json', 'one JSON object on stdout')
-    .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
+    .addOption(backendOption('compute backend', 'auto'))
     .option('--checkpoint <name>', 'with a run directory: use checkpoints/<name> (best, last, …) instead of model/')
     .option('--all', "score every image of the folder, not only the run's own validation images")
     .option('--strict', 'fail on unreadable or non-image files instead of skipping them')

@@ -27,11 +27,9 @@ async function open(model: string, backend = 'auto', checkpoint?: string): Promi
 
 export async function runPredict(
   images: string[],
-  opts: { model: string; top?: string; json?: boolean; backend?: string; checkpoint?: string },
+  opts: { model: string; top?: number; json?: boolean; backend?: string; checkpoint?: string },
 ): Promise<number> {
-  const top = opts.top === undefined ? 3 : Number(opts.top);
-  if (!Number.isInteger(top) || top < 1)
-    throw new UserError(`--top must be a whole number ≥ 1 (got '${opts.top}')`, EXIT_USAGE);
+  const top = opts.top ?? 3;
   const t = await open(opts.model, opts.backend, opts.checkpoint);
   // unreadable files are reported one by one; the others are still predicted. Each file is decoded once:
   // the check fills the cache that prediction then reads.

@@ -1,30 +1,23 @@
 // `freezeflow train`: flags → a TrainRequest, Ctrl-C → an AbortSignal, the result → an exit code. The run
 // itself lives in src/train/session.ts.
-import { backendChoice } from '../backend/index.js';
-import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
+import type { BackendChoice } from '../backend/names.js';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '../core/errors.js';
 import { progressReporter, type ProgressMode } from '../report/progress.js';
 import { trainSession } from '../train/session.js';
-import { threadsSetting } from './threads.js';
 import { style } from './style.js';
 
+/** The flags, as commander checked and converted them (src/cli/args.ts). */
 export interface TrainOptions {
   schedule?: string;
   out?: string;
-  backend?: string;
-  threads?: string;
+  backend?: BackendChoice;
+  threads?: number;
   json?: boolean;
   quiet?: boolean;
   resume?: string;
   strict?: boolean;
-  samples?: string;
-  seed?: string;
-}
-
-function wholeNumber(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a whole number (got '${v}')`, EXIT_USAGE);
-  return n;
+  samples?: number;
+  seed?: number;
 }
 
 function progressMode(opts: TrainOptions): ProgressMode {
@@ -55,16 +48,8 @@ function interrupts(): { signal: AbortSignal; release: () => void } {
 }
 
 export async function runTrain(opts: TrainOptions): Promise<number> {
-  const request = {
-    schedule: opts.schedule,
-    resume: opts.resume,
-    out: opts.out,
-    backend: opts.backend === undefined ? undefined : backendChoice(opts.backend),
-    threads: threadsSetting(opts.threads),
-    strict: opts.strict,
-    samples: wholeNumber(opts.samples, '--samples'),
-    seed: wholeNumber(opts.seed, '--seed'),
-  };
+  const { schedule, resume, out, backend, threads, strict, samples, seed } = opts;
+  const request = { schedule, resume, out, backend, threads, strict, samples, seed };
   const progress = progressReporter(
     progressMode(opts),
     style,
