@@ -26,13 +26,23 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
   let totalEpochs = 0;
   let stageName = '';
   let epochStart = Date.now();
-  const log = (s: string) => (bars ? bars.log(`${s}\n`) : write(s));
+  // above the bars, and at once: the bars redraw on a timer that a busy training loop rarely lets run
+  // (the last epoch's line used to vanish with the final stop)
+  const log = (s: string) => {
+    if (!bars) return write(s);
+    // rows cut to the width and each cleared first: a wrapped row would leave the old bar's tail behind
+    const rows = wrapVisible(s, process.stdout.columns || 80);
+    bars.log(rows.map((r) => `\x1b[2K${r}\n`).join(''));
+    bars.update();
+  };
+  // a bar line must fit the terminal: a wrapped one breaks the redraw and leaves fragments behind
+  const fit = (info: string) => info.slice(0, Math.max(10, (process.stdout.columns || 80) - 44));
   const onEvent = (e: RunEvent) => {
     switch (e.type) {
       case 'run-start':
         totalEpochs = e.totalEpochs;
         log(
-          `${c.bold('freezeflow')} ${e.name}: backend ${backendLabel(e)}${e.skippedBackends.length ? c.dim(` (skipped: ${e.skippedBackends.map((s) => `${s.name} — ${s.reason}`).join('; ')})`) : ''}`,
+          `${c.bold('freezeflow')} ${e.name}: backend ${backendLabel(e)}${e.skippedBackends.length ? c.dim(` (not used: ${e.skippedBackends.map((s) => s.name).join(', ')}; 'freezeflow doctor' says why)`) : ''}`,
         );
         log(
           `data: ${e.trainSamples} train / ${e.valSamples} validation samples, ${e.classes.length} classes; run dir ${e.runDir}${e.resumedFrom ? `; resumed after epoch ${e.resumedFrom.epoch}` : ''}`,
@@ -50,7 +60,14 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
           );
         if (withBars) {
           bars = new cliProgress.MultiBar(
-            { clearOnComplete: false, hideCursor: true, format: '{label} [{bar}] {value}/{total} {info}', barsize: 24 },
+            {
+              clearOnComplete: false,
+              hideCursor: true,
+              // keep the terminal's line wrapping: long log lines wrap instead of being cut at its width
+              linewrap: true,
+              format: '{label} [{bar}] {value}/{total} {info}',
+              barsize: 24,
+            },
             cliProgress.Presets.shades_classic,
           );
           total = bars.create(totalEpochs, e.resumedFrom?.epoch ?? 0, { label: 'run  ', info: '' });
@@ -75,7 +92,9 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         if (e.batch === 1) epochStart = Date.now();
         epochBar?.setTotal(e.batches);
         epochBar?.update(e.batch, {
-          info: `${stageName} ep ${e.epoch} loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(1)}% lr ${fmtLr(e.lr)} ${((e.batch / (Date.now() - epochStart + 1)) * 1000).toFixed(1)} batch/s`,
+          info: fit(
+            `${stageName} ep ${e.epoch} loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(1)}% lr ${fmtLr(e.lr)} ${((e.batch / (Date.now() - epochStart + 1)) * 1000).toFixed(1)} batch/s`,
+          ),
         });
         break;
       case 'epoch-end':
@@ -116,4 +135,27 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
     }
   };
   return { onEvent, close: () => bars?.stop() };
+}
+
+/** `s` cut into rows of at most `width` visible characters (colour codes take no room). */
+export function wrapVisible(s: string, width: number): string[] {
+  const rows: string[] = [];
+  let row = '';
+  let used = 0;
+  for (const m of s.matchAll(/\x1b\[[0-9;]*m|[\s\S]/gu)) {
+    const tok = m[0];
+    if (tok.startsWith('\x1b')) {
+      row += tok;
+      continue;
+    }
+    if (used === width) {
+      rows.push(row);
+      row = '';
+      used = 0;
+    }
+    row += tok;
+    used++;
+  }
+  rows.push(row);
+  return rows;
 }
