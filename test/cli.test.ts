@@ -376,3 +376,36 @@ test('output.dir: relative to the schedule file, one version_N folder per run (a
     assert.equal(summary.status, 'completed');
   }
 });
+
+test('every command has examples in its --help; shell completion offers the real commands and options', () => {
+  for (const cmd of [
+    'validate',
+    'plan',
+    'init',
+    'inspect',
+    'train',
+    'compare',
+    'report',
+    'doctor',
+    'predict',
+    'evaluate',
+  ]) {
+    const h = cli([cmd, '--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, new RegExp(`Examples:\\n  \\$ freezeflow ${cmd}`), cmd);
+  }
+  const script = cli(['completion', 'bash']).stdout;
+  const complete = (words: string[]) =>
+    spawnSync(
+      'bash',
+      [
+        '-c',
+        `${script}\nCOMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _freezeflow; echo "\${COMPREPLY[@]}"`,
+      ],
+      { encoding: 'utf8' },
+    ).stdout.trim();
+  assert.equal(complete(['freezeflow', 'ev']), 'evaluate');
+  assert.equal(complete(['freezeflow', 'train', '--res']), '--resume');
+  assert.match(complete(['freezeflow', 'predict', '--']), /--checkpoint/);
+  assert.equal(cli(['completion', 'fish']).code, 2);
+});

@@ -1,6 +1,6 @@
 // Command-line entry: commander parses, each command does its work, errors become one line + exit code.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { ScheduleError, formatIssue } from '../schedule/issues.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
@@ -8,6 +8,7 @@ import { errStyle, style } from './style.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { formatPlan, planJson } from './plan-view.js';
 import { backendOption, numberList, threadsOption, wholeNumber } from './args.js';
+import { addExamples, completionScript } from './help.js';
 import { runInit, STRATEGIES } from './init.js';
 import { packageRoot } from '../core/paths.js';
 import { BackendUnavailableError } from '../backend/errors.js';
@@ -223,6 +224,15 @@ export function buildProgram(): Command {
       },
     );
 
+  program
+    .command('completion')
+    .description('print a shell completion script (bash or zsh)')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
+    .action((shell: 'bash' | 'zsh') => {
+      out(completionScript(program, shell));
+    });
+
+  addExamples(program);
   return program;
 }
 
