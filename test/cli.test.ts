@@ -409,3 +409,17 @@ test('every command has examples in its --help; shell completion offers the real
   assert.match(complete(['freezeflow', 'predict', '--']), /--checkpoint/);
   assert.equal(cli(['completion', 'fish']).code, 2);
 });
+
+test('validate --model checks every pattern against the real layers, as file:line:col', () => {
+  const f = writeSchedule(
+    tempDir(),
+    `model: { source: builtin:resnet-mini }\ndata: { source: builtin:mnist-5-9 }\nstages:\n  - { name: a, epochs: 1 }\n  - { name: b, epochs: 1, unfreeze: ["layr3*"] }\n`,
+  );
+  assert.equal(cli(['validate', f]).code, 0, 'the schema alone cannot know the layers');
+  const r = cli(['validate', f, '--model']);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr.trim(),
+    /:5:38: stages\[1\] 'b': pattern 'layr3\*' matches no layer; closest layers: layer3_0_conv1/,
+  );
+});

@@ -20,12 +20,18 @@ function version(): string {
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
-async function cmdValidate(files: string[], opts: { json?: boolean }): Promise<number> {
+async function cmdValidate(files: string[], opts: { json?: boolean; model?: string | boolean }): Promise<number> {
   let failed = 0;
   for (const file of files) {
     try {
       const loaded = readScheduleFile(file);
       const plan = buildPlan(loaded.schedule, loaded.name);
+      // with --model: every pattern checked against the real layers (the schedule's model by default)
+      if (opts.model !== undefined) {
+        const { describeFineTuneLayers } = await import('../train/describe.js');
+        const source = typeof opts.model === 'string' ? opts.model : undefined;
+        resolveLoaded(loaded, plan, await describeFineTuneLayers(plan, loaded.file, source));
+      }
       if (opts.json) out(JSON.stringify({ file, valid: true, stages: plan.stages.length, epochs: plan.totalEpochs }));
       else out(`${style.green('ok')} ${file}: ${plan.stages.length} stage(s), ${plan.totalEpochs} epochs`);
     } catch (err) {
@@ -68,7 +74,11 @@ export function buildProgram(): Command {
     .description('check schedule files; every problem is reported as file:line:col')
     .argument('<files...>', 'schedule YAML files')
     .option('--json', 'one JSON object per file on stdout')
-    .action(async (files: string[], opts: { json?: boolean }) => {
+    .option(
+      '-m, --model [source]',
+      "also check every pattern against the model's layers (default: the schedule's model)",
+    )
+    .action(async (files: string[], opts: { json?: boolean; model?: string | boolean }) => {
       process.exitCode = await cmdValidate(files, opts);
     });
 
