@@ -141,3 +141,22 @@ test('discriminative lrs: groups (first listed wins) and per-block decay', () =>
   assert.equal(d.get('layer1_0_conv1'), 0.0025);
   assert.equal(d.get('stem_conv'), 0.00125);
 });
+
+test('braces and character classes work as in any glob tool, at any depth', () => {
+  const paths = [
+    'sequential_1/model1/block_15_expand',
+    'sequential_1/model1/block_16_project',
+    'block_14_add',
+    'layer2_0_conv1',
+    'layer3_0_conv1',
+    'layer4_0_conv1',
+  ];
+  const hits = (p: string) => paths.filter((x) => compilePattern(p).test(x));
+  assert.deepEqual(hits('block_1{5,6}*'), [
+    'sequential_1/model1/block_15_expand',
+    'sequential_1/model1/block_16_project',
+  ]);
+  assert.deepEqual(hits('layer[23]*'), ['layer2_0_conv1', 'layer3_0_conv1']);
+  assert.deepEqual(hits('model1/block_16*'), ['sequential_1/model1/block_16_project']);
+  assert.deepEqual(hits('sequential_1/**/block_15*'), ['sequential_1/model1/block_15_expand']);
+});

@@ -1,27 +1,28 @@
 // Layer-name patterns. A layer's full path is its nesting chain joined by '/', e.g.
 // 'sequential_1/model1/block_16_expand'. A glob matches any contiguous run of path segments, so a pattern
 // naming a nested model ('model1') or a parent ('head/*') covers everything inside it, and 'layer4*'
-// matches 'layer4_0_conv1' at any depth. '*' and '?' stay inside one segment; '**' crosses segments.
+// matches 'layer4_0_conv1' at any depth. '*' and '?' stay inside one segment; '**' crosses segments;
+// braces and character classes work as in every glob tool (picomatch): 'block_1{5,6}*', 'layer[23]*'.
 // 're:<regex>' is tested against the full path (unanchored).
+import picomatch from 'picomatch';
 
 export interface LayerPattern {
   source: string;
   test(path: string): boolean;
 }
 
-function globToRegex(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`(?:^|/)${re}(?:/|$)`);
+/**
+ * A glob (picomatch: `*`, `?`, `**`, braces `{15,16}`, classes `[23]`) tested against every contiguous run
+ * of the path's segments, so it matches at any depth and a parent's name covers its children.
+ */
+function globMatcher(glob: string): (path: string) => boolean {
+  const whole = picomatch(glob, { dot: true });
+  return (path) => {
+    const segs = path.split('/');
+    for (let i = 0; i < segs.length; i++)
+      for (let j = i + 1; j <= segs.length; j++) if (whole(segs.slice(i, j).join('/'))) return true;
+    return false;
+  };
 }
 
 /** Compile a pattern; throws Error with a readable message for an invalid regular expression. */
@@ -35,8 +36,13 @@ export function compilePattern(source: string): LayerPattern {
     }
     return { source, test: (p) => re.test(p) };
   }
-  const re = globToRegex(source);
-  return { source, test: (p) => re.test(p) };
+  let test: (path: string) => boolean;
+  try {
+    test = globMatcher(source);
+  } catch (err) {
+    throw new Error(`invalid pattern '${source}': ${(err as Error).message}`);
+  }
+  return { source, test };
 }
 
 export function matchAny(patterns: readonly LayerPattern[], path: string): boolean {
