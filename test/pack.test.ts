@@ -1,0 +1,53 @@
+// The package as a user installs it: `npm pack`, installed into a prefix of its own, run from another
+// folder on a copied example. Needs the npm registry (or its cache); FREEZEFLOW_SKIP_PACK=1 skips it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, tempDir } from './helpers.js';
+
+test(
+  'npm pack → npm install --prefix → freezeflow train from any folder',
+  { skip: process.env['FREEZEFLOW_SKIP_PACK'] === '1' && 'FREEZEFLOW_SKIP_PACK=1' },
+  () => {
+    const dir = tempDir('ff-pack-');
+    // dist/ is already built by `npm test`: no prepare script during the test run
+    const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    assert.equal(pack.status, 0, pack.stderr);
+    const tarball = join(dir, pack.stdout.trim().split('\n').at(-1)!);
+    const prefix = join(dir, 'prefix');
+    const install = spawnSync('npm', ['install', '--prefix', prefix, tarball, '--no-audit', '--no-fund'], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    assert.equal(install.status, 0, install.stderr);
+    const work = tempDir('ff-user-');
+    copyFileSync(join(ROOT, 'schedules/full-freeze.yaml'), join(work, 'full-freeze.yaml'));
+    const bin = join(prefix, 'node_modules/.bin/freezeflow');
+    const r = spawnSync(
+      bin,
+      ['train', '-s', 'full-freeze.yaml', '--samples', '64', '--out', 'run', '--quiet', '--backend', 'wasm'],
+      {
+        cwd: work,
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(join(work, 'run/summary.json'), 'utf8')).status, 'completed');
+    assert.ok(existsSync(join(work, 'run/model/model.json')));
+    // the library entry point resolves from the installed package
+    const lib = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import('freezeflow').then((m) => console.log(typeof m.train))"],
+      {
+        cwd: prefix,
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(lib.stdout.trim(), 'function', lib.stderr);
+  },
+);
