@@ -11,6 +11,7 @@ interface Bench {
 }
 interface Torch {
   gpu?: string;
+  device?: string;
   torch?: string;
   head?: { samplesPerSec: number };
   partial?: { samplesPerSec: number };
@@ -30,7 +31,7 @@ if (!gpu) {
   process.exit(0);
 }
 console.log(
-  `webgpu on ${gpu.device ?? 'an unnamed adapter'}; PyTorch: ${torch ? `${torch.torch} on ${torch.gpu}` : '—'}`,
+  `webgpu on ${gpu.device ?? 'an unnamed adapter'}; PyTorch: ${torch ? `${torch.torch} on ${torch.gpu ?? torch.device}` : '—'}`,
 );
 console.log(
   `${'regime'.padEnd(34)}${'webgpu'.padStart(10)}${'wasm 2 thr'.padStart(12)}${'ratio'.padStart(8)}${'PyTorch'.padStart(10)}${'ratio'.padStart(8)}  samples/s`,
