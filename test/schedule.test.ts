@@ -203,3 +203,12 @@ test('kinds live in tables: the schema lists exactly their kinds, and an unknown
   assert.throws(() => schedulerKind('warmRestarts'), /unknown scheduler 'warmRestarts'/);
   assert.throws(() => headKind({ conv2d: {} }), /unknown head layer 'conv2d'/);
 });
+
+test('schema and semantic problems come in one pass', () => {
+  const text = `model: { source: x }\ndata: { source: y, seed: -2 }\nstages:\n  - { name: a, epochs: [3, 4] }\n  - { name: b, epochs: 1, optimizer: adamx }\n`;
+  const found = issues(text);
+  assert.equal(found.length, 3, found.join('\n'));
+  assert.match(found[0]!, /^t\.yaml:2:\d+: data\.seed/);
+  assert.match(found[1]!, /^t\.yaml:4:\d+: stages\[0\] 'a': gap: epochs 1–2 belong to no stage/);
+  assert.match(found[2]!, /^t\.yaml:5:\d+: stages\[1\]\.optimizer must be one of/);
+});

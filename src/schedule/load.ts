@@ -309,12 +309,17 @@ export function parseSchedule(text: string, file = '<schedule>'): LoadedSchedule
     location: map.locate(path),
   }));
   const errors = validate(data);
-  if (errors.length > 0 || infinite.length > 0) {
-    const issues = pickErrors(errors).map((e) => toIssue(e, map));
-    throw new ScheduleError(byPosition(dedupe([...infinite, ...issues])));
-  }
   const schedule = data as Schedule;
-  const semantic = semanticIssues(schedule).map((i) => ({ ...i, location: i.location ?? map.locate(i.path) }));
+  const semantic = semanticOf(schedule).map((i) => ({ ...i, location: i.location ?? map.locate(i.path) }));
+  if (errors.length > 0 || infinite.length > 0) {
+    // every problem in one pass: the semantic ones too, where the schema found nothing wrong at that spot
+    const issues = [...infinite, ...pickErrors(errors).map((e) => toIssue(e, map))];
+    const taken = issues.map((i) => formatPath(i.path));
+    const more = semantic.filter(
+      (i) => !taken.some((t) => formatPath(i.path).startsWith(t) || t.startsWith(formatPath(i.path))),
+    );
+    throw new ScheduleError(byPosition(dedupe([...issues, ...more])));
+  }
   if (semantic.length > 0) throw new ScheduleError(byPosition(semantic));
   const name = schedule.name ?? basename(file).replace(/\.ya?ml$/i, '');
   return { schedule, file, name, source: map };
@@ -333,6 +338,15 @@ function toData(doc: ReturnType<typeof parseDocument>, file: string): unknown {
       ? 'the document is nested too deeply'
       : `invalid YAML: ${(err as Error).message.split('\n')[0]}`;
     throw new ScheduleError([{ path: [], message, location: { file, line: 1, col: 1 } }]);
+  }
+}
+
+/** The semantic checks, on data the schema may have rejected: whatever they cannot read is the schema's. */
+function semanticOf(schedule: Schedule): ScheduleIssue[] {
+  try {
+    return semanticIssues(schedule);
+  } catch {
+    return [];
   }
 }
 
