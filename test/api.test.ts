@@ -26,8 +26,9 @@ const p = plan(loaded);
 let bad;
 try { loadSchedule({ text: 'model: {}', file: 'x.yaml' }); } catch (e) { bad = e instanceof ScheduleError; }
 const seen = [];
+const mine = Math.random;
 const r = await train({ schedule: 'schedule.yaml', out: 'run', backend: 'wasm' }, (e) => seen.push(e.type));
-console.log(JSON.stringify({ stages: p.stages.length, bad, status: r.status, ends: seen.filter((t) => t === 'epoch-end').length }));
+console.log(JSON.stringify({ stages: p.stages.length, bad, status: r.status, ends: seen.filter((t) => t === 'epoch-end').length, random: Math.random === mine }));
 `,
   );
   const r = spawnSync(process.execPath, ['use.mjs'], { cwd: dir, encoding: 'utf8' });
@@ -37,6 +38,7 @@ console.log(JSON.stringify({ stages: p.stages.length, bad, status: r.status, end
     bad: true,
     status: 'completed',
     ends: 1,
+    random: true,
   });
 });
 

@@ -210,6 +210,17 @@ export async function trainSession(
   req: TrainRequest,
   io: { progress: Reporter; signal: AbortSignal },
 ): Promise<TrainResult> {
+  // tfjs draws its seeds from Math.random, which the run replaces with its seeded stream; a library
+  // caller gets its own Math.random back when the run ends
+  const random = Math.random;
+  try {
+    return await session(req, io);
+  } finally {
+    Math.random = random;
+  }
+}
+
+async function session(req: TrainRequest, io: { progress: Reporter; signal: AbortSignal }): Promise<TrainResult> {
   const p = prepare(req);
   const resumeState = p.resumed?.resumeFrom?.state;
   // --out is the run's folder (relative to the working directory); output.dir, like every path in a
