@@ -76,9 +76,9 @@ function reference(update: Update, lrAt: (step: number) => number): number[] {
   return params[0]!;
 }
 
-async function freezeflow(stage: string): Promise<number[]> {
-  const m = model();
-  const plan = buildPlan(
+/** A one-stage plan on the test data (batch 4, no shuffle, no cache). */
+const planOf = (stage: string) =>
+  buildPlan(
     parseSchedule(`model: { source: x }
 data: { source: y, batchSize: 4, shuffle: false }
 training: { cacheFeatures: false }
@@ -87,7 +87,10 @@ stages:
 `).schedule,
     't',
   );
-  await runAndCollect(plan, m, memorySource(data), memorySource(data));
+
+async function freezeflow(stage: string): Promise<number[]> {
+  const m = model();
+  await runAndCollect(planOf(stage), m, memorySource(data), memorySource(data));
   const w = Array.from(await denseOf(m).getWeights()[0]!.data());
   m.dispose();
   return w;
@@ -161,14 +164,8 @@ test('L2 decay goes through momentum as wd·w in the gradient; decoupled decay s
 test('reduceOnPlateau at run time: the lr falls by factor after patience+1 epochs without improvement', async () => {
   const m = model();
   // an lr too small to move val loss in float32: every epoch after the first is stale
-  const plan = buildPlan(
-    parseSchedule(`model: { source: x }
-data: { source: y, batchSize: 4, shuffle: false }
-training: { cacheFeatures: false }
-stages:
-  - { name: s, epochs: 5, optimizer: sgd, lr: 1.0e-12, scheduler: { type: reduceOnPlateau, patience: 1, factor: 0.5 } }
-`).schedule,
-    't',
+  const plan = planOf(
+    '{ name: s, epochs: 5, optimizer: sgd, lr: 1.0e-12, scheduler: { type: reduceOnPlateau, patience: 1, factor: 0.5 } }',
   );
   const r = await runAndCollect(plan, m, memorySource(data), memorySource(data));
   const lrs = r.events.flatMap((e) => (e.type === 'epoch-end' ? [e.lr / 1e-12] : []));

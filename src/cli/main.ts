@@ -219,20 +219,10 @@ export function buildProgram(): Command {
     .option('--checkpoint <name>', 'with a run directory: use checkpoints/<name> (best, last, …) instead of model/')
     .option('--all', "score every image of the folder, not only the run's own validation images")
     .option('--strict', 'fail on unreadable or non-image files instead of skipping them')
-    .action(
-      async (opts: {
-        model: string;
-        data: string;
-        json?: boolean;
-        backend?: string;
-        checkpoint?: string;
-        all?: boolean;
-        strict?: boolean;
-      }) => {
-        const { runEvaluate } = await import('./predict.js');
-        process.exitCode = await runEvaluate(opts);
-      },
-    );
+    .action(async (opts: import('./predict.js').EvaluateOptions) => {
+      const { runEvaluate } = await import('./predict.js');
+      process.exitCode = await runEvaluate(opts);
+    });
 
   program
     .command('completion')

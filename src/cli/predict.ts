@@ -89,7 +89,7 @@ function evaluationFiles(
   return { files, which: "the run's validation images (--all for every image)" };
 }
 
-export async function runEvaluate(opts: {
+export interface EvaluateOptions {
   model: string;
   data: string;
   json?: boolean;
@@ -97,7 +97,9 @@ export async function runEvaluate(opts: {
   checkpoint?: string;
   all?: boolean;
   strict?: boolean;
-}): Promise<number> {
+}
+
+export async function runEvaluate(opts: EvaluateOptions): Promise<number> {
   const t = await open(opts.model, opts.backend, opts.checkpoint);
   const layout = scanFolder(opts.data);
   const unknown = layout.classes.filter((c) => !t.labels.includes(c));

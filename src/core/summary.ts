@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from './errors.js';
+import type { RunEvent } from './events.js';
 
 /** The metric files a run can write (output.metrics); each is a reporter in src/report/reporters. */
 export const METRIC_FILES = ['csv', 'ndjson'] as const;
@@ -20,17 +21,11 @@ export interface EpochRow {
   seconds: number;
 }
 
-export interface RunSummary {
-  status: 'completed' | 'stopped' | 'interrupted' | 'failed';
+/** How the run ended: the run-end event's numbers. */
+type RunEnd = Omit<Extract<RunEvent, { type: 'run-end' }>, 'type' | 'decodeCache' | 'tensors'>;
+
+export interface RunSummary extends RunEnd {
   schedule: string;
-  epochs: number;
-  bestValLoss: number;
-  bestValAcc: number;
-  bestEpoch: number;
-  finalValAcc: number;
-  seconds: number;
-  modelDir?: string;
-  error?: string;
   backend: { used: string; skipped: { name: string; reason: string }[]; threads?: number; threadsNote?: string };
   data: {
     source: string;
