@@ -7,6 +7,7 @@ import { packageRoot } from '../core/paths.js';
 import { writeAtomic } from '../core/files.js';
 import { readSummary } from '../core/summary.js';
 import { RUN_FILES } from '../core/run-files.js';
+import { commandLine, jobsOf, trainArgs, writeJobs } from './jobs.js';
 import { lineChart } from '../report/html.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { readScheduleFile } from '../schedule/load.js';
@@ -23,6 +24,10 @@ export interface CompareOptions {
   dryRun?: boolean;
   json?: boolean;
   backend?: string;
+  /** Write the job list (one JSON line per run) instead of running. */
+  plan?: string;
+  /** Run nothing: tabulate the runs that have finished under --out. */
+  collect?: boolean;
 }
 
 interface Cell {
@@ -48,20 +53,7 @@ export interface CellResult {
   trainSamples?: number;
 }
 
-function cellArgs(c: Cell): string[] {
-  return [
-    'train',
-    '-s',
-    c.file,
-    '--out',
-    c.dir,
-    '--quiet',
-    '--seed',
-    String(c.seed),
-    ...(c.samples ? ['--samples', String(c.samples)] : []),
-    ...(c.backend ? ['--backend', c.backend] : []),
-  ];
-}
+const cellArgs = (c: Cell): string[] => trainArgs(c);
 
 function runCell(c: Cell, threads: number | undefined): Promise<number> {
   return new Promise((res) => {
@@ -182,6 +174,7 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
   const sizes: (number | undefined)[] = opts.samples ?? [undefined];
   const seeds = [opts.seeds ?? 1];
   const jobs = opts.jobs ?? 1;
+  if (opts.collect && !opts.out) throw new UserError('--collect needs the --out folder of the sweep', EXIT_USAGE);
   const out = resolve(
     opts.out ?? join('runs', `compare-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`),
   );
@@ -201,14 +194,23 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
   }
   if (opts.dryRun) {
     // for other job runners: one command per line, each an independent process
-    // quoted for a POSIX shell, and runnable without freezeflow on PATH
-    const bin = [process.execPath, join(packageRoot(), 'bin/freezeflow')];
-    for (const c of cells) process.stdout.write(`${[...bin, ...cellArgs(c)].map(shellQuote).join(' ')}\n`);
+    for (const c of cells) process.stdout.write(`${commandLine(cellArgs(c))}\n`);
+    return EXIT_OK;
+  }
+  if (opts.plan) {
+    const jobs = jobsOf(cells, threadsSetting());
+    writeJobs(resolve(opts.plan), jobs);
+    process.stderr.write(
+      `compare: ${jobs.length} jobs in ${opts.plan}; run one with: freezeflow run-job --plan ${opts.plan} --index N\n`,
+    );
     return EXIT_OK;
   }
   mkdirSync(out, { recursive: true });
-  // finished cells are kept: a compare can be re-run to fill in what failed or was spread elsewhere
-  const todo = cells.filter((c) => !existsSync(join(c.dir, 'summary.json')) || readCell(c).status !== 'completed');
+  // finished cells are kept: a compare can be re-run to fill in what failed or was spread elsewhere;
+  // --collect runs nothing and tabulates what has finished
+  const todo = opts.collect
+    ? []
+    : cells.filter((c) => !existsSync(join(c.dir, 'summary.json')) || readCell(c).status !== 'completed');
   process.stderr.write(
     `compare: ${cells.length} runs (${cells.length - todo.length} already done), ${jobs} at a time, in ${out}\n`,
   );
@@ -230,15 +232,12 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
     }),
   );
   const results = cells.map(readCell);
+  for (const r of results.filter((x) => x.status !== 'completed' && x.status !== 'stopped'))
+    process.stderr.write(`compare: ${r.schedule} samples ${r.samples ?? 'all'} seed ${r.seed}: ${r.status}\n`);
   const rows = aggregate(results);
   writeAtomic(join(out, 'compare.json'), `${JSON.stringify({ rows, runs: results }, null, 2)}\n`);
   writeAtomic(join(out, 'compare.html'), compareHtml(rows));
   process.stdout.write(opts.json ? `${JSON.stringify({ rows, runs: results })}\n` : `${formatCompare(rows)}\n`);
   process.stderr.write(`compare: wrote ${join(out, 'compare.json')} and compare.html\n`);
   return failed > 0 ? EXIT_FAILURE : EXIT_OK;
-}
-
-/** One argument for a POSIX shell: bare when it is plainly safe, else in single quotes. */
-export function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
 }

@@ -25,6 +25,11 @@ export const EXAMPLES: Record<string, string[]> = {
     'freezeflow compare --schedules schedules/compare/*.yaml --samples 200,1000 --seeds 2 --jobs 2',
     'freezeflow compare --schedules a.yaml b.yaml --dry-run > jobs.txt   # one command per run',
   ],
+  'run-job': [
+    'freezeflow compare --schedules a.yaml b.yaml --seeds 3 --out /shared/sweep --plan jobs.jsonl',
+    'freezeflow run-job --plan jobs.jsonl --index 4',
+    'parallel --joblog log --resume-failed freezeflow run-job --plan jobs.jsonl --index {} ::: $(seq 0 5)',
+  ],
   report: ['freezeflow report runs/try1 --png charts.png'],
   doctor: ['freezeflow doctor', 'freezeflow doctor --json'],
   predict: [

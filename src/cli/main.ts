@@ -154,10 +154,24 @@ export function buildProgram(): Command {
     .option('-o, --out <dir>', 'directory for the runs, compare.json and compare.html')
     .option('--dry-run', 'print one train command per run (for other job runners) and exit')
     .addOption(backendOption("backend for every run (default: each schedule's, else auto)"))
+    .option('--plan <file>', 'write the runs as a job list (one JSON line each) for run-job, and exit')
+    .option('--collect', 'run nothing: tabulate the runs that have finished under --out')
     .option('--json', 'print the table as JSON')
     .action(async (opts: import('./compare.js').CompareOptions) => {
       const { runCompare } = await import('./compare.js');
       process.exitCode = await runCompare(opts);
+    });
+
+  program
+    .command('run-job')
+    .description(
+      'run one job of a compare --plan list (Slurm arrays, Kubernetes Indexed Jobs, GNU parallel); safe to retry',
+    )
+    .requiredOption('--plan <file>', 'the job list (compare --plan)')
+    .option('--index <n>', 'which job (default: SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX)', wholeNumber(0))
+    .action(async (opts: { plan: string; index?: number }) => {
+      const { runJob } = await import('./jobs.js');
+      process.exitCode = await runJob(opts);
     });
 
   program

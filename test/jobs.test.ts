@@ -1,0 +1,64 @@
+// Sweeps as job lists: compare --plan, run-job by index (as Slurm and Kubernetes give it), retries that
+// are safe, and compare --collect.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+
+test('compare --plan → run-job by index (flag, Kubernetes, Slurm) → compare --collect; retries are safe', () => {
+  const dir = tempDir('ff-jobs-');
+  const f = writeSchedule(dir, tinySchedule(32, `  - { name: head, epochs: 1, lr: 1.0e-3 }\n`), 'sweep.yaml');
+  const out = join(dir, 'sweep');
+  const plan = join(dir, 'jobs.jsonl');
+  const args = ['compare', '--schedules', f, '--seeds', '3', '--out', out, '--backend', 'wasm', '--plan', plan];
+  assert.equal(cli(args).code, 0);
+  const jobs = readFileSync(plan, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(jobs.length, 3);
+  assert.equal(new Set(jobs.map((j) => j.id)).size, 3, 'distinct ids');
+  assert.match(jobs[0].command, /bin\/freezeflow train -s .* --out .* --seed 1 --backend wasm/);
+  // planned again: the same ids
+  assert.equal(cli(args).code, 0);
+  assert.deepEqual(
+    readFileSync(plan, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id),
+    jobs.map((j) => j.id),
+  );
+  // a collect before anything ran: every job missing, nothing written into the runs
+  const none = cli(['compare', '--schedules', f, '--seeds', '3', '--out', out, '--collect', '--json']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal((none.stderr.match(/: missing/g) ?? []).length, 3);
+  // a worker killed mid-run (a lost machine, a preemption without warning): the retry resumes it
+  const killed = cli(['run-job', '--plan', plan, '--index', '0'], { env: { FREEZEFLOW_FAULT: 'stage-end:1' } });
+  assert.equal(killed.code, null);
+  const retry = cli(['run-job', '--plan', plan, '--index', '0']);
+  assert.equal(retry.code, 0, retry.stderr);
+  assert.match(retry.stderr, /resumes/);
+  assert.equal(cli(['run-job', '--plan', plan], { env: { JOB_COMPLETION_INDEX: '1' } }).code, 0);
+  // Slurm's index; then a retry of a finished job: exit 0 at once
+  assert.equal(cli(['run-job', '--plan', plan], { env: { SLURM_ARRAY_TASK_ID: '2' } }).code, 0);
+  const again = cli(['run-job', '--plan', plan, '--index', '2']);
+  assert.equal(again.code, 0);
+  assert.match(again.stderr, /already finished/);
+  const table = cli(['compare', '--schedules', f, '--seeds', '3', '--out', out, '--collect', '--json']);
+  assert.equal(table.code, 0, table.stderr);
+  const result = JSON.parse(table.stdout) as { runs: { status: string; seed: number }[] };
+  assert.deepEqual(
+    result.runs.map((r) => [r.seed, r.status]),
+    [
+      [1, 'completed'],
+      [2, 'completed'],
+      [3, 'completed'],
+    ],
+  );
+  // bad jobs are usage errors (the engine should not retry them)
+  assert.equal(cli(['run-job', '--plan', plan, '--index', '9']).code, 2);
+  assert.equal(cli(['run-job', '--plan', plan]).code, 2, 'no index anywhere');
+  writeFileSync(join(dir, 'bad.jsonl'), '{not json\n');
+  assert.equal(cli(['run-job', '--plan', join(dir, 'bad.jsonl'), '--index', '0']).code, 2);
+});
