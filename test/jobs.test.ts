@@ -2,9 +2,10 @@
 // are safe, and compare --collect.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('compare --plan → run-job by index (flag, Kubernetes, Slurm) → compare --collect; retries are safe', () => {
   const dir = tempDir('ff-jobs-');
@@ -62,3 +63,43 @@ test('compare --plan → run-job by index (flag, Kubernetes, Slurm) → compare 
   writeFileSync(join(dir, 'bad.jsonl'), '{not json\n');
   assert.equal(cli(['run-job', '--plan', join(dir, 'bad.jsonl'), '--index', '0']).code, 2);
 });
+
+const parallel = spawnSync('parallel', ['--version']).status === 0;
+
+test(
+  'GNU parallel: a sweep with --joblog --resume-failed, one job killed mid-run, rerun → the table of a sequential run',
+  { skip: !parallel && 'GNU parallel is not installed (apt-get install parallel)' },
+  () => {
+    const dir = tempDir('ff-parallel-');
+    const f = writeSchedule(
+      dir,
+      tinySchedule(
+        32,
+        `  - { name: head, epochs: 1, lr: 1.0e-3 }\n  - { name: last, epochs: 1, unfreeze: ['layer3*'], lr: 1.0e-3 }\n`,
+      ),
+      'sweep.yaml',
+    );
+    const sweep = (out: string, ...more: string[]) =>
+      cli(['compare', '--schedules', f, '--seeds', '2', '--out', out, '--backend', 'wasm', '--json', ...more]);
+    const sequential = sweep(join(dir, 'seq'));
+    assert.equal(sequential.code, 0, sequential.stderr);
+    const plan = join(dir, 'jobs.jsonl');
+    assert.equal(sweep(join(dir, 'par'), '--plan', plan).code, 0);
+    const bin = `${process.execPath} ${join(ROOT, 'bin/freezeflow')}`;
+    // job 1's worker dies at the end of its first stage (SIGKILL), as on a lost machine
+    const job = `sh -c 'if [ {} = 1 ] && [ ! -e ${dir}/killed ]; then touch ${dir}/killed; export FREEZEFLOW_FAULT=stage-end:1; fi; exec ${bin} run-job --plan ${plan} --index {}'`;
+    const run = () =>
+      spawnSync('parallel', ['--joblog', join(dir, 'joblog'), '--resume-failed', '-j', '2', job, ':::', '0', '1'], {
+        encoding: 'utf8',
+      });
+    assert.notEqual(run().status, 0, 'the first pass reports the killed job');
+    assert.equal(run().status, 0, 'the rerun retries only that job, which resumes');
+    const collected = sweep(join(dir, 'par'), '--collect');
+    assert.equal(collected.code, 0, collected.stderr);
+    const table = (r: { stdout: string }) =>
+      (
+        JSON.parse(r.stdout) as { runs: { seed: number; status: string; bestValAcc: number; bestValLoss: number }[] }
+      ).runs.map(({ seed, status, bestValAcc, bestValLoss }) => ({ seed, status, bestValAcc, bestValLoss }));
+    assert.deepEqual(table(collected), table(sequential));
+  },
+);
