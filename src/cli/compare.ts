@@ -53,11 +53,9 @@ export interface CellResult {
   trainSamples?: number;
 }
 
-const cellArgs = (c: Cell): string[] => trainArgs(c);
-
 function runCell(c: Cell, threads: number | undefined): Promise<number> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [join(packageRoot(), 'bin/freezeflow'), ...cellArgs(c)], {
+    const p = spawn(process.execPath, [join(packageRoot(), 'bin/freezeflow'), ...trainArgs(c)], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: threads === undefined ? process.env : { ...process.env, FREEZEFLOW_THREADS: String(threads) },
     });
@@ -194,7 +192,7 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
   }
   if (opts.dryRun) {
     // for other job runners: one command per line, each an independent process
-    for (const c of cells) process.stdout.write(`${commandLine(cellArgs(c))}\n`);
+    for (const c of cells) process.stdout.write(`${commandLine(trainArgs(c))}\n`);
     return EXIT_OK;
   }
   if (opts.plan) {
@@ -208,9 +206,7 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
   mkdirSync(out, { recursive: true });
   // finished cells are kept: a compare can be re-run to fill in what failed or was spread elsewhere;
   // --collect runs nothing and tabulates what has finished
-  const todo = opts.collect
-    ? []
-    : cells.filter((c) => !existsSync(join(c.dir, 'summary.json')) || readCell(c).status !== 'completed');
+  const todo = opts.collect ? [] : cells.filter((c) => readCell(c).status !== 'completed');
   process.stderr.write(
     `compare: ${cells.length} runs (${cells.length - todo.length} already done), ${jobs} at a time, in ${out}\n`,
   );

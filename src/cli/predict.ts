@@ -1,7 +1,7 @@
 // `freezeflow predict` and `freezeflow evaluate`: use and judge a trained model on image files.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { RUN_FILES } from '../core/run-files.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readDataSplit } from '../core/run-files.js';
 import { backendChoice, initBackend } from '../backend/index.js';
 import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.js';
 import { checkFiles, DecodeCache, scanFolder, type FolderLayout, type ImageFile } from '../data/images.js';
@@ -79,11 +79,9 @@ function evaluationFiles(
   layout: FolderLayout,
   all?: boolean,
 ): { files: ImageFile[]; which: string } {
-  const recorded = join(model, RUN_FILES.split);
   const whole = { files: layout.val ?? layout.train, which: layout.val ? 'its val/ part' : 'every image' };
-  if (all || !existsSync(recorded)) return whole;
-  const split = JSON.parse(readFileSync(recorded, 'utf8')) as { root: string; val: string[] };
-  if (resolve(split.root) !== resolve(data)) return whole;
+  const split = all ? undefined : readDataSplit(model);
+  if (!split || resolve(split.root) !== resolve(data)) return whole;
   const keep = new Set(split.val);
   const files = [...layout.train, ...(layout.val ?? [])].filter((f) => keep.has(f.path));
   return { files, which: "the run's validation images (--all for every image)" };

@@ -83,6 +83,20 @@ export const readRunRecord = (dir: string): RunRecord | undefined =>
 export const writeRunRecord = (dir: string, r: RunRecord): void =>
   writeAtomic(join(dir, RUN_FILES.record), `${JSON.stringify(r, null, 2)}\n`);
 
+/** Image-folder runs: the data folder and its validation images (absolute paths). */
+export interface DataSplit {
+  root: string;
+  val: string[];
+}
+
+export const writeDataSplit = (dir: string, split: DataSplit): void =>
+  writeAtomic(join(dir, RUN_FILES.split), `${JSON.stringify(split, null, 2)}\n`);
+
+export const readDataSplit = (dir: string): DataSplit | undefined =>
+  existsSync(join(dir, RUN_FILES.split))
+    ? readJson<DataSplit>(join(dir, RUN_FILES.split), 'validation split')
+    : undefined;
+
 /** The checkpoint a resume starts from (checkpoints/last), or a usage error saying there is none. */
 export function readResumePoint(dir: string): CheckpointFile {
   const file = join(dir, RUN_FILES.checkpoints, 'last', 'state.json');

@@ -59,9 +59,8 @@ export interface EpochResult {
   loss: number;
   acc: number;
   samples: number;
-  /** The scheduler's factor (× plateau factor) at the last step, and the stage lr it gave. */
+  /** The scheduler's factor (× plateau factor) at the last step: the stage lr × it is the lr used. */
   factor: number;
-  lr: number;
   /** A step's loss or gradients were not finite: what and where (the update was not applied). */
   failure?: string;
   interrupted: boolean;
@@ -88,10 +87,10 @@ export function toTensors(
   };
 }
 
-function failed(c: EpochContext, r: Reading, lr: number, interrupted: boolean): EpochResult {
+function failed(c: EpochContext, r: Reading, interrupted: boolean): EpochResult {
   const what = r.badLoss ? 'the loss' : 'the gradient norm';
   const failure = `${what} became NaN or infinite in stage '${c.stage.name}', epoch ${c.epoch}, batch ${r.badStep ?? r.steps}; the last good checkpoint is kept (try a lower lr)`;
-  return { loss: NaN, acc: NaN, samples: 0, factor: NaN, lr, failure, interrupted };
+  return { loss: NaN, acc: NaN, samples: 0, factor: NaN, failure, interrupted };
 }
 
 /**
@@ -100,7 +99,7 @@ function failed(c: EpochContext, r: Reading, lr: number, interrupted: boolean): 
  * statistics). Deferred: applies it, then selects every changed variable back on the device unless the
  * step was finite. Either way the variables stay at their last good values.
  */
-async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor, n: number, b: number) {
+async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor, n: number, at: number) {
   const held = holdVariables(c.stable);
   const t = forwardBackward(
     c.model,
@@ -118,8 +117,6 @@ async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor
       undo.dispose();
       return reading;
     }
-    const steps = Math.ceil(c.order.length / c.batchSize);
-    const at = c.e0 * steps + b;
     if (at === 0 || (c.reportEvery > 0 && at % c.reportEvery === 0)) await c.report?.(at, t.grads);
     applyStep(c.groups, t.grads, c.stage);
     if (reading) for (const h of held.values()) h.dispose();
@@ -174,11 +171,11 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
       const { x, y } = toTensors(c.train, idx, pixels, classes);
       let reading: Reading | undefined;
       try {
-        reading = await step(c, sums, x, y, idx.length, b);
+        reading = await step(c, sums, x, y, idx.length, c.e0 * steps + b);
       } finally {
         tf.dispose([x, y]);
       }
-      if (reading && !reading.ok) return failed(c, reading, lr, false);
+      if (reading && !reading.ok) return failed(c, reading, false);
       if (b === 0) await c.afterFirstStep?.();
       faultPoint('batch');
       if (reading) onReading(reading);
@@ -194,10 +191,10 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
       }
     }
     const final = c.readback === 'eager' ? last! : await reader.finish();
-    if (!final.ok) return failed(c, final, lr, interrupted);
+    if (!final.ok) return failed(c, final, interrupted);
     const { lossSum, accSum, samples } = final;
     const partial = interrupted ? { steps: final.steps, samples, lossSum, accSum } : undefined;
-    return { loss: lossSum / samples, acc: accSum / samples, samples, factor: lastFactor, lr, interrupted, partial };
+    return { loss: lossSum / samples, acc: accSum / samples, samples, factor: lastFactor, interrupted, partial };
   } finally {
     sums.dispose();
   }

@@ -546,7 +546,7 @@ class Run {
       stage: stage.name,
       stageIndex: si,
       epoch,
-      lr: r.lr,
+      lr: stage.lr * r.factor,
       // what each lr group really used at the end of the epoch (the stage curve × the group's base lr)
       groupLrs: this.groups.map((g) => g.baseLr * r.factor),
       trainableParams: sr.trainableParams,

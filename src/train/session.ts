@@ -7,7 +7,7 @@ import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { EventBus, type Reporter, type RunEvent } from '../core/events.js';
 import { writeAtomic } from '../core/files.js';
 import { readSummary } from '../core/summary.js';
-import type { RunState } from '../core/run-files.js';
+import { writeDataSplit, type RunState } from '../core/run-files.js';
 import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedule/load.js';
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { ScheduleError } from '../schedule/issues.js';
@@ -56,6 +56,8 @@ interface Prepared {
   /** Where relative paths in the schedule resolve from. */
   baseFile: string;
   resumed?: RunDirectory;
+  /** The resumed run's state at its checkpoint (absent for a new run, or one that starts over). */
+  resumeState?: RunState;
   overrides: { samples?: number; seed?: number };
 }
 
@@ -72,7 +74,7 @@ function prepare(req: TrainRequest): Prepared {
   if (overrides.seed !== undefined) loaded.schedule.data.seed = overrides.seed;
   const plan = buildPlan(loaded.schedule, loaded.name);
   const baseFile = req.schedule ?? resumed?.record?.scheduleFile ?? loaded.file;
-  return { loaded, plan, baseFile, resumed, overrides };
+  return { loaded, plan, baseFile, resumed, resumeState: resumed?.resumeFrom?.state, overrides };
 }
 
 interface Opened {
@@ -83,8 +85,8 @@ interface Opened {
 }
 
 /** Backend, seeds, model (fresh or from the checkpoint) and data. */
-async function open(req: TrainRequest, p: Prepared, resumeState?: RunState): Promise<Opened> {
-  const { plan, baseFile, loaded } = p;
+async function open(req: TrainRequest, p: Prepared): Promise<Opened> {
+  const { plan, baseFile, loaded, resumeState } = p;
   const described = describeData(plan, baseFile);
   const threads =
     req.threads ?? (described.builtin ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : defaultThreads());
@@ -142,8 +144,8 @@ function explainFailure(err: unknown, backend: string, batchSize: number, runDir
   return `training failed: ${msg} — the checkpoints written so far are kept (FREEZEFLOW_DEBUG=1 shows the stack)`;
 }
 
-function runStart(p: Prepared, o: Opened, dir: RunDirectory, resumeState?: RunState): RunEvent {
-  const { plan } = p;
+function runStart(p: Prepared, o: Opened, dir: RunDirectory): RunEvent {
+  const { plan, resumeState } = p;
   const { backend, data } = o;
   return {
     type: 'run-start',
@@ -222,12 +224,11 @@ export async function trainSession(
 
 async function session(req: TrainRequest, io: { progress: Reporter; signal: AbortSignal }): Promise<TrainResult> {
   const p = prepare(req);
-  const resumeState = p.resumed?.resumeFrom?.state;
   // --out is the run's folder (relative to the working directory); output.dir, like every path in a
   // schedule relative to the schedule's folder, holds one version_N folder per run
   const versions = p.plan.output.dir && resolve(dirname(p.baseFile), p.plan.output.dir);
   const out = p.resumed ? '' : RunDirectory.check(req.out, p.plan.name, versions);
-  const o = await open(req, p, resumeState);
+  const o = await open(req, p);
   const dir =
     p.resumed ??
     RunDirectory.create(out, p.loaded.file, {
@@ -235,7 +236,7 @@ async function session(req: TrainRequest, io: { progress: Reporter; signal: Abor
       overrides: p.overrides,
     });
   try {
-    return await trainIn(p, o, dir, dir.lock.refresh, io);
+    return await trainIn(p, o, dir, io);
   } finally {
     dir.lock.release();
   }
@@ -245,17 +246,16 @@ async function trainIn(
   p: Prepared,
   o: Opened,
   dir: RunDirectory,
-  heartbeat: () => void,
   io: { progress: Reporter; signal: AbortSignal },
 ): Promise<TrainResult> {
-  const resumeState = p.resumed?.resumeFrom?.state;
   const bus = new EventBus();
-  bus.on((e) => (e.type === 'epoch-end' ? heartbeat() : undefined));
+  // the lock's heartbeat: other hosts judge a lock stale by its age
+  bus.on((e) => (e.type === 'epoch-end' ? dir.lock.refresh() : undefined));
   reporters(bus, p, dir, io.progress);
   const events: RunEvent[] = [];
   bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
   const start = Date.now();
-  bus.emit(runStart(p, o, dir, resumeState));
+  bus.emit(runStart(p, o, dir));
   const r = await train(p, o, dir, bus, io.signal);
   const last = events.filter((e) => e.type === 'epoch-end').at(-1);
   const finalValAcc = last?.type === 'epoch-end' ? last.valAcc : NaN;
@@ -297,7 +297,7 @@ async function finish(
     tensors: tf.memory().numTensors,
   });
   bus.close();
-  if (o.data.split) writeAtomic(dir.file('split'), `${JSON.stringify(o.data.split, null, 2)}\n`);
+  if (o.data.split) writeDataSplit(dir.path, o.data.split);
   const stages = o.resolved.map((s) => ({
     name: s.stage.name,
     trainable: [...s.trainable],

@@ -81,10 +81,10 @@ export function disposeStep(t: StepTensors): void {
 }
 
 /**
- * Runs `update` so that it takes effect only where `ok` (a 0/1 scalar) is 1: every variable the update
- * (or the forward pass before it: BatchNorm statistics) replaced is selected back to its old value, and
- * a variable the update created (an optimizer slot) back to zeros, where tfjs's slots start. No read.
- * `before` comes from `holdVariables`, taken before the forward pass.
+ * Keeps a step's changes only if `ok` (a 0/1 scalar, on the device) is 1: otherwise every variable the
+ * update (or the forward pass before it: BatchNorm statistics) replaced is selected back to its old value,
+ * and a variable the update created (an optimizer slot) back to zeros, where tfjs's slots start. No read.
+ * `before` comes from `holdVariables`, taken before the forward pass; it is disposed here.
  */
 export function commitIf(ok: tf.Scalar, before: Map<tf.Variable, tf.Tensor>, skip: ReadonlySet<tf.Variable>): void {
   tf.tidy(() => {
