@@ -28,8 +28,8 @@ export const RUN_FILES = {
 export interface RunRecord {
   /** The schedule file the run started from: relative paths in it resolve against its folder. */
   scheduleFile: string;
-  /** Command-line overrides (compare's sizes and seeds). */
-  overrides: { samples?: number; seed?: number };
+  /** Command-line overrides (compare's sizes and seeds, --backend, --threads). */
+  overrides: { samples?: number; seed?: number; backend?: string; threads?: number };
 }
 
 /** Everything the runner's future depends on, saved with every checkpoint (state.json). */

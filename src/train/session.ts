@@ -7,11 +7,12 @@ import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { EventBus, type Reporter, type RunEvent } from '../core/events.js';
 import { writeAtomic } from '../core/files.js';
 import { readSummary } from '../core/summary.js';
-import { writeDataSplit, type RunState } from '../core/run-files.js';
+import { writeDataSplit, type RunRecord, type RunState } from '../core/run-files.js';
 import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedule/load.js';
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { ScheduleError } from '../schedule/issues.js';
 import { initBackend, type BackendChoice, type BackendReport } from '../backend/index.js';
+import { BACKENDS } from '../backend/names.js';
 import { takeDeviceError } from '../backend/webgpu.js';
 import { defaultThreads } from '../backend/wasm-threads.js';
 import { BUILTIN_SHAPE } from '../data/mnist.js';
@@ -58,7 +59,7 @@ interface Prepared {
   resumed?: RunDirectory;
   /** The resumed run's state at its checkpoint (absent for a new run, or one that starts over). */
   resumeState?: RunState;
-  overrides: { samples?: number; seed?: number };
+  overrides: RunRecord['overrides'] & { backend?: BackendChoice };
 }
 
 /** Schedule, overrides (a resumed run keeps those it started with) and plan. */
@@ -69,7 +70,13 @@ function prepare(req: TrainRequest): Prepared {
   const loaded = readScheduleFile(file);
   const before = resumed?.record?.overrides;
   const num = (v: unknown) => (v === undefined ? undefined : Number(v)); // older run.json kept strings
-  const overrides = { samples: req.samples ?? num(before?.samples), seed: req.seed ?? num(before?.seed) };
+  const overrides = {
+    samples: req.samples ?? num(before?.samples),
+    seed: req.seed ?? num(before?.seed),
+    // a run resumes on the backend and thread count it was started with, unless told otherwise
+    backend: req.backend ?? BACKENDS.find((b) => b === before?.backend),
+    threads: req.threads ?? before?.threads,
+  };
   if (overrides.samples !== undefined) loaded.schedule.data.samples = overrides.samples;
   if (overrides.seed !== undefined) loaded.schedule.data.seed = overrides.seed;
   const plan = buildPlan(loaded.schedule, loaded.name);
@@ -89,8 +96,8 @@ async function open(req: TrainRequest, p: Prepared): Promise<Opened> {
   const { plan, baseFile, loaded, resumeState } = p;
   const described = describeData(plan, baseFile);
   const threads =
-    req.threads ?? (described.builtin ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : defaultThreads());
-  const backend = await initBackend(req.backend ?? plan.training.backend, { threads });
+    p.overrides.threads ?? (described.builtin ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : defaultThreads());
+  const backend = await initBackend(p.overrides.backend ?? plan.training.backend, { threads });
   // the same seed, backend and thread count give the same run (head initialisation, dropout masks)
   seedMathRandom(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
   const model = resumeState
