@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('compare --plan → run-job by index (flag, Kubernetes, Slurm) → compare --collect; retries are safe', () => {
@@ -32,7 +34,7 @@ test('compare --plan → run-job by index (flag, Kubernetes, Slurm) → compare 
   );
   // a collect before anything ran: every job missing, nothing written into the runs
   const none = cli(['compare', '--schedules', f, '--seeds', '3', '--out', out, '--collect', '--json']);
-  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.code, 1, 'a collect with runs missing fails');
   assert.equal((none.stderr.match(/: missing/g) ?? []).length, 3);
   // a worker killed mid-run (a lost machine, a preemption without warning): the retry resumes it
   const killed = cli(['run-job', '--plan', plan, '--index', '0'], { env: { FREEZEFLOW_FAULT: 'stage-end:1' } });
@@ -103,3 +105,27 @@ test(
     assert.deepEqual(table(collected), table(sequential));
   },
 );
+
+test('compare --plan --k8s: an Indexed Job that validates against batch/v1 Job, mounting what the pods need', async () => {
+  const { Job } = await import('kubernetes-models/batch/v1/Job');
+  const { sharedRoot } = await import('../src/cli/k8s.js');
+  const dir = tempDir('ff-k8s-');
+  const f = writeSchedule(dir, tinySchedule(32, `  - { name: head, epochs: 1, lr: 1.0e-3 }\n`), 'sweep.yaml');
+  const plan = join(dir, 'plan', 'jobs.jsonl');
+  const manifest = join(dir, 'job.yaml');
+  const base = ['compare', '--schedules', f, '--seeds', '3', '--out', join(dir, 'sweep'), '--plan', plan];
+  const made = cli([...base, '--k8s', manifest, '--image', 'registry.example/freezeflow:1', '--jobs', '2']);
+  assert.equal(made.code, 0, made.stderr);
+  const job = parse(readFileSync(manifest, 'utf8')) as IJob;
+  new Job(job).validate(); // throws with the offending path when the manifest breaks the schema
+  const spec = job.spec!;
+  assert.deepEqual([spec.completions, spec.parallelism, spec.completionMode], [3, 2, 'Indexed']);
+  const pod = spec.template.spec!.containers[0]!;
+  assert.deepEqual(pod.command, ['freezeflow', 'run-job', '--plan', plan]);
+  assert.equal(pod.volumeMounts![0]!.mountPath, dir, 'the deepest folder holding the list, the schedule and --out');
+  // the validator is real: a broken manifest is refused
+  assert.throws(() => new Job({ ...job, spec: { ...spec, completionMode: 'Sometimes' as never } }).validate());
+  assert.throws(() => sharedRoot(['/srv/a/jobs.jsonl', '/home/b/sweep']), /share no folder/);
+  assert.equal(cli([...base, '--k8s', manifest]).code, 2, '--k8s without --image');
+  assert.equal(cli([...base, '--image', 'x']).code, 2, '--image without --k8s');
+});

@@ -2,12 +2,13 @@
 // process, so any job runner can spread them), then tabulate which strategy wins at which size.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 import { writeAtomic } from '../core/files.js';
 import { readSummary } from '../core/summary.js';
 import { RUN_FILES } from '../core/run-files.js';
-import { commandLine, jobsOf, trainArgs, writeJobs } from './jobs.js';
+import { commandLine, jobsOf, readJobs, trainArgs, writeJobs } from './jobs.js';
+import { writeIndexedJob } from './k8s.js';
 import { lineChart } from '../report/html.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { readScheduleFile } from '../schedule/load.js';
@@ -24,10 +25,14 @@ export interface CompareOptions {
   dryRun?: boolean;
   json?: boolean;
   backend?: string;
-  /** Write the job list (one JSON line per run) instead of running. */
+  /** Write the job list (one JSON line per run) instead of running; with --collect, read it. */
   plan?: string;
-  /** Run nothing: tabulate the runs that have finished under --out. */
+  /** Run nothing: tabulate the runs that have finished under --out (or those of --plan's list). */
   collect?: boolean;
+  /** With --plan: also write a Kubernetes Indexed Job for the list. */
+  k8s?: string;
+  image?: string;
+  claim?: string;
 }
 
 interface Cell {
@@ -167,20 +172,13 @@ ${chart}
 `;
 }
 
-export async function runCompare(opts: CompareOptions): Promise<number> {
-  if (opts.schedules.length === 0) throw new UserError('give --schedules A.yaml B.yaml …', EXIT_USAGE);
-  const sizes: (number | undefined)[] = opts.samples ?? [undefined];
-  const seeds = [opts.seeds ?? 1];
-  const jobs = opts.jobs ?? 1;
-  if (opts.collect && !opts.out) throw new UserError('--collect needs the --out folder of the sweep', EXIT_USAGE);
-  const out = resolve(
-    opts.out ?? join('runs', `compare-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`),
-  );
+/** One cell per schedule × size × seed, each schedule validated before anything runs. */
+function cellsOf(opts: CompareOptions, out: string): Cell[] {
   const cells: Cell[] = [];
   for (const f of opts.schedules) {
-    const name = readScheduleFile(f).name; // validates every schedule before anything runs
-    for (const n of sizes)
-      for (let k = 1; k <= seeds[0]!; k++)
+    const name = readScheduleFile(f).name;
+    for (const n of opts.samples ?? [undefined])
+      for (let k = 1; k <= (opts.seeds ?? 1); k++)
         cells.push({
           schedule: name,
           file: resolve(f),
@@ -190,25 +188,63 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
           backend: opts.backend,
         });
   }
+  return cells;
+}
+
+const cellsOfPlan = (plan: string): Cell[] => readJobs(plan).map((j) => ({ ...j, dir: j.runDir }));
+
+function writePlan(opts: CompareOptions & { plan: string }, cells: readonly Cell[]): number {
+  if ((opts.image || opts.claim) && !opts.k8s)
+    throw new UserError('--image and --claim go with --k8s FILE', EXIT_USAGE);
+  if (opts.k8s && !opts.image)
+    throw new UserError('--k8s needs --image (an image with freezeflow on PATH)', EXIT_USAGE);
+  const jobs = jobsOf(cells, threadsSetting());
+  writeJobs(resolve(opts.plan), jobs);
+  process.stderr.write(
+    `compare: ${jobs.length} jobs in ${opts.plan}; run one with: freezeflow run-job --plan ${opts.plan} --index N\n`,
+  );
+  if (opts.k8s) {
+    const k8s = {
+      plan: opts.plan,
+      image: opts.image!,
+      claim: opts.claim ?? 'freezeflow-sweep',
+      parallelism: opts.jobs ?? 1,
+    };
+    const mount = writeIndexedJob(opts.k8s, jobs, k8s);
+    process.stderr.write(`compare: Kubernetes Indexed Job in ${opts.k8s} (claim ${k8s.claim} mounted at ${mount})\n`);
+  }
+  return EXIT_OK;
+}
+
+export async function runCompare(opts: CompareOptions): Promise<number> {
+  const fromPlan = opts.collect && opts.plan !== undefined && opts.schedules.length === 0;
+  if (opts.schedules.length === 0 && !fromPlan)
+    throw new UserError('give --schedules A.yaml B.yaml … (or --collect --plan jobs.jsonl)', EXIT_USAGE);
+  if (opts.collect && !opts.out && !fromPlan)
+    throw new UserError('--collect needs the --out folder of the sweep (or its --plan list)', EXIT_USAGE);
+  const planned = fromPlan ? cellsOfPlan(opts.plan!) : undefined;
+  const out = resolve(
+    opts.out ??
+      (planned?.[0]
+        ? dirname(planned[0].dir)
+        : join('runs', `compare-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)),
+  );
+  const cells = planned ?? cellsOf(opts, out);
   if (opts.dryRun) {
     // for other job runners: one command per line, each an independent process
     for (const c of cells) process.stdout.write(`${commandLine(trainArgs(c))}\n`);
     return EXIT_OK;
   }
-  if (opts.plan) {
-    const jobs = jobsOf(cells, threadsSetting());
-    writeJobs(resolve(opts.plan), jobs);
-    process.stderr.write(
-      `compare: ${jobs.length} jobs in ${opts.plan}; run one with: freezeflow run-job --plan ${opts.plan} --index N\n`,
-    );
-    return EXIT_OK;
-  }
+  if (opts.plan && !opts.collect) return writePlan({ ...opts, plan: opts.plan }, cells);
+  const jobs = opts.jobs ?? 1;
   mkdirSync(out, { recursive: true });
   // finished cells are kept: a compare can be re-run to fill in what failed or was spread elsewhere;
   // --collect runs nothing and tabulates what has finished
   const todo = opts.collect ? [] : cells.filter((c) => readCell(c).status !== 'completed');
   process.stderr.write(
-    `compare: ${cells.length} runs (${cells.length - todo.length} already done), ${jobs} at a time, in ${out}\n`,
+    opts.collect
+      ? `compare: collecting ${cells.length} runs in ${out}\n`
+      : `compare: ${cells.length} runs (${cells.length - todo.length} already done), ${jobs} at a time, in ${out}\n`,
   );
   // runs at once share the cores (FREEZEFLOW_THREADS, if set, is each run's own; one at a time, each
   // run picks its default)
@@ -228,12 +264,14 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
     }),
   );
   const results = cells.map(readCell);
-  for (const r of results.filter((x) => x.status !== 'completed' && x.status !== 'stopped'))
+  const unfinished = results.filter((x) => x.status !== 'completed' && x.status !== 'stopped');
+  for (const r of unfinished)
     process.stderr.write(`compare: ${r.schedule} samples ${r.samples ?? 'all'} seed ${r.seed}: ${r.status}\n`);
   const rows = aggregate(results);
   writeAtomic(join(out, 'compare.json'), `${JSON.stringify({ rows, runs: results }, null, 2)}\n`);
   writeAtomic(join(out, 'compare.html'), compareHtml(rows));
   process.stdout.write(opts.json ? `${JSON.stringify({ rows, runs: results })}\n` : `${formatCompare(rows)}\n`);
   process.stderr.write(`compare: wrote ${join(out, 'compare.json')} and compare.html\n`);
-  return failed > 0 ? EXIT_FAILURE : EXIT_OK;
+  // a collect fails when a run has not finished, so a script can tell a whole sweep from part of one
+  return failed > 0 || (opts.collect && unfinished.length > 0) ? EXIT_FAILURE : EXIT_OK;
 }

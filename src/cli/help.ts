@@ -24,11 +24,14 @@ export const EXAMPLES: Record<string, string[]> = {
   compare: [
     'freezeflow compare --schedules schedules/compare/*.yaml --samples 200,1000 --seeds 2 --jobs 2',
     'freezeflow compare --schedules a.yaml b.yaml --dry-run > jobs.txt   # one command per run',
+    'freezeflow compare --schedules a.yaml --seeds 4 --out /shared/sweep --plan /shared/jobs.jsonl --k8s job.yaml --image IMG',
+    'freezeflow compare --collect --plan /shared/jobs.jsonl             # the table of what finished',
   ],
   'run-job': [
     'freezeflow compare --schedules a.yaml b.yaml --seeds 3 --out /shared/sweep --plan jobs.jsonl',
     'freezeflow run-job --plan jobs.jsonl --index 4',
     'parallel --joblog log --resume-failed freezeflow run-job --plan jobs.jsonl --index {} ::: $(seq 0 5)',
+    'scripts/slurm-sweep.sh jobs.jsonl 4                                # a Slurm array, 4 at once',
   ],
   report: ['freezeflow report runs/try1 --png charts.png'],
   doctor: ['freezeflow doctor', 'freezeflow doctor --json'],
