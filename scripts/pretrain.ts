@@ -1,7 +1,7 @@
 // npm run pretrain: trains builtin:resnet-mini on MNIST digits 0–4 (seeded) and writes
 // models/resnet-mini/ (model.json, weights.bin, labels.json, metrics.json). The weights are committed.
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { initBackend } from '../src/backend/index.js';
 import { loadBuiltinDataset } from '../src/data/mnist.js';
 import { split, count, type Dataset } from '../src/data/dataset.js';

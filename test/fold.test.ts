@@ -1,7 +1,7 @@
 // BatchNorm folding: the folded model computes what the original computes in inference mode.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { foldBatchNorm } from '../src/model/fold.js';
 import { buildResnetMini } from '../src/model/resnet-mini.js';
 
@@ -49,7 +49,7 @@ test('resnet-mini: all nine conv → BatchNorm pairs fold; same outputs; disposi
   f.dispose();
   assert.equal(tf.memory().numTensors, before);
   // the original still works (its weights were shared, not taken)
-  tf.tidy(() => assert.ok(Number.isFinite((model.predict(tf.ones([1, 28, 28, 1])) as tf.Tensor).sum().dataSync()[0])));
+  tf.tidy(() => assert.ok(Number.isFinite(tf.sum(model.predict(tf.ones([1, 28, 28, 1])) as tf.Tensor).dataSync()[0])));
 });
 
 test('depthwise convs with a channel multiplier, a conv bias, ReLU6 and a model nested in Sequentials', () => {

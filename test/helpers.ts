@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../src/tf.js';
 import { packageRoot } from '../src/core/paths.js';
 import { resolvePlan, type Plan } from '../src/schedule/plan.js';
 import { listLayers } from '../src/model/layers.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { decodeImage, scanFolder } from '../src/data/images.js';
 import { openData, describeData } from '../src/data/open.js';
 import { applyAugment, drawAugment, drawSeed } from '../src/data/augment.js';

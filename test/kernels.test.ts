@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { loadModel, readArtifacts, saveModel } from '../src/model/io.js';
 import { listLayers } from '../src/model/layers.js';
 import { attachHead, cutModel } from '../src/model/surgery.js';

@@ -2,7 +2,7 @@
 // (float64, hand-written softmax-regression gradients; no tfjs), and reduceOnPlateau at run time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { initBackend } from '../src/backend/index.js';
 import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan } from '../src/schedule/plan.js';

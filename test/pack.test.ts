@@ -25,6 +25,11 @@ test(
       timeout: 300_000,
     });
     assert.equal(install.status, 0, install.stderr);
+    // the install weight a user pays (tfjs core + layers + cpu + wasm, sharp; no umbrella, no JSON digits)
+    const mb = Number(
+      spawnSync('du', ['-sm', join(prefix, 'node_modules')], { encoding: 'utf8' }).stdout.split('\t')[0],
+    );
+    assert.ok(mb <= 150, `node_modules of an install is ${mb} MB (goal ≤ 150 MB)`);
     const work = tempDir('ff-user-');
     copyFileSync(join(ROOT, 'schedules/full-freeze.yaml'), join(work, 'full-freeze.yaml'));
     const bin = join(prefix, 'node_modules/.bin/freezeflow');

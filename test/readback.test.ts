@@ -2,7 +2,7 @@
 // read of CPU backends. Runs on wasm, so it runs everywhere; the webgpu tests run the same code on Dawn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { initBackend } from '../src/backend/index.js';
 import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan } from '../src/schedule/plan.js';

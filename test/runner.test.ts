@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tf.js';
 import { initBackend } from '../src/backend/index.js';
 import { conv2dBackpropFilter } from '../src/backend/wasm-kernels.js';
 import { parseSchedule } from '../src/schedule/load.js';

@@ -320,7 +320,7 @@ test(
   'webgpu: a GPU lost mid-run fails with a line naming it and the state of the last good epoch',
   { skip },
   async () => {
-    const tf = await import('@tensorflow/tfjs');
+    const tf = await import('../src/tf.js');
     const { initBackend } = await import('../src/backend/index.js');
     const { takeDeviceError } = await import('../src/backend/webgpu.js');
     const { attachHead, cutModel } = await import('../src/model/surgery.js');

@@ -1,7 +1,7 @@
 // Backend selection: the fastest backend that really works here, and why the others were skipped.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { defaultThreads, enableWasmThreads, threadsUnsupported, unrefPoolWorkers } from './wasm-threads.js';
 import { probeWebgpu, registerWebgpu } from './webgpu.js';

@@ -1,7 +1,7 @@
 // Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK conv, transpose,
 // pad), so conv nets can be fine-tuned on wasm at close to forward-conv speed.
-import * as tf from '@tensorflow/tfjs';
-import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
+import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '../tf.js';
 
 type ConvAttrs = {
   strides: [number, number] | number;
@@ -235,7 +235,7 @@ export function unsortedSegmentSum(x: tf.Tensor, segmentIds: tf.Tensor, numSegme
     const rows = segmentIds.size;
     const flatX = tf.reshape(x, [rows, -1]);
     const oneHot = tf.oneHot(tf.cast(tf.reshape(segmentIds, [rows]), 'int32'), numSegments);
-    const out = tf.matMul(oneHot.toFloat(), flatX.toFloat(), true, false);
+    const out = tf.matMul(tf.cast(oneHot, 'float32'), tf.cast(flatX, 'float32'), true, false);
     return tf.cast(tf.reshape(out, [numSegments, ...x.shape.slice(segmentIds.rank)]), x.dtype);
   });
 }

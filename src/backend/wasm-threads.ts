@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
 import vm from 'node:vm';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 
 const require = createRequire(import.meta.url);
 

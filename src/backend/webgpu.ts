@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { packageRoot } from '../core/paths.js';
 import { wrapReadSync } from '../core/tfjs-internals.js';
 

@@ -2,7 +2,7 @@
 // and which one `auto` picks.
 import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { initBackend, probeTensorflowGpu, probeWebgpu, tryNative } from '../backend/index.js';
 import { threadsSetting } from './threads.js';
 import { style } from './style.js';
@@ -99,7 +99,7 @@ export async function doctorReport(): Promise<{
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       cpus: cpus().length,
-      tfjs: versionOf('@tensorflow/tfjs') ?? 'unknown',
+      tfjs: versionOf('@tensorflow/tfjs-core') ?? 'unknown',
     },
     backends,
     auto: backends.find((b) => b.available && !b.skippedByAuto)!.name,

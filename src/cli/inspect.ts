@@ -1,5 +1,5 @@
 // `freezeflow inspect <model>`: every layer with its path, class, shape, parameters and trainable flag.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { initInspectionBackend } from '../backend/index.js';
 import { style } from './style.js';
 import { EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';

@@ -1,7 +1,7 @@
 // Every use of a tfjs internal outside its public API, in one audited place, each with why. A tfjs
 // upgrade checks this file (and the wasm kernels' WasmBackendInternals, src/backend/wasm-kernels.ts).
 // Only types are imported: the functions work on the objects they are handed.
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../tf.js';
 
 /**
  * A layer's own weight lists: the parameters it *could* train, whatever its trainable flag says now

@@ -1,6 +1,6 @@
 // The model a schedule trains: the pretrained source, cut, with the schedule's head on top.
 import { dirname, resolve } from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../tf.js';
 import type { Plan } from '../schedule/plan.js';
 import { describeData } from '../data/open.js';
 import { loadModel } from './io.js';

@@ -3,7 +3,7 @@
 // so W' = W·s and b' = (b − μ)·s + β with s = γ/√(σ² + ε) give the same outputs (to float rounding) for a
 // third less work on small conv nets. Used where a frozen part of a model only runs forward: the feature
 // cache. The folded model shares every other layer (and its weights) with the original.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { asList, inputIn, isInput, mappedInputs, outputIn, reapply } from './surgery.js';
 import { isContainer } from './layers.js';
 

@@ -3,7 +3,7 @@
 import { writeDirAtomic } from '../core/files.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { UserError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 

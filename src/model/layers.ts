@@ -1,6 +1,6 @@
 // A model's layers as a flat list of full paths ('outer/inner/name'), with parameter counts and flags.
 import { weightLists } from '../core/tfjs-internals.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { LayerInfo } from '../schedule/plan.js';
 
 export interface LayerEntry extends LayerInfo {

@@ -1,6 +1,6 @@
 // resnet-mini: a small ResNet for 28×28×1 images, named like torchvision's ResNet so schedules written
 // for ResNets read the same: stem, layer1…layer3 (one BasicBlock each), pool, fc.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 
 let nextSeed = 1;
 const seeded = () => nextSeed++;

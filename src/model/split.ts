@@ -1,7 +1,7 @@
 // Split a model at a tensor into a frozen prefix and a trainable suffix, for feature caching: when every
 // trainable (or training-mode) layer comes after the split, the prefix's outputs can be computed once per
 // stage and only the suffix trained. The suffix re-applies the same layer objects, so weights are shared.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { asList, isInput, mappedInputs, outputIn, reapply } from './surgery.js';
 
 export interface ModelSplit {

@@ -2,7 +2,7 @@
 // layer objects, so their weights are untouched.
 import { ScheduleError } from '../schedule/issues.js';
 import { nodeBookkeeping } from '../core/tfjs-internals.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { headKind, type HeadLayerSpec } from '../schedule/heads/index.js';
 import { UserError } from '../core/errors.js';
 import { closest } from '../schedule/issues.js';

@@ -2,7 +2,7 @@
 // trained with (size, resize mode, preprocessing), as `train` records them beside model.json.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { foldBatchNorm } from './fold.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel, readBesideModel, resolveModelSource } from './io.js';

@@ -1,6 +1,6 @@
 // One epoch of training steps: batches in, updates applied, running numbers out. On GPU backends no
 // step waits for a read (see step.ts); the epoch's numbers are read once it is dispatched.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { faultPoint } from '../core/fault.js';
 import { scheduleFactor, type StagePlan } from '../schedule/plan.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';

@@ -1,6 +1,6 @@
 // Optimizer state in checkpoints: each param group's slots (Adam's moments, momentum, iterations) by
 // the group's identity, so --resume continues with the moments the run had, not fresh ones.
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../tf.js';
 import type { SavedGroup } from '../core/run-files.js';
 import type { NormalizedOptimizer } from '../schedule/plan.js';
 import type { LayerEntry } from '../model/layers.js';

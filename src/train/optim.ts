@@ -1,6 +1,6 @@
 // Optimizers per lr group, with decoupled (AdamW) or L2 weight decay, which tfjs optimizers lack.
 import { setOptimizerLr } from '../core/tfjs-internals.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { NormalizedOptimizer, StagePlan } from '../schedule/plan.js';
 import { optimizerKind } from '../schedule/optimizers/index.js';
 

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { recoverDirs } from '../core/files.js';
 import { readSummary } from '../core/summary.js';
 import type { OptimizerSnapshot } from './optim-state.js';

@@ -2,7 +2,7 @@
 // variables, trains with a custom loop (model.fit cannot change the trainable set or lr groups mid-run),
 // validates, checkpoints, and emits events. Mechanics (freeze, BN mode, optimizers) are kept apart from
 // the policy (guard, early stopping) that decides when to stop.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
 import { applyTrainable, isBatchNorm, listLayers, type LayerEntry } from '../model/layers.js';
 import { memorySource, sourceSize, type BatchSource } from '../data/dataset.js';

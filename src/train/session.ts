@@ -2,7 +2,7 @@
 // reporters → the runner → final model, summary, report. The CLI maps flags to a TrainRequest and the
 // result to an exit code; nothing here writes to the terminal except through the progress reporter.
 import { dirname, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { EventBus, type Reporter, type RunEvent } from '../core/events.js';
 import { writeAtomic } from '../core/files.js';

@@ -2,7 +2,7 @@
 // step reads its loss and finiteness before updating ('eager'). On GPU backends every read drains the
 // pipeline, so the step updates unconditionally, undoes a non-finite update on the device with `where`,
 // and the numbers are read later, at most `maxLag` steps behind ('deferred').
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { ModeController } from './runner.js';
 
 export type Readback = 'eager' | 'deferred';
@@ -145,7 +145,7 @@ export class EpochSums {
 
   /** The sticky flag as a new 0/1 scalar: 1 while every step so far was finite. The caller disposes it. */
   okFlag(): tf.Scalar {
-    return tf.tidy(() => tf.sub(1, tf.slice(this.sums, [2], [1]).reshape([])) as tf.Scalar);
+    return tf.tidy(() => tf.sub(1, tf.reshape(tf.slice(this.sums, [2], [1]), [])) as tf.Scalar);
   }
 
   add(t: StepTensors, n: number): void {

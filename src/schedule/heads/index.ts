@@ -1,7 +1,7 @@
 // The head-layer kinds. A new kind: one file beside this one (or a definition in one), and one entry in
 // HEADS.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../../tf.js';
 import { activation } from './activation.js';
 import { batchNorm } from './batch-norm.js';
 import { dense } from './dense.js';

@@ -2,7 +2,7 @@
 // an injected tf.layers, so the schedule stays free of tensors), its default name and its description.
 // One file per kind; index.ts lists them.
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../../tf.js';
 
 export type TfLayers = typeof tf.layers;
 

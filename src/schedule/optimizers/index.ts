@@ -1,6 +1,6 @@
 // The optimizer kinds. A new kind: one file beside this one, and one entry in OPTIMIZERS.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../../tf.js';
 import { adam } from './adam.js';
 import { adamw } from './adamw.js';
 import type { TfTrain } from './kind.js';

@@ -2,7 +2,7 @@
 // description. One file per kind; index.ts lists them. Construction takes tfjs's `train` namespace as
 // an argument, so the schedule stays free of tensors (the runner passes tf.train in).
 import type { Static, TSchema } from '@sinclair/typebox';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../../tf.js';
 
 export type TfTrain = typeof tf.train;
 
