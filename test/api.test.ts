@@ -13,6 +13,12 @@ function consumer(): string {
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(ROOT, join(dir, 'node_modules', 'freezeflow'));
   writeFileSync(join(dir, 'schedule.yaml'), tinySchedule(32, `  - { name: head, epochs: 1, lr: 1.0e-3 }\n`));
+  // a head with dropout: its masks come from the run's seeded stream
+  const drop = tinySchedule(64, `  - { name: head, epochs: 2, lr: 1.0e-3 }\n`).replace(
+    'model: { source: builtin:resnet-mini }',
+    'model: { source: builtin:resnet-mini, head: [{ dropout: { rate: 0.5 } }, { dense: { units: auto, activation: softmax } }] }',
+  );
+  writeFileSync(join(dir, 'dropout.yaml'), drop);
   return dir;
 }
 
@@ -39,6 +45,31 @@ console.log(JSON.stringify({ stages: p.stages.length, bad, status: r.status, end
     status: 'completed',
     ends: 1,
     random: true,
+  });
+});
+
+test("library: a run neither replaces nor reads the caller's Math.random (seeded dropout all the same)", () => {
+  const dir = consumer();
+  writeFileSync(
+    join(dir, 'use.mjs'),
+    `import { readFileSync } from 'node:fs';
+import { train } from 'freezeflow';
+const mine = Math.random;
+let replaced = false;
+// the caller draws from Math.random while the run goes on: the run's numbers must not move
+const busy = () => { if (Math.random !== mine) replaced = true; for (let i = 0; i < 50; i++) Math.random(); };
+const a = await train({ schedule: 'dropout.yaml', out: 'a', backend: 'wasm' }, busy);
+const b = await train({ schedule: 'dropout.yaml', out: 'b', backend: 'wasm' });
+const history = (d) => JSON.parse(readFileSync(d + '/summary.json', 'utf8')).history.map((h) => [h.loss, h.valLoss]);
+console.log(JSON.stringify({ status: [a.status, b.status], replaced, same: JSON.stringify(history('a')) === JSON.stringify(history('b')) }));
+`,
+  );
+  const r = spawnSync(process.execPath, ['use.mjs'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), {
+    status: ['completed', 'completed'],
+    replaced: false,
+    same: true,
   });
 });
 

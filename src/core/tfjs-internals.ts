@@ -33,6 +33,11 @@ export function wrapLayerCall(layer: tf.layers.Layer, wrap: (original: LayerCall
   target.call = wrap(target.call.bind(layer) as LayerCall);
 }
 
+/** A Dropout layer's seed (tfjs keeps it private; its call reads it each time). */
+export function setLayerSeed(layer: tf.layers.Layer, seed: number | undefined): void {
+  (layer as unknown as { seed?: number }).seed = seed;
+}
+
 /** SGD and Momentum cache the lr as a tensor and need setLearningRate; Adam and RMSProp read the field. */
 export function setOptimizerLr(opt: tf.Optimizer, lr: number): void {
   const o = opt as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };

@@ -7,6 +7,7 @@ import { headKind, type HeadLayerSpec } from '../schedule/heads/index.js';
 import { UserError } from '../core/errors.js';
 import { closest } from '../schedule/issues.js';
 import { isContainer, listLayers } from './layers.js';
+import { nextSeed } from '../data/random.js';
 
 export const isInput = (l: tf.layers.Layer) => l.getClassName() === 'InputLayer';
 export const asList = (x: tf.SymbolicTensor | tf.SymbolicTensor[]) => (Array.isArray(x) ? x : [x]);
@@ -133,7 +134,8 @@ function buildHeadLayer(spec: HeadLayerSpec, classes: number, counters: Map<stri
   const n = (counters.get(kind.key) ?? 0) + 1;
   counters.set(kind.key, n);
   const name = (settings as { name?: string }).name ?? `${kind.prefix}_${n}`;
-  return kind.build(tf.layers, settings, { classes, name });
+  const kernelInitializer = () => tf.initializers.glorotNormal({ seed: nextSeed() });
+  return kind.build(tf.layers, settings, { classes, name, kernelInitializer });
 }
 
 /**

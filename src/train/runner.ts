@@ -14,9 +14,9 @@ import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from
 import type { EventBus, GradientLayer } from '../core/events.js';
 import { makePolicies, type Policies, type PolicyAction } from './policy.js';
 import type { RunState } from '../core/run-files.js';
-import { wrapLayerCall } from '../core/tfjs-internals.js';
+import { setLayerSeed, wrapLayerCall, type LayerCall } from '../core/tfjs-internals.js';
 import { faultPoint } from '../core/fault.js';
-import { randomState, restoreRandomState } from '../data/random.js';
+import { nextSeed, randomState, restoreRandomState, withSeededRandom } from '../data/random.js';
 import { restoreGroups, snapshotGroups, variableKeys, type OptimizerSnapshot } from './optim-state.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type EpochPartial, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
@@ -34,6 +34,24 @@ const MODE_LAYERS = new Set([
 ]);
 
 /**
+ * A training call of a random layer draws from the run's stream (src/data/random.ts): Dropout through its
+ * seed, the others (no seed option in tfjs) through Math.random for that synchronous call only.
+ */
+function seeded(layer: tf.layers.Layer, call: () => ReturnType<LayerCall>): ReturnType<LayerCall> {
+  const cls = layer.getClassName();
+  if (cls === 'BatchNormalization') return call();
+  if (cls !== 'Dropout' && cls !== 'SpatialDropout1D') return withSeededRandom(call);
+  const rate = (layer as tf.layers.Layer & { rate: number }).rate;
+  if (!(rate > 0 && rate < 1)) return call(); // tfjs draws nothing then
+  setLayerSeed(layer, nextSeed());
+  try {
+    return call();
+  } finally {
+    setLayerSeed(layer, undefined); // a saved model.json keeps the layer's own config
+  }
+}
+
+/**
  * tfjs decides train/inference per call and does not pass `training` into nested models; BatchNorm
  * never reads `trainable` and updates its moving statistics whenever training=true. So freezeflow sets
  * the mode of every mode-dependent layer itself: training only in a training step, and frozen BatchNorm
@@ -49,7 +67,9 @@ export class ModeController {
       if (!MODE_LAYERS.has(layer.getClassName())) continue;
       wrapLayerCall(layer, (original) => (inputs, kwargs) => {
         const bnFrozen = isBatchNorm(layer) && !layer.trainable && this.bnPolicy === 'frozen';
-        return original(inputs, { ...kwargs, training: this.training && !bnFrozen });
+        const training = this.training && !bnFrozen;
+        const call = () => original(inputs, { ...kwargs, training });
+        return training ? seeded(layer, call) : call();
       });
     }
   }

@@ -16,7 +16,7 @@ import { BACKENDS } from '../backend/names.js';
 import { takeDeviceError } from '../backend/webgpu.js';
 import { defaultThreads } from '../backend/wasm-threads.js';
 import { BUILTIN_SHAPE } from '../data/mnist.js';
-import { seedMathRandom } from '../data/random.js';
+import { seedStream } from '../data/random.js';
 import { sourceSize } from '../data/dataset.js';
 import { describeData, openData, type OpenedData } from '../data/open.js';
 import { buildFineTuneModel } from '../model/finetune.js';
@@ -99,7 +99,7 @@ async function open(req: TrainRequest, p: Prepared): Promise<Opened> {
     p.overrides.threads ?? (described.builtin ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : defaultThreads());
   const backend = await initBackend(p.overrides.backend ?? plan.training.backend, { threads });
   // the same seed, backend and thread count give the same run (head initialisation, dropout masks)
-  seedMathRandom(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
+  seedStream(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
   const model = resumeState
     ? await loadModel(join(p.resumed!.file('checkpoints'), 'last', 'model.json'))
     : await located(loaded, buildFineTuneModel(plan, baseFile, described.classes.length));
@@ -219,17 +219,6 @@ export async function trainSession(
   req: TrainRequest,
   io: { progress: Reporter; signal: AbortSignal },
 ): Promise<TrainResult> {
-  // tfjs draws its seeds from Math.random, which the run replaces with its seeded stream; a library
-  // caller gets its own Math.random back when the run ends
-  const random = Math.random;
-  try {
-    return await session(req, io);
-  } finally {
-    Math.random = random;
-  }
-}
-
-async function session(req: TrainRequest, io: { progress: Reporter; signal: AbortSignal }): Promise<TrainResult> {
   const p = prepare(req);
   // --out is the run's folder (relative to the working directory); output.dir, like every path in a
   // schedule relative to the schedule's folder, holds one version_N folder per run

@@ -18,9 +18,10 @@ export const dense = defineHead({
   key: 'dense',
   schema,
   prefix: 'dense',
-  build: (layers, s, { classes, name }) =>
+  build: (layers, s, { classes, name, kernelInitializer }) =>
     layers.dense({
       units: s.units === 'auto' ? classes : s.units,
+      kernelInitializer: kernelInitializer(),
       activation: s.activation as never,
       useBias: s.useBias ?? true,
       name,

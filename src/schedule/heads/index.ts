@@ -6,7 +6,7 @@ import { activation } from './activation.js';
 import { batchNorm } from './batch-norm.js';
 import { dense } from './dense.js';
 import { dropout } from './dropout.js';
-import type { TfLayers } from './kind.js';
+import type { HeadContext, TfLayers } from './kind.js';
 import { flatten, globalAveragePooling, globalMaxPooling } from './pooling.js';
 
 export const HEADS = [dense, dropout, batchNorm, activation, flatten, globalAveragePooling, globalMaxPooling] as const;
@@ -24,7 +24,7 @@ interface AnyHead {
   key: string;
   prefix: string;
   pools?: boolean;
-  build(layers: TfLayers, settings: object, ctx: { classes: number; name: string }): tf.layers.Layer;
+  build(layers: TfLayers, settings: object, ctx: HeadContext): tf.layers.Layer;
   describe(settings: object): string;
 }
 

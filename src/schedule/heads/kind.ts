@@ -6,6 +6,14 @@ import type * as tf from '../../tf.js';
 
 export type TfLayers = typeof tf.layers;
 
+export interface HeadContext {
+  classes: number;
+  name: string;
+  /** tfjs's default Dense kernel initialiser (Glorot normal), seeded from the run's stream: call it only
+   * for a layer that uses it, as each call draws a seed. */
+  kernelInitializer(): ReturnType<typeof tf.initializers.glorotNormal>;
+}
+
 export interface HeadKind<K extends string, S extends TSchema> {
   key: K;
   schema: TObject<{ [P in K]: S }>;
@@ -13,7 +21,7 @@ export interface HeadKind<K extends string, S extends TSchema> {
   prefix: string;
   /** Turns a feature map into a vector (so no pooling is added before it). */
   pools?: boolean;
-  build(layers: TfLayers, settings: Static<S>, ctx: { classes: number; name: string }): tf.layers.Layer;
+  build(layers: TfLayers, settings: Static<S>, ctx: HeadContext): tf.layers.Layer;
   describe(settings: Static<S>): string;
 }
 
