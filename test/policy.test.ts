@@ -64,3 +64,41 @@ test('policies: save at any epoch, load into fresh ones, and the rest of the run
     assert.deepEqual([...before, ...after], whole, `resumed after epoch ${cut}`);
   }
 });
+
+test('checkpoints by val_acc, keep 3: checkpoints/best and top/ follow a sort of every epoch so far (ties: the earlier)', async () => {
+  const { CheckpointTiming } = await import('../src/train/policy.js');
+  const output = { everyStage: true, best: { monitor: 'val_acc' as const, keep: 3 } };
+  // accuracies with ties and a NaN epoch, seeded
+  let a = 7;
+  const accs = Array.from({ length: 40 }, (_, i) => {
+    a = (a * 1103515245 + 12345) % 2147483648;
+    return i === 11 ? NaN : Math.round((a / 2147483648) * 20) / 20;
+  });
+  let policy = new CheckpointTiming(output);
+  const stage = plan.stages[0]!;
+  for (let e = 0; e < accs.length; e++) {
+    if (e === 20) {
+      const fresh = new CheckpointTiming(output); // a resume half-way
+      fresh.load(JSON.parse(JSON.stringify(policy.save())));
+      policy = fresh;
+    }
+    const acts = policy.endEpoch({ stage, stageIndex: 0, epoch: e + 1, valLoss: 1, valAcc: accs[e]! });
+    const seen = accs
+      .slice(0, e + 1)
+      .map((v, i) => ({ epoch: i + 1, value: v }))
+      .filter((x) => !Number.isNaN(x.value));
+    const sorted = [...seen].sort((x, y) => y.value - x.value || x.epoch - y.epoch);
+    assert.deepEqual(policy.top, sorted.slice(0, 3), `epoch ${e + 1}`);
+    const entered = sorted.slice(0, 3).some((x) => x.epoch === e + 1);
+    assert.equal(
+      acts.some((x) => x.type === 'checkpoint' && x.kind === 'top'),
+      entered,
+      `top at epoch ${e + 1}`,
+    );
+    assert.equal(policy.best.epoch, sorted[0]!.epoch, `best at epoch ${e + 1}`);
+    assert.equal(
+      acts.some((x) => x.type === 'checkpoint' && x.kind === 'best'),
+      sorted[0]!.epoch === e + 1,
+    );
+  }
+});

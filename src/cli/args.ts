@@ -29,3 +29,9 @@ export const threadsOption = () =>
   new Option('--threads <n>', 'wasm threads (default: every core, 1 for images under 64×64)')
     .argParser(wholeNumber(1, 8))
     .env('FREEZEFLOW_THREADS');
+
+/** --set KEY=VALUE, as often as needed (the schedule loader checks key and value against the schema). */
+export const setOption = () =>
+  new Option('--set <key=value>', 'override any schedule key, e.g. --set stages.1.lr=3e-4 (repeatable)').argParser(
+    (v: string, all: string[] | undefined) => [...(all ?? []), v],
+  );

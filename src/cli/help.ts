@@ -20,6 +20,8 @@ export const EXAMPLES: Record<string, string[]> = {
     'freezeflow train -s photos.yaml --out runs/try1 --backend webgpu',
     'freezeflow train --resume runs/try1                # after Ctrl-C or a crash',
     'freezeflow train -s my.yaml --json | jq -c \'select(.type=="epoch-end")\'',
+    'freezeflow train -s my.yaml --set stages.1.lr=3e-4 --set data.batchSize=32 --print-config',
+    "sed 's/0.001/0.0003/' my.yaml | freezeflow train -s -",
   ],
   compare: [
     'freezeflow compare --schedules schedules/compare/*.yaml --samples 200,1000 --seeds 2 --jobs 2',

@@ -1,5 +1,4 @@
 // Command-line entry: commander parses, each command does its work, errors become one line + exit code.
-import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { ScheduleError, formatIssue } from '../schedule/issues.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
@@ -7,16 +6,11 @@ import { buildPlan } from '../schedule/plan.js';
 import { errStyle, style } from './style.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { formatPlan, planJson } from './plan-view.js';
-import { backendOption, numberList, threadsOption, wholeNumber } from './args.js';
+import { backendOption, numberList, setOption, threadsOption, wholeNumber } from './args.js';
 import { addExamples, completionScript } from './help.js';
 import { runInit, STRATEGIES } from './init.js';
-import { packageRoot } from '../core/paths.js';
+import { packageVersion } from '../core/paths.js';
 import { BackendUnavailableError } from '../backend/errors.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -44,8 +38,8 @@ async function cmdValidate(files: string[], opts: { json?: boolean; model?: stri
   return failed > 0 ? EXIT_USAGE : EXIT_OK;
 }
 
-async function cmdPlan(opts: { schedule: string; model?: string; json?: boolean }): Promise<number> {
-  const loaded = readScheduleFile(opts.schedule);
+async function cmdPlan(opts: { schedule: string; model?: string; json?: boolean; set?: string[] }): Promise<number> {
+  const loaded = readScheduleFile(opts.schedule, opts.set);
   const plan = buildPlan(loaded.schedule, loaded.name);
   let resolved;
   if (opts.model !== undefined) {
@@ -65,7 +59,7 @@ export function buildProgram(): Command {
   // set before any subcommand exists: commander copies these settings into subcommands as they are made
   const program = new Command('freezeflow')
     .description('Fine-tune pretrained TensorFlow.js models with freeze/unfreeze schedules written in YAML.')
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(errStyle.red(usageLine(s))) });
 
@@ -90,7 +84,8 @@ export function buildProgram(): Command {
     .requiredOption('-s, --schedule <file>', 'schedule YAML file')
     .option('-m, --model [source]', "resolve patterns against the model's real layers (default: the schedule's model)")
     .option('--json', 'print the plan as JSON')
-    .action(async (opts: { schedule: string; model?: string | boolean; json?: boolean }) => {
+    .addOption(setOption())
+    .action(async (opts: { schedule: string; model?: string | boolean; json?: boolean; set?: string[] }) => {
       process.exitCode = await cmdPlan({
         ...opts,
         model: opts.model === true ? '' : (opts.model as string | undefined),
@@ -139,6 +134,8 @@ export function buildProgram(): Command {
     .option('--strict', 'fail on unreadable or non-image files in an image folder instead of skipping them')
     .option('--samples <n>', 'override data.samples (training-set size)', wholeNumber(1))
     .option('--seed <n>', 'override data.seed', wholeNumber(0, 2147483647))
+    .addOption(setOption())
+    .option('--print-config', 'print the fully resolved schedule (every default written out) as YAML and exit')
     .action(async (opts: import('./train.js').TrainOptions) => {
       const { runTrain } = await import('./train.js');
       process.exitCode = await runTrain(opts);

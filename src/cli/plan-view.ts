@@ -49,8 +49,10 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
         `  lr decay      ${s.lrDecay.blocks.map((b, k) => `${b} ${fmtLr(s.lr * s.lrDecay!.factor ** (n - 1 - k))}`).join(', ')}`,
       );
     }
-    if (s.earlyStopping)
-      out.push(`  early stop    after ${s.earlyStopping.patience} epochs without val-loss improvement`);
+    if (s.advance)
+      out.push(
+        `  advance       after ${s.advance.patience} epochs without ${s.advance.monitor} improvement${s.advance.minDelta ? ` (by more than ${s.advance.minDelta})` : ''}: epochs ${s.firstEpoch}–${s.lastEpoch} are a budget, later stages move up`,
+      );
     const r = resolved?.[i];
     if (r) {
       const layers = [...r.trainable];

@@ -3,7 +3,7 @@
 import type { BackendChoice } from '../backend/names.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '../core/errors.js';
 import { progressReporter, type ProgressMode } from '../report/progress.js';
-import { trainSession } from '../train/session.js';
+import { resolvedConfig, trainSession } from '../train/session.js';
 import { style } from './style.js';
 
 /** The flags, as commander checked and converted them (src/cli/args.ts). */
@@ -18,6 +18,8 @@ export interface TrainOptions {
   strict?: boolean;
   samples?: number;
   seed?: number;
+  set?: string[];
+  printConfig?: boolean;
 }
 
 function progressMode(opts: TrainOptions): ProgressMode {
@@ -48,8 +50,12 @@ function interrupts(): { signal: AbortSignal; release: () => void } {
 }
 
 export async function runTrain(opts: TrainOptions): Promise<number> {
-  const { schedule, resume, out, backend, threads, strict, samples, seed } = opts;
-  const request = { schedule, resume, out, backend, threads, strict, samples, seed };
+  const { schedule, resume, out, backend, threads, strict, samples, seed, set } = opts;
+  const request = { schedule, resume, out, backend, threads, strict, samples, seed, set };
+  if (opts.printConfig) {
+    process.stdout.write(resolvedConfig(request));
+    return EXIT_OK;
+  }
   const progress = progressReporter(
     progressMode(opts),
     style,

@@ -75,9 +75,17 @@ export type RunEvent =
       lr: number;
     }
   | ({ type: 'epoch-end' } & EpochMetrics)
-  | { type: 'checkpoint'; kind: 'stage' | 'epoch' | 'best' | 'interrupt'; dir: string; epoch: number }
+  | { type: 'checkpoint'; kind: 'stage' | 'epoch' | 'best' | 'top' | 'interrupt'; dir: string; epoch: number }
   | { type: 'guard'; action: 'stop-unfreezing' | 'rollback' | 'stop'; epoch: number; reason: string }
-  | { type: 'early-stop'; stageIndex: number; stage: string; epoch: number; reason: string }
+  | {
+      type: 'early-stop';
+      stageIndex: number;
+      stage: string;
+      epoch: number;
+      reason: string;
+      /** Epochs of the stage's budget left unused: the next stage starts at epoch + 1. */
+      unusedEpochs?: number;
+    }
   | {
       type: 'feature-cache';
       stageIndex: number;

@@ -1,5 +1,5 @@
 // Locations inside the installed package (works from src/ via tsx and from dist/src/).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,4 +14,9 @@ export function packageRoot(): string {
   }
   root = dir;
   return dir;
+}
+
+/** freezeflow's own version (package.json). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(resolve(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }

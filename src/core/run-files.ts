@@ -8,6 +8,9 @@ import { writeAtomic } from './files.js';
 
 export const RUN_FILES = {
   record: 'run.json',
+  /** The fully resolved schedule (every default written out; loads again) and where it ran. */
+  config: 'config.yaml',
+  environment: 'environment.json',
   schedule: 'schedule.yaml',
   summary: 'summary.json',
   events: 'events.ndjson',
@@ -29,7 +32,7 @@ export interface RunRecord {
   /** The schedule file the run started from: relative paths in it resolve against its folder. */
   scheduleFile: string;
   /** Command-line overrides (compare's sizes and seeds, --backend, --threads). */
-  overrides: { samples?: number; seed?: number; backend?: string; threads?: number };
+  overrides: { samples?: number; seed?: number; backend?: string; threads?: number; set?: string[] };
 }
 
 /** Everything the runner's future depends on, saved with every checkpoint (state.json). */
@@ -38,11 +41,15 @@ export interface RunState {
   /** Last completed epoch (global, 1-based); 0 before the first. */
   epoch: number;
   trainable: string[];
-  /** The best epoch by val loss so far (the run's result; the checkpoint policy decides it). */
+  /** The best epoch so far by the monitored value (val loss unless output.checkpoints.best says otherwise). */
   bestValLoss: number;
   bestValAcc: number;
   bestEpoch: number;
   lastValLoss: number;
+  /** Epochs that stages ended on a plateau left unused: later stages start that much earlier. */
+  shift?: number;
+  /** The epochs checkpoints/top keeps (output.checkpoints.best.keep > 1), best first. */
+  topEpochs?: number[];
   /** Every policy's own state, by its key: what --resume needs to decide as the run would have. */
   policies: Record<string, unknown>;
   /** Position of the seeded random stream (dropout masks, augmentation draws by tfjs). */
@@ -60,7 +67,7 @@ export interface SavedGroup {
   weights: { name: string; shape: number[]; dtype: 'float32' | 'int32' }[];
 }
 
-export type CheckpointKind = 'stage' | 'epoch' | 'best' | 'interrupt';
+export type CheckpointKind = 'stage' | 'epoch' | 'best' | 'top' | 'interrupt';
 
 export interface CheckpointFile {
   kind: CheckpointKind;
@@ -123,10 +130,11 @@ export function safeName(name: string): string {
   return s.slice(0, 80) || '_';
 }
 
-/** Folder name of a checkpoint: stage-N-NAME after a stage, epoch-N, best, or last (interrupts). */
+/** Folder name of a checkpoint: stage-N-NAME after a stage, epoch-N, best, top/epoch-N, or last (interrupts). */
 export function checkpointName(kind: CheckpointKind, state: RunState, stageNames: readonly string[]): string {
   if (kind === 'stage') return `stage-${state.stageIndex}-${safeName(stageNames[state.stageIndex - 1] ?? 'end')}`;
   if (kind === 'epoch') return `epoch-${state.epoch}`;
+  if (kind === 'top') return `top/epoch-${state.epoch}`;
   return kind === 'best' ? 'best' : 'last';
 }
 

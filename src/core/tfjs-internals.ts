@@ -33,6 +33,15 @@ export function wrapLayerCall(layer: tf.layers.Layer, wrap: (original: LayerCall
   target.call = wrap(target.call.bind(layer) as LayerCall);
 }
 
+/**
+ * Adam's running β1^t and β2^t (tfjs multiplies them step by step, but setWeights recomputes them with
+ * pow, which differs in the last bits after a few dozen steps): saved and put back so a resume is exact.
+ */
+export function adamAccumulators(opt: tf.Optimizer): tf.Variable[] {
+  const o = opt as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  return o.accBeta1 && o.accBeta2 ? [o.accBeta1, o.accBeta2] : [];
+}
+
 /** A Dropout layer's seed (tfjs keeps it private; its call reads it each time). */
 export function setLayerSeed(layer: tf.layers.Layer, seed: number | undefined): void {
   (layer as unknown as { seed?: number }).seed = seed;

@@ -121,7 +121,7 @@ export function runCharts(events: readonly RunEvent[]): ReportCharts {
       e.type === 'guard'
         ? [{ x: e.epoch, label: `guard: ${e.action}`, kind: 'guard' as const }]
         : e.type === 'early-stop'
-          ? [{ x: e.epoch, label: 'early stop', kind: 'early-stop' as const }]
+          ? [{ x: e.epoch, label: `${e.stage} ends (plateau)`, kind: 'early-stop' as const }]
           : [],
     ),
   ];
@@ -264,7 +264,10 @@ ${
           a.type === 'guard'
             ? [`guard (${a.action}) at epoch ${a.epoch}`, a.reason]
             : a.type === 'early-stop'
-              ? [`early stop at epoch ${a.epoch}`, a.reason]
+              ? [
+                  `stage ${a.stage} ended at epoch ${a.epoch}`,
+                  `${a.reason}${a.unusedEpochs ? `; ${a.unusedEpochs} unused epochs, later stages moved up` : ''}`,
+                ]
               : a.type === 'warning'
                 ? ['warning', a.message]
                 : ['', ''],

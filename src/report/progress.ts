@@ -116,7 +116,11 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         else if (e.reason) log(c.dim(`  feature cache: off (${e.reason})`));
         break;
       case 'early-stop':
-        log(c.yellow(`early stop: stage ${e.stage} at epoch ${e.epoch} — ${e.reason}`));
+        log(
+          c.yellow(
+            `stage ${e.stage} ends at epoch ${e.epoch} — ${e.reason}${e.unusedEpochs ? `; ${e.unusedEpochs} unused epochs, the next stage starts at epoch ${e.epoch + 1}` : ''}`,
+          ),
+        );
         break;
       case 'warning':
         log(c.yellow(`warning: ${e.message}`));
@@ -126,7 +130,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         bars = undefined;
         write(
           e.bestEpoch > 0
-            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${e.epochs} epochs in ${e.seconds.toFixed(0)} s; best val_loss ${e.bestValLoss.toFixed(4)} (val_acc ${(e.bestValAcc * 100).toFixed(2)}%, epoch ${e.bestEpoch}); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir} (the last epoch's; predict/evaluate -m RUN_DIR use it, --checkpoint best the best epoch's)` : ''}`
+            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${e.epochs} epochs in ${e.seconds.toFixed(0)} s; best epoch ${e.bestEpoch} (val_loss ${e.bestValLoss.toFixed(4)}, val_acc ${(e.bestValAcc * 100).toFixed(2)}%); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir} (the last epoch's; predict/evaluate -m RUN_DIR use it, --checkpoint best the best epoch's)` : ''}`
             : `${c.yellow(e.status)}: no epoch finished (${e.seconds.toFixed(0)} s)`,
         );
         break;

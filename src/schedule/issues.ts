@@ -1,6 +1,7 @@
 // Problems found in a schedule, each pinned to a place in the file so an editor can jump there.
 
 export interface Location {
+  /** The file, or a command-line flag (then line and col are 0). */
   file: string;
   line: number; // 1-based
   col: number; // 1-based
@@ -24,7 +25,8 @@ export function formatPath(path: readonly (string | number)[]): string {
 }
 
 export function formatIssue(issue: ScheduleIssue): string {
-  const where = issue.location ? `${issue.location.file}:${issue.location.line}:${issue.location.col}: ` : '';
+  const l = issue.location;
+  const where = !l ? '' : l.line === 0 ? `${l.file}: ` : `${l.file}:${l.line}:${l.col}: `;
   return `${where}${issue.message}`;
 }
 

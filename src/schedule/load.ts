@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { scheduleJsonSchema, type Schedule } from './schema.js';
 import { closest, didYouMean, formatPath, ScheduleError, type Location, type ScheduleIssue } from './issues.js';
 import { semanticIssues } from './semantic.js';
@@ -17,12 +17,13 @@ function validate(data: unknown): ErrorObject[] {
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 
-/** Maps JSON paths in the parsed document back to line/column positions. */
+/** Maps JSON paths in the parsed document back to line/column positions (or to the --set flag). */
 export class SourceMap {
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
     readonly file: string,
+    private readonly sets: readonly SetOverride[] = [],
   ) {}
 
   private at(offset: number): Location {
@@ -32,6 +33,8 @@ export class SourceMap {
 
   /** Position of the node at `path`; `key` = point at the key of the last segment instead of its value. */
   locate(path: readonly (string | number)[], key = false): Location {
+    const set = [...this.sets].reverse().find((o) => o.path.every((seg, i) => String(path[i]) === String(seg)));
+    if (set) return { file: set.flag, line: 0, col: 0 };
     let node: unknown = this.doc.contents;
     let keyNode: YamlNode | undefined;
     let last: YamlNode | undefined = node as YamlNode | undefined;
@@ -281,10 +284,15 @@ export interface LoadedSchedule {
   /** Name of the run: `name:` in the file, or the file name without extension. */
   name: string;
   source: SourceMap;
+  /** The text as read (a run folder keeps it as schedule.yaml; --set values are not in it). */
+  text: string;
 }
 
-/** Parse and validate schedule text. Throws ScheduleError listing every problem with its position. */
-export function parseSchedule(text: string, file = '<schedule>'): LoadedSchedule {
+/**
+ * Parse and validate schedule text, with `--set KEY=VALUE` overrides applied first. Throws ScheduleError
+ * listing every problem with its position (in the file, or the flag that set the value).
+ */
+export function parseSchedule(text: string, file = '<schedule>', sets: readonly string[] = []): LoadedSchedule {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const display = file;
@@ -296,7 +304,8 @@ export function parseSchedule(text: string, file = '<schedule>'): LoadedSchedule
       { path: [], message: `invalid YAML: ${e.message.split('\n')[0]}`, location: { file: display, line, col } },
     ]);
   }
-  const map = new SourceMap(doc, lines, display);
+  const setPaths = applySets(doc, sets);
+  const map = new SourceMap(doc, lines, display, setPaths);
   const data = toData(doc, display);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScheduleError([
@@ -321,8 +330,8 @@ export function parseSchedule(text: string, file = '<schedule>'): LoadedSchedule
     throw new ScheduleError(byPosition(dedupe([...issues, ...more])));
   }
   if (semantic.length > 0) throw new ScheduleError(byPosition(semantic));
-  const name = schedule.name ?? basename(file).replace(/\.ya?ml$/i, '');
-  return { schedule, file, name, source: map };
+  const name = schedule.name ?? (file === '<stdin>' ? 'stdin' : basename(file).replace(/\.ya?ml$/i, ''));
+  return { schedule, file, name, source: map, text };
 }
 
 /**
@@ -376,18 +385,70 @@ function dedupe(issues: ScheduleIssue[]): ScheduleIssue[] {
   });
 }
 
+export interface SetOverride {
+  path: (string | number)[];
+  /** The flag as given, e.g. "--set stages.1.lr=3e-4": where errors in the value point. */
+  flag: string;
+}
+
+const flagIssue = (flag: string, message: string): ScheduleError =>
+  new ScheduleError([{ path: [], message, location: { file: flag, line: 0, col: 0 } }]);
+
+/**
+ * `stages.1.lr=3e-4`, `data.batchSize=32`, `stages.head.lr=1e-3` (a stage by name): the value is YAML
+ * (a number, a word, `[a, b]`, `{ type: cosine }`), set into the document before validation.
+ */
+function applySets(doc: Document, sets: readonly string[]): SetOverride[] {
+  return sets.map((raw) => {
+    const flag = `--set ${raw}`;
+    const eq = raw.indexOf('=');
+    if (eq <= 0) throw flagIssue(flag, 'expected KEY=VALUE, e.g. --set stages.1.lr=3e-4 or --set data.batchSize=32');
+    const path = setPath(doc, raw.slice(0, eq), flag);
+    let value: unknown;
+    try {
+      value = parse(raw.slice(eq + 1));
+    } catch (err) {
+      throw flagIssue(flag, `the value is not valid YAML: ${(err as Error).message.split(' at line')[0]}`);
+    }
+    doc.setIn(path, doc.createNode(value));
+    return { path, flag };
+  });
+}
+
+/** The key as a document path: numbers index lists, and a stage may be named instead of numbered. */
+function setPath(doc: Document, key: string, flag: string): (string | number)[] {
+  const parts = key.split('.');
+  if (parts.some((p) => p === '')) throw flagIssue(flag, `'${key}' is not a key path (e.g. stages.1.lr)`);
+  const path: (string | number)[] = [];
+  for (const part of parts) {
+    const parent = path.length === 0 ? doc.contents : doc.getIn(path, true);
+    if (isSeq(parent)) {
+      const names = parent.items.map((it) => (isMap(it) ? String(it.get('name')) : ''));
+      const index = /^\d+$/.test(part) ? Number(part) : names.indexOf(part);
+      if (index < 0 || index >= parent.items.length)
+        throw flagIssue(
+          flag,
+          `${formatPath(path)} has ${parent.items.length} items (0–${parent.items.length - 1}${names.some(Boolean) ? `, or by name: ${names.join(', ')}` : ''}), not '${part}'`,
+        );
+      path.push(index);
+    } else path.push(part);
+  }
+  return path;
+}
+
 /** Read and parse a schedule file; a missing file is a ScheduleError too (exit code 2). */
-export function readScheduleFile(file: string): LoadedSchedule {
+export function readScheduleFile(file: string, sets: readonly string[] = []): LoadedSchedule {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // '-': the schedule comes on standard input (relative paths in it resolve against the working directory)
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message);
     throw new ScheduleError([{ path: [], message: `cannot read schedule '${file}': ${why}` }]);
   }
-  return parseSchedule(text, file);
+  return parseSchedule(text, file === '-' ? '<stdin>' : file, sets);
 }
 
 export { closest };

@@ -32,7 +32,22 @@ export interface StagePlan {
   lrGroups: LrGroupPlan[];
   lrDecay?: { factor: number; blocks: string[] };
   keepOptimizerState: boolean;
-  earlyStopping?: { patience: number; minDelta: number };
+  /** End the stage when the monitored value stops improving; later stages move up (advance.onPlateau). */
+  advance?: StageAdvance;
+}
+
+export interface StageAdvance {
+  patience: number;
+  minDelta: number;
+  monitor: 'val_loss' | 'val_acc';
+}
+
+/** advance.onPlateau, or the older earlyStopping (val loss). */
+function stageAdvance(s: StageInput): StageAdvance | undefined {
+  const a = s.advance?.onPlateau ?? s.earlyStopping;
+  if (!a) return undefined;
+  const monitor = (s.advance?.onPlateau.monitor ?? 'val_loss') as StageAdvance['monitor'];
+  return { patience: a.patience, minDelta: a.minDelta ?? 0, monitor };
 }
 
 export interface Plan {
@@ -65,12 +80,23 @@ export interface Plan {
   guard?: { patience: number; action: 'stop-unfreezing' | 'rollback' | 'stop'; minDelta: number };
   output: {
     dir?: string;
-    checkpoints: { everyStage: boolean; everyEpochs?: number; best: boolean };
+    checkpoints: { everyStage: boolean; everyEpochs?: number; best: BestCheckpoints | false };
     metrics: MetricFile[];
   };
   /** Batches per epoch when knowable from the schedule alone (used to sketch per-batch curves). */
   stepsPerEpoch?: number;
 }
+
+/** Which epoch is checkpoints/best, and how many of the best epochs checkpoints/top keeps. */
+export interface BestCheckpoints {
+  monitor: 'val_loss' | 'val_acc';
+  keep: number;
+}
+
+const bestCheckpoints = (b: boolean | Partial<BestCheckpoints> | undefined): BestCheckpoints | false =>
+  b === false
+    ? false
+    : { monitor: (b === true ? undefined : b?.monitor) ?? 'val_loss', keep: (b === true ? undefined : b?.keep) ?? 1 };
 
 export const DEFAULT_LR = 1e-3;
 export const DEFAULT_HEAD: HeadLayerSpec[] = [{ dense: { units: 'auto', activation: 'softmax' } }];
@@ -109,9 +135,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       lrGroups: (s.lrGroups ?? []).map((g) => ({ patterns: g.layers, lr: g.lr ?? stageLr * (g.lrMultiplier ?? 1) })),
       lrDecay: s.lrDecay ? { factor: s.lrDecay.factor, blocks: s.lrDecay.blocks } : undefined,
       keepOptimizerState: s.keepOptimizerState ?? false,
-      earlyStopping: s.earlyStopping
-        ? { patience: s.earlyStopping.patience, minDelta: s.earlyStopping.minDelta ?? 0 }
-        : undefined,
+      advance: stageAdvance(s),
     };
   });
   const d = schedule.data;
@@ -159,7 +183,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       : undefined,
     output: {
       dir: schedule.output?.dir,
-      checkpoints: { everyStage: ck.everyStage ?? true, everyEpochs: ck.everyEpochs, best: ck.best ?? true },
+      checkpoints: { everyStage: ck.everyStage ?? true, everyEpochs: ck.everyEpochs, best: bestCheckpoints(ck.best) },
       metrics: schedule.output?.metrics ?? [...METRIC_FILES],
     },
     stepsPerEpoch: knownStepsPerEpoch(schedule),

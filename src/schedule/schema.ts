@@ -211,13 +211,39 @@ export const StageSpec = Type.Object(
     keepOptimizerState: Type.Optional(
       Type.Boolean({ description: 'Keep optimizer state of variables that stay trainable (default false).' }),
     ),
+    advance: Type.Optional(
+      Type.Object(
+        {
+          onPlateau: Type.Object(
+            {
+              patience: Type.Integer({ minimum: 1, description: 'Epochs without improvement before moving on.' }),
+              minDelta: Type.Optional(
+                Type.Number({ minimum: 0, description: 'Smallest change that counts (default 0).' }),
+              ),
+              monitor: Type.Optional(
+                Literals(['val_loss', 'val_acc'], { description: 'What must improve (default val_loss).' }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "End this stage when validation stops improving and start the next one at once: the stage's epochs are a budget, later stages move up.",
+        },
+      ),
+    ),
     earlyStopping: Type.Optional(
       Type.Object(
         {
           patience: Type.Integer({ minimum: 1, description: 'Epochs without val-loss improvement.' }),
           minDelta: Type.Optional(Type.Number({ minimum: 0 })),
         },
-        { additionalProperties: false, description: 'End this stage early when val loss stops improving.' },
+        {
+          additionalProperties: false,
+          description: 'The same as advance: { onPlateau: { patience, minDelta, monitor: val_loss } }.',
+        },
       ),
     ),
   },
@@ -283,7 +309,34 @@ export const OutputSpec = Type.Object(
             Type.Boolean({ description: 'Checkpoint at the end of every stage (default true).' }),
           ),
           everyEpochs: Type.Optional(Type.Integer({ minimum: 1, description: 'Also every N epochs.' })),
-          best: Type.Optional(Type.Boolean({ description: 'Keep the best model by val loss (default true).' })),
+          best: Type.Optional(
+            Type.Union(
+              [
+                Type.Boolean(),
+                Type.Object(
+                  {
+                    monitor: Type.Optional(
+                      Literals(['val_loss', 'val_acc'], {
+                        description: 'What "best" means: lowest val_loss (default) or highest val_acc.',
+                      }),
+                    ),
+                    keep: Type.Optional(
+                      Type.Integer({
+                        minimum: 1,
+                        maximum: 100,
+                        description: 'Also keep the N best epochs in checkpoints/top/epoch-E (default 1: only best).',
+                      }),
+                    ),
+                  },
+                  { additionalProperties: false },
+                ),
+              ],
+              {
+                description:
+                  'checkpoints/best: the best epoch (true = by val_loss; false = none), or { monitor, keep } (default true).',
+              },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -63,6 +63,11 @@ export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
         message: `${label}: the name is already used by stages[${names.get(stage.name)}]; stage names must be unique`,
       });
     } else names.set(stage.name, i);
+    if (stage.advance && stage.earlyStopping)
+      issues.push({
+        path: [...at, 'earlyStopping'],
+        message: `${label}: give advance.onPlateau or earlyStopping (its older spelling), not both`,
+      });
     if (r.first > r.last) {
       issues.push({
         path: [...at, 'epochs'],

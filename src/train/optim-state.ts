@@ -1,10 +1,13 @@
 // Optimizer state in checkpoints: each param group's slots (Adam's moments, momentum, iterations) by
 // the group's identity, so --resume continues with the moments the run had, not fresh ones.
-import type * as tf from '../tf.js';
+import * as tf from '../tf.js';
+import { adamAccumulators } from '../core/tfjs-internals.js';
 import type { SavedGroup } from '../core/run-files.js';
 import type { NormalizedOptimizer } from '../schedule/plan.js';
 import type { LayerEntry } from '../model/layers.js';
 import { newGroup, type GroupOptimizer } from './optim.js';
+
+const ACC = 'freezeflow/adamAccBeta';
 
 export interface OptimizerSnapshot {
   groups: SavedGroup[];
@@ -27,7 +30,13 @@ export async function snapshotGroups(
   groups: readonly GroupOptimizer[],
   keys: ReadonlyMap<tf.Variable, string>,
 ): Promise<OptimizerSnapshot> {
-  const weights = await Promise.all(groups.map((g) => g.optimizer.getWeights()));
+  // getWeights(), then Adam's β^t accumulators (named so restoreGroups can tell them apart)
+  const weights = await Promise.all(
+    groups.map(async (g) => [
+      ...(await g.optimizer.getWeights()),
+      ...adamAccumulators(g.optimizer).map((v, i) => ({ name: `${ACC}${i + 1}`, tensor: v as tf.Tensor })),
+    ]),
+  );
   return {
     groups: groups.map((g, k) => ({
       id: g.id,
@@ -59,7 +68,10 @@ export async function restoreGroups(
       baseLr: g.baseLr,
       vars: vars as tf.Variable[],
     });
-    await group.optimizer.setWeights(g.weights.map((w, i) => ({ name: w.name, tensor: snap.tensors[k]![i]! })));
+    const saved = g.weights.map((w, i) => ({ name: w.name, tensor: snap.tensors[k]![i]! }));
+    await group.optimizer.setWeights(saved.filter((w) => !w.name.startsWith(ACC)));
+    const acc = saved.filter((w) => w.name.startsWith(ACC));
+    adamAccumulators(group.optimizer).forEach((v, i) => acc[i] && v.assign(acc[i].tensor));
     out.push(group);
   }
   return out;

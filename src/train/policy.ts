@@ -73,7 +73,7 @@ export interface EpochOutcome {
 
 /** What a policy asks the runner to do after an epoch. */
 export type PolicyAction =
-  | { type: 'checkpoint'; kind: 'best' | 'epoch' }
+  | { type: 'checkpoint'; kind: 'best' | 'top' | 'epoch' }
   | { type: 'end-stage'; reason: string }
   | { type: 'guard'; action: 'stop-unfreezing' | 'rollback' | 'stop'; reason: string };
 
@@ -87,28 +87,59 @@ export interface Policy {
   load(state: unknown): void;
 }
 
-/** The best epoch by val loss (checkpoints/best) and the every-N-epochs checkpoints. */
+/**
+ * The best epoch by the monitored value (checkpoints/best), the N best (checkpoints/top, keep > 1) and the
+ * every-N-epochs checkpoints.
+ */
 export class CheckpointTiming implements Policy {
   readonly key = 'checkpoints';
   best = { valLoss: Infinity, valAcc: 0, epoch: 0 };
-  constructor(private readonly output: Plan['output']['checkpoints']) {}
+  /** The kept epochs and their monitored values, best first. */
+  top: { epoch: number; value: number }[] = [];
+  private readonly monitor: 'val_loss' | 'val_acc';
+  constructor(private readonly output: Plan['output']['checkpoints']) {
+    this.monitor = output.best ? output.best.monitor : 'val_loss';
+  }
   startStage(): void {}
+  /** Strictly better; NaN never is. */
+  private better(a: number, b: number): boolean {
+    return this.monitor === 'val_acc' ? a > b : a < b;
+  }
+  private valueOf(o: { valLoss: number; valAcc: number }): number {
+    return this.monitor === 'val_acc' ? o.valAcc : o.valLoss;
+  }
   endEpoch(o: EpochOutcome): PolicyAction[] {
     const out: PolicyAction[] = [];
-    if (o.valLoss < this.best.valLoss) {
+    const value = this.valueOf(o);
+    const current =
+      this.best.epoch === 0 ? (this.monitor === 'val_acc' ? -Infinity : Infinity) : this.valueOf(this.best);
+    if (this.better(value, current)) {
       this.best = { valLoss: o.valLoss, valAcc: o.valAcc, epoch: o.epoch };
       if (this.output.best) out.push({ type: 'checkpoint', kind: 'best' });
+    }
+    const keep = this.output.best ? this.output.best.keep : 1;
+    const last = this.top[keep - 1];
+    if (keep > 1 && !Number.isNaN(value) && (!last || this.better(value, last.value))) {
+      // ties keep the earlier epoch ahead
+      const at = this.top.findIndex((t) => this.better(value, t.value));
+      this.top.splice(at < 0 ? this.top.length : at, 0, { epoch: o.epoch, value });
+      this.top.length = Math.min(this.top.length, keep);
+      out.push({ type: 'checkpoint', kind: 'top' });
     }
     const every = this.output.everyEpochs;
     if (every && o.epoch % every === 0) out.push({ type: 'checkpoint', kind: 'epoch' });
     return out;
   }
   save() {
-    return { best: this.best };
+    return { best: this.best, top: this.top };
   }
   load(s: unknown): void {
-    const b = (s as { best: { valLoss: number | null; valAcc: number; epoch: number } }).best;
-    this.best = { ...b, valLoss: b.valLoss ?? Infinity };
+    const saved = s as {
+      best: { valLoss: number | null; valAcc: number; epoch: number };
+      top?: CheckpointTiming['top'];
+    };
+    this.best = { ...saved.best, valLoss: saved.best.valLoss ?? Infinity };
+    this.top = saved.top ?? [];
   }
 }
 
@@ -178,20 +209,27 @@ export class GuardPolicy implements Policy {
   }
 }
 
-/** earlyStopping: ends the stage (not the run) when val loss stops improving. */
-export class EarlyStopping implements Policy {
-  readonly key = 'earlyStopping';
+/**
+ * advance.onPlateau (or earlyStopping): ends the stage (not the run) when the monitored value stops
+ * improving; the runner starts the next stage at the next epoch.
+ */
+export class StageAdvance implements Policy {
+  readonly key = 'earlyStopping'; // the name checkpoints of earlier versions saved it under
   private patience?: Patience;
+  private monitor: 'val_loss' | 'val_acc' = 'val_loss';
   private loaded?: PatienceState;
   startStage(stage: StagePlan, _si: number, resumed: boolean): void {
-    const es = stage.earlyStopping;
-    this.patience = es ? new Patience(es.patience, es.minDelta) : undefined;
+    const a = stage.advance;
+    this.patience = a ? new Patience(a.patience, a.minDelta) : undefined;
+    this.monitor = a?.monitor ?? 'val_loss';
     if (resumed && this.loaded) this.patience?.load(this.loaded);
     this.loaded = undefined;
   }
   endEpoch(o: EpochOutcome): PolicyAction[] {
-    if (!this.patience?.observe(o.valLoss)) return [];
-    return [{ type: 'end-stage', reason: `no val-loss improvement for ${this.patience.staleEpochs} epochs` }];
+    // Patience wants lower-is-better: accuracy goes in negated
+    const value = this.monitor === 'val_acc' ? -o.valAcc : o.valLoss;
+    if (!this.patience?.observe(value)) return [];
+    return [{ type: 'end-stage', reason: `no ${this.monitor} improvement for ${this.patience.staleEpochs} epochs` }];
   }
   save() {
     return { patience: this.patience?.save() };
@@ -207,7 +245,7 @@ export function makePolicies(plan: Plan) {
     checkpoints: new CheckpointTiming(plan.output.checkpoints),
     plateau: new PlateauLr(),
     guard: new GuardPolicy(plan.guard),
-    earlyStopping: new EarlyStopping(),
+    earlyStopping: new StageAdvance(),
   };
 }
 export type Policies = ReturnType<typeof makePolicies>;

@@ -1,6 +1,5 @@
 // The run directory of one training run: where it is, what it started with, and its checkpoints.
 import {
-  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -51,12 +50,12 @@ export class RunDirectory {
    * run.json written. An existing folder is used only when it is empty: freezeflow never writes into,
    * or deletes from, a folder it did not make.
    */
-  static create(path: string, scheduleFile: string, record: RunRecord): RunDirectory {
+  static create(path: string, scheduleText: string, record: RunRecord): RunDirectory {
     if (existsSync(path)) refuseExisting(path);
     mkdirSync(path, { recursive: true });
     writeFileSync(join(path, RUN_FILES.marker), `freezeflow run directory, created ${new Date().toISOString()}\n`);
     const lock = takeLock(path);
-    copyFileSync(scheduleFile, join(path, RUN_FILES.schedule));
+    writeFileSync(join(path, RUN_FILES.schedule), scheduleText);
     writeRunRecord(path, record);
     return new RunDirectory(path, record, undefined, lock);
   }
@@ -131,7 +130,16 @@ export class RunDirectory {
     };
     await saveModel(model, dir, extra);
     if (name !== 'last') await saveModel(model, join(this.file('checkpoints'), 'last'), extra);
+    if (kind === 'top') this.pruneTop(state.topEpochs ?? []);
     return dir;
+  }
+
+  /** checkpoints/top keeps the N best epochs: an epoch pushed out of them goes. */
+  private pruneTop(keep: readonly number[]): void {
+    const top = join(this.file('checkpoints'), 'top');
+    for (const name of readdirSync(top))
+      if (/^epoch-\d+$/.test(name) && !keep.includes(Number(name.slice(6))))
+        rmSync(join(top, name), { recursive: true, force: true });
   }
 
   /** The optimizer state saved with the resume checkpoint (absent in checkpoints of older versions). */

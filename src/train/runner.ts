@@ -13,7 +13,7 @@ import { rng, shuffleInPlace } from '../data/random.js';
 import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from './optim.js';
 import type { EventBus, GradientLayer } from '../core/events.js';
 import { makePolicies, type Policies, type PolicyAction } from './policy.js';
-import type { RunState } from '../core/run-files.js';
+import type { CheckpointKind, RunState } from '../core/run-files.js';
 import { setLayerSeed, wrapLayerCall, type LayerCall } from '../core/tfjs-internals.js';
 import { faultPoint } from '../core/fault.js';
 import { nextSeed, randomState, restoreRandomState, withSeededRandom } from '../data/random.js';
@@ -87,11 +87,7 @@ export interface RunOptions {
   data: TrainData;
   bus: EventBus;
   /** Called to write checkpoints; the runner decides when. */
-  checkpoint?: (
-    kind: 'stage' | 'epoch' | 'best' | 'interrupt',
-    state: RunState,
-    optimizers: OptimizerSnapshot,
-  ) => Promise<string | undefined>;
+  checkpoint?: (kind: CheckpointKind, state: RunState, optimizers: OptimizerSnapshot) => Promise<string | undefined>;
   /** Restore weights of the best checkpoint (guard rollback). */
   restoreBest?: () => Promise<void>;
   shouldStop?: () => boolean;
@@ -408,8 +404,8 @@ class Run {
     try {
       stages: for (let si = this.state.stageIndex; si < plan.stages.length; si++) {
         const sr = await this.startStage(si);
-        const first = Math.max(sr.stage.firstEpoch, this.state.epoch + 1);
-        for (let epoch = first; epoch <= sr.stage.lastEpoch; epoch++) {
+        const span = this.span(sr.stage);
+        for (let epoch = Math.max(span.first, this.state.epoch + 1); epoch <= this.span(sr.stage).last; epoch++) {
           const end = await this.epoch(sr, epoch);
           if (end === 'end-stage') break;
           if (end === 'stop' || end === 'interrupted') {
@@ -431,10 +427,12 @@ class Run {
   private sync(): void {
     const best = this.policies.checkpoints.best;
     Object.assign(this.state, { bestValLoss: best.valLoss, bestValAcc: best.valAcc, bestEpoch: best.epoch });
+    const top = this.policies.checkpoints.top;
+    if (top.length > 0) this.state.topEpochs = top.map((t) => t.epoch);
     this.state.policies = Object.fromEntries(Object.values(this.policies).map((p) => [p.key, p.save()]));
   }
 
-  private async checkpoint(kind: 'stage' | 'epoch' | 'best' | 'interrupt'): Promise<void> {
+  private async checkpoint(kind: CheckpointKind): Promise<void> {
     this.sync();
     this.state.random = randomState();
     await this.opts.checkpoint?.(kind, this.state, await snapshotGroups(this.groups, this.keys));
@@ -448,7 +446,10 @@ class Run {
     // After the guard fired, later stages keep the trainable set but use their own lr and optimizer.
     const trainable = guard.stopped && si > 0 ? new Set(this.state.trainable) : r.trainable;
     applyTrainable(model, trainable);
-    const resumed = si === this.opts.resume?.stageIndex && this.state.epoch >= stage.firstEpoch;
+    const span = this.span(stage);
+    // re-entered by --resume: a checkpoint inside the stage, or one inside its first epoch (partial)
+    const resumed =
+      si === this.opts.resume?.stageIndex && (this.state.epoch >= span.first || this.state.partial !== undefined);
     // stage set-up draws from the stream (BatchNorm folding builds layers): a checkpoint taken between
     // stages comes before those draws, one taken inside a stage after them
     if (!resumed) this.restoreRandom();
@@ -469,15 +470,15 @@ class Run {
       type: 'stage-start',
       stageIndex: si,
       stage: stage.name,
-      firstEpoch: stage.firstEpoch,
-      lastEpoch: stage.lastEpoch,
+      firstEpoch: span.first,
+      lastEpoch: span.last,
       trainable: [...trainable],
       trainableParams,
       groups: this.groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
       frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
       skippedUnfreeze: guard.stopped && si > 0 ? true : undefined,
     });
-    const runs = Math.max(stage.firstEpoch, this.state.epoch + 1) <= stage.lastEpoch;
+    const runs = Math.max(span.first, this.state.epoch + 1) <= span.last;
     const sr: StageRun = {
       stage,
       si,
@@ -489,6 +490,15 @@ class Run {
     };
     this.restoreRandom();
     return sr;
+  }
+
+  /**
+   * The epochs a stage really has: its planned range, moved up by the epochs that earlier stages left
+   * unused when they ended on a plateau (advance.onPlateau); its own end moves up when it does.
+   */
+  private span(stage: StagePlan): { first: number; last: number } {
+    const shift = this.state.shift ?? 0;
+    return { first: stage.firstEpoch - shift, last: stage.lastEpoch - shift };
   }
 
   private restoreRandom(): void {
@@ -505,7 +515,7 @@ class Run {
       stage,
       stageIndex: si,
       epoch,
-      e0: epoch - stage.firstEpoch,
+      e0: epoch - this.span(stage).first,
       model: sr.data!.model,
       mode: this.mode,
       train: sr.data!.train,
@@ -522,7 +532,7 @@ class Run {
         const rep = await gradientReport(this.layers, trainable, grads);
         bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step, ...rep });
       },
-      afterFirstStep: epoch === stage.firstEpoch ? () => this.checkFrozen(sr) : undefined,
+      afterFirstStep: epoch === this.span(stage).first ? () => this.checkFrozen(sr) : undefined,
       shouldStop: this.opts.shouldStop,
       deviceError: this.opts.deviceError,
       from,
@@ -586,16 +596,29 @@ class Run {
   /** Carry out what the policies asked for, in their order. */
   private async act(actions: PolicyAction[], sr: StageRun, epoch: number): Promise<EpochEnd> {
     const { bus } = this.opts;
+    const advance = actions.find((a) => a.type === 'end-stage');
+    if (advance) {
+      // before any checkpoint of this epoch: one taken now already ends the stage here, so a resume
+      // from it moves on as this run does
+      const unused = this.span(sr.stage).last - epoch;
+      this.state.shift = (this.state.shift ?? 0) + unused;
+      this.sync();
+      bus.emit({
+        type: 'early-stop',
+        stageIndex: sr.si,
+        stage: sr.stage.name,
+        epoch,
+        reason: advance.reason,
+        unusedEpochs: unused,
+      });
+    }
     for (const a of actions) {
       if (a.type === 'checkpoint') await this.checkpoint(a.kind);
       else if (a.type === 'guard') {
         bus.emit({ type: 'guard', action: a.action, epoch, reason: a.reason });
         if (a.action === 'rollback') await this.opts.restoreBest?.();
         if (a.action !== 'stop-unfreezing') return 'stop';
-      } else {
-        bus.emit({ type: 'early-stop', stageIndex: sr.si, stage: sr.stage.name, epoch, reason: a.reason });
-        return 'end-stage';
-      }
+      } else return 'end-stage';
     }
     return 'next';
   }

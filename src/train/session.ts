@@ -1,13 +1,16 @@
 // One training run from request to result: schedule → plan → backend, model, data → run directory and
 // reporters → the runner → final model, summary, report. The CLI maps flags to a TrainRequest and the
 // result to an exit code; nothing here writes to the terminal except through the progress reporter.
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '../tf.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { EventBus, type Reporter, type RunEvent } from '../core/events.js';
 import { writeAtomic } from '../core/files.js';
-import { readSummary } from '../core/summary.js';
-import { writeDataSplit, type RunRecord, type RunState } from '../core/run-files.js';
+import { readSummary, type EpochRow } from '../core/summary.js';
+import { readRunEvents, RUN_FILES, writeDataSplit, type RunRecord, type RunState } from '../core/run-files.js';
+import { packageVersion } from '../core/paths.js';
+import { resolvedYaml } from '../schedule/resolved.js';
 import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedule/load.js';
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { ScheduleError } from '../schedule/issues.js';
@@ -40,6 +43,8 @@ export interface TrainRequest {
   /** Overrides of data.samples / data.seed, applied before the plan is built. */
   samples?: number;
   seed?: number;
+  /** `KEY=VALUE` overrides of any schedule key (--set), applied before validation. */
+  set?: string[];
 }
 
 export type RunStatus = 'completed' | 'stopped' | 'interrupted' | 'failed';
@@ -67,8 +72,9 @@ function prepare(req: TrainRequest): Prepared {
   const resumed = req.resume ? RunDirectory.resume(req.resume) : undefined;
   const file = req.schedule ?? (resumed ? resumed.file('schedule') : undefined);
   if (!file) throw new UserError('give --schedule FILE (or --resume RUN_DIR)', EXIT_USAGE);
-  const loaded = readScheduleFile(file);
   const before = resumed?.record?.overrides;
+  const set = req.set ?? before?.set;
+  const loaded = readScheduleFile(file, set);
   const num = (v: unknown) => (v === undefined ? undefined : Number(v)); // older run.json kept strings
   const overrides = {
     samples: req.samples ?? num(before?.samples),
@@ -76,6 +82,7 @@ function prepare(req: TrainRequest): Prepared {
     // a run resumes on the backend and thread count it was started with, unless told otherwise
     backend: req.backend ?? BACKENDS.find((b) => b === before?.backend),
     threads: req.threads ?? before?.threads,
+    ...(set?.length ? { set } : {}),
   };
   if (overrides.samples !== undefined) loaded.schedule.data.samples = overrides.samples;
   if (overrides.seed !== undefined) loaded.schedule.data.seed = overrides.seed;
@@ -117,6 +124,32 @@ async function located<T>(loaded: LoadedSchedule, work: Promise<T>): Promise<T> 
   }
 }
 
+/**
+ * The epochs of the earlier processes of a resumed run: from events.ndjson, written as each epoch ends
+ * (summary.json is written only when a process ends, so a killed one left none); else the last summary.
+ */
+function earlierHistory(runDir: string): EpochRow[] | undefined {
+  if (existsSync(join(runDir, RUN_FILES.events)))
+    return readRunEvents(runDir).flatMap((e) =>
+      e.type === 'epoch-end'
+        ? [
+            {
+              stage: e.stage,
+              stageIndex: e.stageIndex,
+              epoch: e.epoch,
+              lr: e.lr,
+              loss: e.loss,
+              acc: e.acc,
+              valLoss: e.valLoss,
+              valAcc: e.valAcc,
+              seconds: e.seconds,
+            },
+          ]
+        : [],
+    );
+  return readSummary(runDir)?.history;
+}
+
 /** File reporters the schedule asks for, the summary, and the terminal. */
 function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Reporter): void {
   const append = p.resumed !== undefined;
@@ -128,7 +161,7 @@ function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Repo
       schedule: p.plan.name,
       data: { source: p.plan.data.source, seed: p.plan.data.seed, samples: p.plan.data.samples },
       stages: p.plan.stages.map((s) => ({ name: s.name, first: s.firstEpoch, last: s.lastEpoch })),
-      history: append ? readSummary(dir.path)?.history : undefined,
+      history: append ? earlierHistory(dir.path) : undefined,
     }),
   );
   bus.add('progress', progress);
@@ -227,15 +260,36 @@ export async function trainSession(
   const o = await open(req, p);
   const dir =
     p.resumed ??
-    RunDirectory.create(out, p.loaded.file, {
+    RunDirectory.create(out, p.loaded.text, {
       scheduleFile: resolve(p.loaded.file),
       overrides: p.overrides,
     });
+  writeRunConfig(dir.path, p.plan, o.backend);
   try {
     return await trainIn(p, o, dir, io);
   } finally {
     dir.lock.release();
   }
+}
+
+/** The fully resolved schedule as YAML (--print-config): what config.yaml of a run started so holds. */
+export function resolvedConfig(req: TrainRequest): string {
+  return resolvedYaml(prepare(req).plan);
+}
+
+/** config.yaml (the resolved schedule, --set values included) and environment.json (what it ran on). */
+function writeRunConfig(runDir: string, plan: Plan, backend: BackendReport): void {
+  const header = `# the fully resolved schedule of this run: every default written out; it loads again with -s\n`;
+  writeAtomic(join(runDir, RUN_FILES.config), header + resolvedYaml(plan));
+  const environment = {
+    freezeflow: packageVersion(),
+    tfjs: tf.version_core,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    backend: backend.name,
+    ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
+  };
+  writeAtomic(join(runDir, RUN_FILES.environment), `${JSON.stringify(environment, null, 2)}\n`);
 }
 
 async function trainIn(
