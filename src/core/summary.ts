@@ -6,7 +6,7 @@ import { UserError } from './errors.js';
 import type { RunEvent } from './events.js';
 
 /** The metric files a run can write (output.metrics); each is a reporter in src/report/reporters. */
-export const METRIC_FILES = ['csv', 'ndjson'] as const;
+export const METRIC_FILES = ['csv', 'ndjson', 'tensorboard'] as const;
 export type MetricFile = (typeof METRIC_FILES)[number];
 
 export interface EpochRow {

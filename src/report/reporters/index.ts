@@ -4,6 +4,7 @@ import type { Reporter } from '../../core/events.js';
 import type { MetricFile } from '../../core/summary.js';
 import { csvReporter } from './csv.js';
 import { ndjsonReporter } from './ndjson.js';
+import { tensorboardReporter } from './tensorboard.js';
 
 export interface FileReporterOptions {
   runDir: string;
@@ -14,4 +15,5 @@ export interface FileReporterOptions {
 export const FILE_REPORTERS: Record<MetricFile, (o: FileReporterOptions) => Reporter> = {
   csv: csvReporter,
   ndjson: ndjsonReporter,
+  tensorboard: tensorboardReporter,
 };
