@@ -50,12 +50,13 @@ async function runnerSpeed(
   batch: number,
   cache: boolean,
   epochs = 1,
+  telemetry = true,
 ): Promise<{ samplesPerSec: number; stageSeconds: number }> {
   const model = await fineTuneModel(source, data.classes.length);
   const plan = buildPlan(
     parseSchedule(`model: { source: x }
 data: { source: y, batchSize: ${batch}, shuffle: false }
-training: { cacheFeatures: ${cache} }
+training: { cacheFeatures: ${cache}, telemetry: ${telemetry} }
 stages:
   - { name: ${r.name}, epochs: ${epochs}, lr: 0.001, optimizer: adam${r.unfreeze.length ? `, unfreeze: ${JSON.stringify(r.unfreeze)}` : ''} }
 `).schedule,
@@ -80,6 +81,32 @@ stages:
   const [[b0, t0b], [b1, t1b]] = [marks[0]!, marks.at(-1)!];
   // the first reading (compilation, warm-up) is excluded
   return { samplesPerSec: ((b1 - b0) * batch) / ((t1b - t0b) / 1000), stageSeconds };
+}
+
+/**
+ * What per-layer telemetry (on by default) costs per step: each regime with it on and off, alternating,
+ * 3 epochs each, the faster of two tries kept (the regimes' own timing noise is a few %).
+ */
+async function telemetryCost(data: Dataset, regimes: Regime[], batch: number) {
+  const cost: Record<string, number> = {};
+  for (const [name, r, cache] of [
+    ['head+cache', regimes[0]!, true],
+    ['partial+cache', regimes[1]!, true],
+    ['full', regimes[2]!, false],
+  ] as const) {
+    const speed = { on: 0, off: 0 };
+    for (let k = 0; k < 2; k++)
+      for (const on of [true, false]) {
+        const s = (await runnerSpeed('builtin:resnet-mini', data, r, batch, cache, 3, on)).samplesPerSec;
+        speed[on ? 'on' : 'off'] = Math.max(speed[on ? 'on' : 'off'], s);
+      }
+    cost[name] = speed.off / speed.on - 1;
+  }
+  const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+  const line = `per-layer telemetry, cost per step (off/on speed − 1, same run): ${Object.entries(cost)
+    .map(([k, v]) => `${k} ${pct(v)}`)
+    .join(', ')} — goal < 5 %`;
+  return { cost, line };
 }
 
 /** Stock tfjs: model.fit on the cpu backend, everything trainable (a few batches). */
@@ -194,7 +221,10 @@ async function main(): Promise<void> {
     finish(results, lines, outFile);
     return;
   }
+  const telemetry = await telemetryCost(sample, regimes, batch);
+  results['telemetryCost'] = telemetry.cost;
   if (regimesOnly) {
+    lines.push(telemetry.line);
     lines.push(
       `resnet-mini, batch ${batch}, backend ${backend.name}${backend.device ? ` (${backend.device})` : ''}: head ${fmt(ours['head'])}, head+cache ${fmt(ours['head-cached'])}, partial ${fmt(ours['partial'])}, full ${fmt(ours['full'])} samples/s`,
     );
@@ -240,6 +270,7 @@ async function main(): Promise<void> {
     `5-epoch head-only stage (3,894 digits): freezeflow ${fmt(stageCached)} s with feature cache, ${fmt(stagePlain)} s without; PyTorch ${fmt(torchStage)} s; ratio ${fmt(torchStage ? stageCached / torchStage : NaN, 2)} (target ≤ 0.5)`,
     `stock tfjs model.fit, cpu backend, full: ${fmt(stock, 2)} samples/s`,
     `peak RSS: ${fmt(rssMB(), 0)} MB`,
+    telemetry.line,
   );
   Object.assign(results, {
     headStage5Epochs: { cachedSeconds: stageCached, uncachedSeconds: stagePlain },

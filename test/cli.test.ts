@@ -60,7 +60,7 @@ test('validate: exit 0 on the examples, 2 with file:line:col errors, JSON for sc
   writeFileSync(f, 'model: { source: x }\ndata: { source: y }\nstages:\n  - { name: a, epochs: 2, lr: -1 }\n');
   const bad = cli(['validate', f]);
   assert.equal(bad.code, 2);
-  assert.equal(bad.stderr.trim(), `${f}:4:31: stages[0].lr must be a number > 0 (got -1)`);
+  assert.equal(bad.stderr.trim(), `${f}:4:31: stages[0].lr must be a number > 0 or 'find' (got -1)`);
   const json = cli(['validate', '--json', f]);
   const parsed = JSON.parse(json.stdout);
   assert.equal(parsed.valid, false);

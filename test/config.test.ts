@@ -44,7 +44,7 @@ test('the resolved schedule of every shipped schedule (with --set overrides) loa
 test('--set errors name the flag: a bad value, an unknown key (with a hint), a stage that is not there', () => {
   const base = ['plan', '-s', 'schedules/progressive.yaml', '--set'];
   const cases: [string, RegExp][] = [
-    ['stages.1.lr=abc', /^--set stages\.1\.lr=abc: stages\[1\]\.lr must be a number > 0 \(got "abc"\)$/m],
+    ['stages.1.lr=abc', /^--set stages\.1\.lr=abc: stages\[1\]\.lr must be a number > 0 or 'find' \(got "abc"\)$/m],
     ['data.batchsize=32', /^--set data\.batchsize=32: data: unknown key 'batchsize' \(did you mean 'batchSize'\?\)/m],
     ['stages.9.lr=1', /^--set stages\.9\.lr=1: stages has 3 items \(0–2, or by name: head, last-block, all\)/m],
     ['lr', /^--set lr: expected KEY=VALUE/m],

@@ -65,7 +65,7 @@ test('wrong value: file:line:col, path, expectation and the value got', () => {
     epochs: 3
     lr: 1e-4x
 `;
-  assert.deepEqual(issues(text), ['t.yaml:10:9: stages[1].lr must be a number > 0 (got "1e-4x")']);
+  assert.deepEqual(issues(text), [`t.yaml:10:9: stages[1].lr must be a number > 0 or 'find' (got "1e-4x")`]);
 });
 
 test('unknown keys are errors with a did-you-mean hint, and all errors are reported at once', () => {
@@ -101,7 +101,9 @@ ${BASE.split('\n').slice(2).join('\n')}stages:
     got.join('\n'),
   );
   assert.ok(
-    got.some((g) => /^t\.yaml:5:23: model\.head\[1\]\.dense\.units must be an integer >= 1 \(got 0\)$/.test(g)),
+    got.some((g) =>
+      /^t\.yaml:5:23: model\.head\[1\]\.dense\.units must be an integer >= 1 or 'auto' \(got 0\)$/.test(g),
+    ),
     got.join('\n'),
   );
   assert.ok(

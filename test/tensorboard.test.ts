@@ -118,7 +118,7 @@ test('a run writes TensorBoard scalars per epoch; a resumed one tells TensorBoar
   const kept = new Map<number, Record<string, number>>();
   for (const e of events) {
     if (e.sessionStart) for (const s of [...kept.keys()]) if (s >= e.step) kept.delete(s);
-    if (Object.keys(e.scalars).length > 0) kept.set(e.step, e.scalars);
+    if (Object.keys(e.scalars).length > 0) kept.set(e.step, { ...kept.get(e.step), ...e.scalars });
   }
   const history = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).history as {
     epoch: number;
@@ -133,5 +133,8 @@ test('a run writes TensorBoard scalars per epoch; a resumed one tells TensorBoar
     assert.equal(s['loss/train'], Math.fround(h.loss));
     assert.equal(s['accuracy/val'], Math.fround(h.valAcc));
     assert.ok(s['lr']! > 0 && s['params/trainable']! > 0);
+    // the per-layer telemetry: the head trains in every epoch, the frozen backbone never moves
+    assert.ok(s['grad_norm/head/dense_1']! > 0 && s['weight_change/head/dense_1']! > 0);
+    assert.equal(s['frozen/max_change'], 0);
   }
 });

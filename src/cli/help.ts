@@ -35,6 +35,10 @@ export const EXAMPLES: Record<string, string[]> = {
     'parallel --joblog log --resume-failed freezeflow run-job --plan jobs.jsonl --index {} ::: $(seq 0 5)',
     'scripts/slurm-sweep.sh jobs.jsonl 4                                # a Slurm array, 4 at once',
   ],
+  'lr-find': [
+    'freezeflow lr-find -s schedules/progressive.yaml                # the first stage',
+    'freezeflow lr-find -s schedules/progressive.yaml --stage all    # trains the stages before it first',
+  ],
   report: ['freezeflow report runs/try1 --png charts.png'],
   doctor: ['freezeflow doctor', 'freezeflow doctor --json'],
   predict: [

@@ -175,6 +175,23 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('lr-find')
+    .description(
+      "an lr range test at a stage's start (the stages before it train first); prints the curve and the pick",
+    )
+    .requiredOption('-s, --schedule <file>', 'schedule YAML file (- for stdin)')
+    .option('--stage <name>', 'the stage (default: the first with lr: find, else the first)')
+    .option('-o, --out <dir>', 'run directory (default runs/<schedule>-<timestamp>)')
+    .addOption(backendOption("compute backend (default: the schedule's, else auto)"))
+    .addOption(threadsOption())
+    .addOption(setOption())
+    .option('--json', 'one JSON object on stdout: the stage, the lr, the rule and the curve')
+    .action(async (opts: import('./lr-find.js').LrFindOptions) => {
+      const { runLrFind } = await import('./lr-find.js');
+      process.exitCode = await runLrFind(opts);
+    });
+
+  program
     .command('report')
     .description("(re)write RUN_DIR/report.html from the run's events; --png renders the charts to an image")
     .argument('<run-dir>', 'a run directory')

@@ -25,7 +25,13 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
   );
   if (plan.guard)
     out.push(`  guard     ${plan.guard.action} when val loss rises ${plan.guard.patience} epochs after an unfreeze`);
-  out.push(`  epochs    ${plan.totalEpochs} in ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}`);
+  const ck = plan.output.checkpoints;
+  out.push(
+    `  output    checkpoints: last${ck.everyStage ? ', every stage' : ''}${ck.everyEpochs ? `, every ${ck.everyEpochs} epochs` : ''}${ck.best ? `, best by ${ck.best.monitor}${ck.best.keep > 1 ? ` (top ${ck.best.keep} kept)` : ''}` : ''}; files: ${plan.output.metrics.join(', ')}${plan.training.telemetry ? '; per-layer telemetry' : ''}`,
+  );
+  out.push(
+    `  epochs    ${plan.totalEpochs} in ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}${plan.stages.some((s) => s.advance) ? ' at most (stages with advance end early and the rest move up)' : ''}`,
+  );
   plan.stages.forEach((s, i) => {
     const lrs = epochLrs(s, steps);
     out.push('');
@@ -33,7 +39,11 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
       `${c.bold(`Stage ${i + 1}/${plan.stages.length}`)} ${c.cyan(s.name)}  epochs ${s.firstEpoch}–${s.lastEpoch} (${s.epochs})`,
     );
     out.push(`  optimizer     ${optimizerKind(s.optimizer.type).describe(s.optimizer)}`);
-    out.push(`  lr            ${fmtLr(s.lr)}  ${describeScheduler(s.scheduler, s.lr)}`);
+    out.push(
+      s.lrFind
+        ? `  lr            found at the stage's start: range test ${fmtLr(s.lrFind.min)} → ${fmtLr(s.lrFind.max)}, ${s.lrFind.steps} steps, ${s.lrFind.rule} (shown below with ${fmtLr(s.lr)})  ${describeScheduler(s.scheduler, s.lr)}`
+        : `  lr            ${fmtLr(s.lr)}  ${describeScheduler(s.scheduler, s.lr)}`,
+    );
     out.push(`  lr per epoch  ${sparkline(lrs, 40)}  ${fmtLr(lrs[0]!)} → ${fmtLr(lrs[lrs.length - 1]!)}`);
     out.push(
       `  weight decay  ${s.weightDecay === 0 ? '0' : `${fmtLr(s.weightDecay)} (${s.weightDecayMode === 'decoupled' ? 'decoupled' : 'L2'})`}`,

@@ -78,6 +78,27 @@ export type RunEvent =
   | { type: 'checkpoint'; kind: 'stage' | 'epoch' | 'best' | 'top' | 'interrupt'; dir: string; epoch: number }
   | { type: 'guard'; action: 'stop-unfreezing' | 'rollback' | 'stop'; epoch: number; reason: string }
   | {
+      type: 'lr-find';
+      stageIndex: number;
+      stage: string;
+      rule: 'valley' | 'steepest';
+      /** The lr the stage trains with: the rule's pick, or the carried-over lr when the curve was too short. */
+      lr: number;
+      fallback?: boolean;
+      /** The sweep: each step's lr and smoothed loss. */
+      points: { lr: number; loss: number }[];
+    }
+  | {
+      type: 'layer-telemetry';
+      stageIndex: number;
+      stage: string;
+      epoch: number;
+      /** Trainable layers' change is measured from the stage's start, or from a resume inside the stage. */
+      since: 'stage-start' | 'resume';
+      /** Trainable: mean gradient norm over the epoch's steps and ‖Δw‖/‖w‖; frozen: the largest |Δw| (0). */
+      layers: { path: string; trainable: boolean; gradNorm?: number; change: number }[];
+    }
+  | {
       type: 'early-stop';
       stageIndex: number;
       stage: string;

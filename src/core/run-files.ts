@@ -46,6 +46,8 @@ export interface RunState {
   bestValAcc: number;
   bestEpoch: number;
   lastValLoss: number;
+  /** lr: find — the lr each such stage found (by stage index), so a resume does not sweep again. */
+  foundLr?: Record<string, number>;
   /** Epochs that stages ended on a plateau left unused: later stages start that much earlier. */
   shift?: number;
   /** The epochs checkpoints/top keeps (output.checkpoints.best.keep > 1), best first. */
@@ -55,7 +57,14 @@ export interface RunState {
   /** Position of the seeded random stream (dropout masks, augmentation draws by tfjs). */
   random?: number;
   /** An interrupt inside epoch `epoch + 1`: the steps done and their sums, to continue at the next batch. */
-  partial?: { steps: number; samples: number; lossSum: number; accSum: number };
+  partial?: {
+    steps: number;
+    samples: number;
+    lossSum: number;
+    accSum: number;
+    /** The per-layer gradient norms summed over those steps (telemetry). */
+    gradNorms?: { steps: number; sums: number[] };
+  };
 }
 
 /** A param group's optimizer state, by the group's identity (variables as 'layer/path:index'). */

@@ -1,5 +1,7 @@
 // The run report: one self-contained HTML file (inline SVG, no scripts, no network) drawn from the run's
 // events. Pure: events in, strings out; `freezeflow report` and `train` do the file IO.
+import { telemetrySection } from './heatmap.js';
+import { lrFindChart } from './lr-find.js';
 import { backendLabel, type RunEvent } from '../core/events.js';
 import type { RunSummary } from '../core/summary.js';
 
@@ -181,6 +183,7 @@ export function renderReport(events: readonly RunEvent[], summary: Partial<RunSu
   const reports = events.filter((e): e is Ev<'gradient-report'> => e.type === 'gradient-report');
   const actions = events.filter((e) => e.type === 'guard' || e.type === 'early-stop' || e.type === 'warning');
   const caches = events.filter((e): e is Ev<'feature-cache'> => e.type === 'feature-cache');
+  const lrFinds = events.filter((e): e is Ev<'lr-find'> => e.type === 'lr-find');
   const header: [string, string][] = [
     ['schedule', summary.schedule ?? start?.name ?? ''],
     [
@@ -275,6 +278,8 @@ ${
       )
     : '<p>none</p>'
 }
+${lrFinds.length ? `<h2>lr range tests</h2><div class="charts">${lrFinds.map(lrFindChart).join('\n')}</div>` : ''}
+${telemetrySection(events)}
 <h2>Gradient reports</h2>
 ${gradBlocks.join('\n')}
 </body></html>

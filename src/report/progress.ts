@@ -115,6 +115,11 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
           );
         else if (e.reason) log(c.dim(`  feature cache: off (${e.reason})`));
         break;
+      case 'lr-find':
+        log(
+          `lr-find: stage ${e.stage} trains with lr ${fmtLr(e.lr)}${e.fallback ? ' (the sweep was too short to read: the carried-over lr)' : ` (${e.rule}, ${e.points.length} sweep steps)`}`,
+        );
+        break;
       case 'early-stop':
         log(
           c.yellow(

@@ -122,6 +122,21 @@ function branchIndex(err: ErrorObject, any: ErrorObject): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
+/** Every branch failed on the value itself, as a scalar (wrong type, bound or constant): one error. */
+function scalarAlternatives(any: ErrorObject, groups: ErrorObject[][]): ErrorObject | undefined {
+  const plain = ['type', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
+  const flat = groups.flat();
+  if (groups.length < 2 || !flat.every((e) => e.instancePath === any.instancePath && plain.includes(e.keyword)))
+    return undefined;
+  const kinds = groups.map((g) => {
+    const schema = (g[0]!.parentSchema ?? {}) as Record<string, unknown>;
+    return 'const' in schema ? `'${String(schema['const'])}'` : describeType(schema);
+  });
+  if (new Set(groups.map((g) => g[0]!.parentSchema)).size !== groups.length) return undefined;
+  if (kinds.every((k) => k.startsWith("'"))) return undefined; // all words: 'one of …' with a did-you-mean
+  return { ...any, keyword: 'alternatives', params: { kinds } };
+}
+
 /**
  * Ajv reports every failing branch of a union. Keep the errors of the branch the user most likely meant:
  * the one that got furthest (deepest error) with the fewest complaints, and which did not fail a const.
@@ -137,6 +152,12 @@ function pickErrors(errors: ErrorObject[]): ErrorObject[] {
       if (i !== undefined) groups.set(i, [...(groups.get(i) ?? []), e]);
     }
     const inside = new Set([...groups.values()].flat());
+    const scalars = scalarAlternatives(any, [...groups.values()]);
+    if (scalars) {
+      // a value that fits none of several plain forms (a number, or 'find'): name them all
+      remaining = remaining.filter((e) => e !== any && !inside.has(e)).concat([scalars]);
+      continue;
+    }
     const choices = literalChoices(any.parentSchema as Record<string, unknown>);
     const level = any.instancePath.split('/').length;
     const depth = (e: ErrorObject) => e.instancePath.split('/').length + (e.keyword === 'const' ? -0.5 : 0);
@@ -239,6 +260,12 @@ function toIssue(err: ErrorObject, map: SourceMap): ScheduleIssue {
         location: map.locate(path),
       };
     }
+    case 'alternatives':
+      return {
+        path,
+        message: `${where} must be ${(err.params as { kinds: string[] }).kinds.join(' or ')} (got ${show(err.data)})`,
+        location: map.locate(path),
+      };
     case 'const':
       return {
         path,

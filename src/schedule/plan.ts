@@ -9,11 +9,14 @@ import { knownStepsPerEpoch, stageRanges } from './semantic.js';
 import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from './issues.js';
 import { normalizePreprocess, type Preprocess } from './preprocess.js';
+import { LR_FIND_DEFAULTS, type LrFindSettings } from './lr-find.js';
 
 export interface LrGroupPlan {
   patterns: string[];
   /** Absolute base lr of the group (multipliers already applied). */
   lr: number;
+  /** The group's lrMultiplier, when its lr follows the stage's (an lr found at run time too). */
+  multiplier?: number;
 }
 
 export interface StagePlan {
@@ -32,6 +35,8 @@ export interface StagePlan {
   lrGroups: LrGroupPlan[];
   lrDecay?: { factor: number; blocks: string[] };
   keepOptimizerState: boolean;
+  /** lr: find — a range test at the stage's start sets `lr` (until then `lr` is the carried-over one). */
+  lrFind?: LrFindSettings;
   /** End the stage when the monitored value stops improving; later stages move up (advance.onPlateau). */
   advance?: StageAdvance;
 }
@@ -74,6 +79,7 @@ export interface Plan {
     backend: NonNullable<NonNullable<Schedule['training']>['backend']>;
     gradientReport: number;
     cacheFeatures: boolean;
+    telemetry: boolean;
   };
   stages: StagePlan[];
   totalEpochs: number;
@@ -113,7 +119,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
   let mode: 'decoupled' | 'l2' | undefined;
   const stages = schedule.stages.map((s: StageInput, index): StagePlan => {
     optimizer = s.optimizer ?? optimizer;
-    lr = s.lr ?? lr;
+    lr = typeof s.lr === 'number' ? s.lr : lr;
     weightDecay = s.weightDecay ?? weightDecay;
     mode = s.weightDecayMode ?? (s.optimizer !== undefined ? undefined : mode);
     const opt = normalizeOptimizer(optimizer);
@@ -132,7 +138,12 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       weightDecay,
       weightDecayMode: mode ?? optimizerKind(opt.type).decay,
       scheduler: normalizeScheduler(s.scheduler),
-      lrGroups: (s.lrGroups ?? []).map((g) => ({ patterns: g.layers, lr: g.lr ?? stageLr * (g.lrMultiplier ?? 1) })),
+      lrGroups: (s.lrGroups ?? []).map((g) =>
+        g.lr !== undefined
+          ? { patterns: g.layers, lr: g.lr }
+          : { patterns: g.layers, lr: stageLr * (g.lrMultiplier ?? 1), multiplier: g.lrMultiplier ?? 1 },
+      ),
+      ...(s.lr === 'find' ? { lrFind: { ...LR_FIND_DEFAULTS, ...s.lrFind } } : {}),
       lrDecay: s.lrDecay ? { factor: s.lrDecay.factor, blocks: s.lrDecay.blocks } : undefined,
       keepOptimizerState: s.keepOptimizerState ?? false,
       advance: stageAdvance(s),
@@ -171,6 +182,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       backend: t.backend ?? 'auto',
       gradientReport: t.gradientReport ?? 0,
       cacheFeatures: t.cacheFeatures ?? true,
+      telemetry: t.telemetry ?? true,
     },
     stages,
     totalEpochs: Math.max(...stages.map((s) => s.lastEpoch)),

@@ -16,11 +16,20 @@ function stageOf(s: Plan['stages'][number]): Stage {
     freeze: s.freeze,
     unfreeze: s.unfreeze,
     optimizer: s.optimizer,
-    lr: s.lr,
+    lr: s.lrFind ? 'find' : s.lr,
+    ...(s.lrFind ? { lrFind: s.lrFind } : {}),
     weightDecay: s.weightDecay,
     weightDecayMode: s.weightDecayMode,
     scheduler: s.scheduler as Stage['scheduler'],
-    ...(s.lrGroups.length > 0 ? { lrGroups: s.lrGroups.map((g) => ({ layers: g.patterns, lr: g.lr })) } : {}),
+    ...(s.lrGroups.length > 0
+      ? {
+          lrGroups: s.lrGroups.map((g) =>
+            g.multiplier !== undefined
+              ? { layers: g.patterns, lrMultiplier: g.multiplier }
+              : { layers: g.patterns, lr: g.lr },
+          ),
+        }
+      : {}),
     ...(s.lrDecay ? { lrDecay: s.lrDecay } : {}),
     keepOptimizerState: s.keepOptimizerState,
     ...(s.advance ? { advance: { onPlateau: s.advance } } : {}),

@@ -198,7 +198,30 @@ export const StageSpec = Type.Object(
     freeze: Type.Optional(Patterns('Layers to freeze at the start of this stage (applied before unfreeze).')),
     unfreeze: Type.Optional(Patterns('Layers to unfreeze at the start of this stage.')),
     optimizer: Type.Optional(OptimizerSpec),
-    lr: Type.Optional(PositiveNumber('Base learning rate (default: the previous stage’s, or 1e-3).')),
+    lr: Type.Optional(
+      Type.Union(
+        [PositiveNumber('Base learning rate (default: the previous stage’s, or 1e-3).'), Type.Literal('find')],
+        {
+          description:
+            "Base learning rate (default: the previous stage’s, or 1e-3), or 'find': an lr range test at the stage's start picks it (lrFind).",
+        },
+      ),
+    ),
+    lrFind: Type.Optional(
+      Type.Object(
+        {
+          min: Type.Optional(PositiveNumber('First lr of the sweep (default 1e-7).')),
+          max: Type.Optional(PositiveNumber('Last lr of the sweep (default 10).')),
+          steps: Type.Optional(Type.Integer({ minimum: 10, maximum: 1000, description: 'Sweep steps (default 100).' })),
+          rule: Type.Optional(
+            Literals(['valley', 'steepest'], {
+              description: "How the lr is picked from the curve: 'valley' (default, fastai's) or 'steepest' descent.",
+            }),
+          ),
+        },
+        { additionalProperties: false, description: "Settings of lr: find's range test." },
+      ),
+    ),
     weightDecay: Type.Optional(Type.Number({ minimum: 0, description: 'Weight decay (default 0).' })),
     weightDecayMode: Type.Optional(
       Type.Union([Type.Literal('decoupled'), Type.Literal('l2')], {
@@ -273,6 +296,12 @@ export const TrainingSpec = Type.Object(
       Type.Integer({ minimum: 0, description: 'Also report gradients every N steps (0 = only at stage start).' }),
     ),
     cacheFeatures: Type.Optional(Type.Boolean({ description: 'Cache outputs of a frozen prefix (default true).' })),
+    telemetry: Type.Optional(
+      Type.Boolean({
+        description:
+          'Per-layer gradient norms and weight movement every epoch (default true; false saves its small cost).',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Settings shared by all stages.' },
 );

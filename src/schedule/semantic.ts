@@ -100,7 +100,11 @@ export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
         });
       }
     }
-    lr = stage.lr ?? lr;
+    lr = typeof stage.lr === 'number' ? stage.lr : lr;
+    if (stage.lrFind && stage.lr !== 'find')
+      issues.push({ path: [...at, 'lrFind'], message: `${label}: lrFind only goes with lr: find` });
+    if (stage.lrFind?.min !== undefined && stage.lrFind.max !== undefined && stage.lrFind.min >= stage.lrFind.max)
+      issues.push({ path: [...at, 'lrFind', 'min'], message: `${label}: lrFind.min must be below lrFind.max` });
     const sched = stage.scheduler;
     if (sched)
       for (const [key, message] of schedulerKind(sched.type).check?.(normalizeScheduler(sched), lr) ?? [])

@@ -1,6 +1,7 @@
 // One epoch of training steps: batches in, updates applied, running numbers out. On GPU backends no
 // step waits for a read (see step.ts); the epoch's numbers are read once it is dispatched.
 import * as tf from '../tf.js';
+import type { GradNorms } from './telemetry.js';
 import { faultPoint } from '../core/fault.js';
 import { scheduleFactor, type StagePlan } from '../schedule/plan.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';
@@ -50,6 +51,8 @@ export interface EpochContext {
   from?: EpochPartial;
   /** The first error the GPU reported since the last call (validation, out of memory, device lost). */
   deviceError?: () => string | undefined;
+  /** Per-layer gradient norms, accumulated on the device step by step (telemetry). */
+  gradNorms?: GradNorms;
 }
 
 /** The GPU reported an error: the numbers since then cannot be trusted. */
@@ -66,6 +69,8 @@ export interface EpochResult {
   interrupted: boolean;
   /** Interrupted: where the epoch stood (a checkpoint continues it from the next batch). */
   partial?: EpochPartial;
+  /** Per layer (GradNorms' order), the steps' gradient norms summed, and over how many steps. */
+  gradNorms?: { steps: number; sums: number[] };
 }
 
 function oneHot(y: Int32Array, classes: number): tf.Tensor2D {
@@ -107,9 +112,11 @@ async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor
     x,
     y,
     c.groups.flatMap((g) => g.vars),
+    c.gradNorms !== undefined,
   );
   try {
     sums.add(t, n);
+    if (t.varSq) c.gradNorms?.add(t.varSq, c.readback === 'eager');
     const reading = c.readback === 'deferred' ? undefined : await sums.read();
     if (reading && !reading.ok) {
       const undo = tf.scalar(0);
@@ -193,8 +200,10 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
     const final = c.readback === 'eager' ? last! : await reader.finish();
     if (!final.ok) return failed(c, final, interrupted);
     const { lossSum, accSum, samples } = final;
-    const partial = interrupted ? { steps: final.steps, samples, lossSum, accSum } : undefined;
-    return { loss: lossSum / samples, acc: accSum / samples, samples, factor: lastFactor, interrupted, partial };
+    const gradNorms = await c.gradNorms?.totals();
+    const partial = interrupted ? { steps: final.steps, samples, lossSum, accSum, gradNorms } : undefined;
+    const result = { loss: lossSum / samples, acc: accSum / samples, samples, factor: lastFactor, interrupted };
+    return { ...result, partial, gradNorms };
   } finally {
     sums.dispose();
   }

@@ -20,6 +20,9 @@ import { nextSeed, randomState, restoreRandomState, withSeededRandom } from '../
 import { restoreGroups, snapshotGroups, variableKeys, type OptimizerSnapshot } from './optim-state.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type EpochPartial, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
+import { GradNorms, maxChange, relativeChange, weightsOf } from './telemetry.js';
+import { lrSweep } from './lr-finder.js';
+import type { LrFindSettings } from '../schedule/lr-find.js';
 
 export { lossFn };
 
@@ -99,6 +102,8 @@ export interface RunOptions {
   readback?: Readback;
   /** The first GPU error since the last call, if the backend reports them. */
   deviceError?: () => string | undefined;
+  /** freezeflow lr-find: stop once this stage's lr range test ran, before it trains. */
+  stopAfterLrFind?: number;
 }
 
 export type { RunState };
@@ -199,17 +204,6 @@ async function gradientReport(
     .filter(({ gs }, i) => gs.length === 0 || values[i] === 0)
     .map(({ l }) => `trainable layer '${l.path}' receives no gradient (cut off from the loss?)`);
   return { layers: out, warnings };
-}
-
-async function snapshot(
-  layers: readonly LayerEntry[],
-  frozen: (l: LayerEntry) => boolean,
-): Promise<Map<string, Float32Array[]>> {
-  const m = new Map<string, Float32Array[]>();
-  for (const l of layers)
-    if (frozen(l) && l.hasWeights)
-      m.set(l.path, await Promise.all(l.layer.weights.map((w) => w.read().data() as Promise<Float32Array>)));
-  return m;
 }
 
 async function sameWeights(layers: readonly LayerEntry[], snap: Map<string, Float32Array[]>): Promise<string[]> {
@@ -359,11 +353,15 @@ export async function runStages(
 
 /** What one stage trains with, set up at its start. */
 interface StageRun {
+  /** The stage's plan (with lr: find, the found lr in it once the sweep ran). */
   stage: StagePlan;
   si: number;
   trainable: Set<string>;
   trainableParams: number;
   frozenSnap: Map<string, Float32Array[]>;
+  /** The trainable layers' weights when the stage began (or when a resume re-entered it): telemetry. */
+  startWeights: Map<string, Float32Array[]>;
+  since: 'stage-start' | 'resume';
   stable: Set<tf.Variable>;
   data?: StageData;
 }
@@ -404,6 +402,10 @@ class Run {
     try {
       stages: for (let si = this.state.stageIndex; si < plan.stages.length; si++) {
         const sr = await this.startStage(si);
+        if (si === this.opts.stopAfterLrFind) {
+          status = 'stopped';
+          break;
+        }
         const span = this.span(sr.stage);
         for (let epoch = Math.max(span.first, this.state.epoch + 1); epoch <= this.span(sr.stage).last; epoch++) {
           const end = await this.epoch(sr, epoch);
@@ -466,30 +468,86 @@ class Run {
     const layers = this.layers;
     const frozenBn = layers.filter((l) => l.isBatchNorm && !trainable.has(l.path)).length;
     const trainableParams = layers.filter((l) => trainable.has(l.path)).reduce((n, l) => n + l.trainableParams, 0);
-    bus.emit({
-      type: 'stage-start',
-      stageIndex: si,
-      stage: stage.name,
-      firstEpoch: span.first,
-      lastEpoch: span.last,
-      trainable: [...trainable],
-      trainableParams,
-      groups: this.groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
-      frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
-      skippedUnfreeze: guard.stopped && si > 0 ? true : undefined,
-    });
+    const announce = () =>
+      bus.emit({
+        type: 'stage-start',
+        stageIndex: si,
+        stage: stage.name,
+        firstEpoch: span.first,
+        lastEpoch: span.last,
+        trainable: [...trainable],
+        trainableParams,
+        groups: this.groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
+        frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
+        skippedUnfreeze: guard.stopped && si > 0 ? true : undefined,
+      });
+    // with lr: find the stage is announced once its lr is known
+    if (!stage.lrFind) announce();
     const runs = Math.max(span.first, this.state.epoch + 1) <= span.last;
     const sr: StageRun = {
       stage,
       si,
       trainable,
       trainableParams,
-      frozenSnap: await snapshot(layers, (l) => !trainable.has(l.path)),
+      frozenSnap: await weightsOf(layers, (l) => !trainable.has(l.path)),
+      startWeights: plan.training.telemetry ? await weightsOf(layers, (l) => trainable.has(l.path)) : new Map(),
+      since: resumed ? 'resume' : 'stage-start',
       stable: stableVariables(layers, trainable, plan.training.batchNorm),
       data: runs ? await stageData(this.opts, layers, trainable, this.mode, si) : undefined,
     };
     this.restoreRandom();
+    if (stage.lrFind) {
+      if (runs) await this.findLr(sr);
+      announce();
+    }
     return sr;
+  }
+
+  /**
+   * lr: find: the range test (once: a resume takes the lr it found), then the stage and its param groups
+   * use that lr; groups derived from it (lrMultiplier, lrDecay) keep their ratios, absolute ones stay.
+   */
+  private async findLr(sr: StageRun): Promise<void> {
+    const planned = sr.stage;
+    const key = String(sr.si);
+    let found = this.state.foundLr?.[key];
+    if (found === undefined) {
+      const sweep = await lrSweep({
+        stage: planned as StagePlan & { lrFind: LrFindSettings },
+        model: sr.data!.model,
+        mode: this.mode,
+        train: sr.data!.train,
+        layers: this.layers,
+        groups: this.groups,
+        batchSize: this.opts.plan.data.batchSize,
+        seed: this.opts.plan.data.seed,
+      });
+      found = sweep.suggestion ?? planned.lr;
+      this.opts.bus.emit({
+        type: 'lr-find',
+        stageIndex: sr.si,
+        stage: planned.name,
+        rule: planned.lrFind!.rule,
+        lr: found,
+        fallback: sweep.suggestion === undefined ? true : undefined,
+        points: sweep.points,
+      });
+      this.state.foundLr = { ...this.state.foundLr, [key]: found };
+    }
+    const k = found / planned.lr;
+    for (const g of this.groups) {
+      const j = /^lrGroups\[(\d+)\]$/.exec(g.id);
+      const multiplier = j ? planned.lrGroups[Number(j[1])]?.multiplier : undefined;
+      // as the plan computes them, so a found lr trains exactly like the same lr written down
+      if (g.id === 'stage') g.baseLr = found;
+      else if (multiplier !== undefined) g.baseLr = found * multiplier;
+      else if (g.id.startsWith('lrDecay')) g.baseLr *= k;
+    }
+    sr.stage = {
+      ...planned,
+      lr: found,
+      lrGroups: planned.lrGroups.map((g) => (g.multiplier !== undefined ? { ...g, lr: found * g.multiplier } : g)),
+    };
   }
 
   /**
@@ -506,7 +564,48 @@ class Run {
     this.pendingRandom = undefined;
   }
 
-  private trainEpoch(sr: StageRun, epoch: number, from?: EpochPartial) {
+  /** Per-layer gradient norms for the current param groups' variables, continuing a partial epoch's. */
+  private gradNorms(from?: EpochPartial): GradNorms {
+    const paths = this.groups.flatMap((g) => g.vars).map((v) => this.keys.get(v)!.replace(/:\d+$/, ''));
+    const layers = [...new Set(paths)];
+    return new GradNorms(
+      layers,
+      paths.map((p) => layers.indexOf(p)),
+      from?.gradNorms,
+    );
+  }
+
+  /** The epoch's per-layer telemetry event: gradient norms, movement of trainable and frozen layers. */
+  private async telemetry(sr: StageRun, epoch: number, grads: GradNorms, totals?: { steps: number; sums: number[] }) {
+    const now = await weightsOf(this.layers, (l) => sr.startWeights.has(l.path) || sr.frozenSnap.has(l.path));
+    const layers = this.layers.flatMap((l) => {
+      const start = sr.startWeights.get(l.path);
+      const frozen = sr.frozenSnap.get(l.path);
+      const w = now.get(l.path);
+      if (!w || (!start && !frozen)) return [];
+      if (frozen) return [{ path: l.path, trainable: false, change: maxChange(frozen, w) }];
+      const i = grads.layers.indexOf(l.path);
+      const gradNorm = totals && totals.steps > 0 && i >= 0 ? totals.sums[i]! / totals.steps : undefined;
+      return [
+        {
+          path: l.path,
+          trainable: true,
+          ...(gradNorm !== undefined ? { gradNorm } : {}),
+          change: relativeChange(start!, w),
+        },
+      ];
+    });
+    this.opts.bus.emit({
+      type: 'layer-telemetry',
+      stageIndex: sr.si,
+      stage: sr.stage.name,
+      epoch,
+      since: sr.since,
+      layers,
+    });
+  }
+
+  private trainEpoch(sr: StageRun, epoch: number, from: EpochPartial | undefined, gradNorms?: GradNorms) {
     const { plan, bus } = this.opts;
     const { stage, si, trainable } = sr;
     const order = Array.from({ length: sourceSize(this.opts.data.train) }, (_, i) => i);
@@ -536,6 +635,7 @@ class Run {
       shouldStop: this.opts.shouldStop,
       deviceError: this.opts.deviceError,
       from,
+      gradNorms,
     });
   }
 
@@ -552,7 +652,8 @@ class Run {
     const t0 = Date.now();
     const from = epoch === this.state.epoch + 1 ? this.state.partial : undefined;
     this.state.partial = undefined;
-    const r = await this.trainEpoch(sr, epoch, from);
+    const grads = this.opts.plan.training.telemetry ? this.gradNorms(from) : undefined;
+    const r = await this.trainEpoch(sr, epoch, from, grads).finally(() => grads?.dispose());
     if (r.failure) throw new NonFiniteLossError(r.failure, this.state);
     if (r.interrupted) {
       // the epoch stays open: a resume continues it at the next batch, with its sums so far
@@ -587,6 +688,7 @@ class Run {
       seconds,
       samplesPerSec: r.samples / seconds,
     });
+    if (grads) await this.telemetry(sr, epoch, grads, r.gradNorms);
     const outcome = { stage, stageIndex: si, epoch, valLoss: v.loss, valAcc: v.acc };
     const actions = Object.values(this.policies).flatMap((p) => p.endEpoch(outcome));
     this.sync();

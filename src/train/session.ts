@@ -45,6 +45,8 @@ export interface TrainRequest {
   seed?: number;
   /** `KEY=VALUE` overrides of any schedule key (--set), applied before validation. */
   set?: string[];
+  /** freezeflow lr-find: end the run once this stage (with lr: find) has swept, before it trains. */
+  lrFindStage?: string;
 }
 
 export type RunStatus = 'completed' | 'stopped' | 'interrupted' | 'failed';
@@ -65,6 +67,8 @@ interface Prepared {
   /** The resumed run's state at its checkpoint (absent for a new run, or one that starts over). */
   resumeState?: RunState;
   overrides: RunRecord['overrides'] & { backend?: BackendChoice };
+  /** lr-find: the index of the stage after whose sweep the run ends. */
+  stopAfterLrFind?: number;
 }
 
 /** Schedule, overrides (a resumed run keeps those it started with) and plan. */
@@ -88,7 +92,9 @@ function prepare(req: TrainRequest): Prepared {
   if (overrides.seed !== undefined) loaded.schedule.data.seed = overrides.seed;
   const plan = buildPlan(loaded.schedule, loaded.name);
   const baseFile = req.schedule ?? resumed?.record?.scheduleFile ?? loaded.file;
-  return { loaded, plan, baseFile, resumed, resumeState: resumed?.resumeFrom?.state, overrides };
+  const stopAfterLrFind =
+    req.lrFindStage === undefined ? undefined : plan.stages.findIndex((s) => s.name === req.lrFindStage);
+  return { loaded, plan, baseFile, resumed, resumeState: resumed?.resumeFrom?.state, overrides, stopAfterLrFind };
 }
 
 interface Opened {
@@ -238,6 +244,7 @@ async function train(p: Prepared, o: Opened, dir: RunDirectory, bus: EventBus, s
       runDir: dir.path,
       readback: o.backend.name === 'tensorflow-gpu' ? 'deferred' : undefined,
       deviceError: o.backend.name === 'webgpu' ? takeDeviceError : undefined,
+      stopAfterLrFind: p.stopAfterLrFind,
     });
     return { status: r.status as RunStatus, state: r.state };
   } catch (err) {

@@ -26,16 +26,23 @@ export function accuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
  * and guarantees only 8 per shader.
  */
 export function sumOfSquares(ts: readonly tf.Tensor[]): tf.Scalar {
-  return tf.tidy(() => {
-    let parts: tf.Tensor[] = ts.map((t) => tf.sum(tf.square(t)));
-    if (parts.length === 0) return tf.scalar(0);
-    while (parts.length > 1) {
-      const next: tf.Tensor[] = [];
-      for (let i = 0; i < parts.length; i += 7) next.push(tf.addN(parts.slice(i, i + 7)));
-      parts = next;
-    }
-    return parts[0] as tf.Scalar;
-  });
+  return tf.tidy(
+    () =>
+      inSevens(
+        ts.map((t) => tf.sum(tf.square(t))),
+        tf.addN,
+      ) ?? tf.scalar(0),
+  ) as tf.Scalar;
+}
+
+/** Combines tensors by `op` in groups of at most 7 inputs (the WebGPU limit), level by level. */
+export function inSevens(parts: tf.Tensor[], op: (ts: tf.Tensor[]) => tf.Tensor): tf.Tensor | undefined {
+  while (parts.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < parts.length; i += 7) next.push(op(parts.slice(i, i + 7)));
+    parts = next;
+  }
+  return parts[0];
 }
 
 /** What forward + backward leave on the device; the caller disposes it. */
@@ -46,6 +53,8 @@ export interface StepTensors {
   lossOk: tf.Scalar;
   gradOk: tf.Scalar;
   grads: tf.NamedTensorMap;
+  /** Each variable's Σg² as a scalar, in the order of `vars` (per-layer telemetry; only when asked for). */
+  varSq?: tf.Scalar[];
 }
 
 export function forwardBackward(
@@ -54,6 +63,7 @@ export function forwardBackward(
   x: tf.Tensor,
   y: tf.Tensor,
   vars: tf.Variable[],
+  perVariable = false,
 ): StepTensors {
   return tf.tidy(() => {
     mode.training = true;
@@ -64,9 +74,12 @@ export function forwardBackward(
         acc = tf.keep(accuracy(y, p));
         return lossFn(y, p);
       }, vars);
-      const sq = sumOfSquares(Object.values(grads));
+      // each variable's Σg² once: summed for the finite check, kept for the per-layer norms
+      const parts = vars.map((v) => tf.sum(tf.square(grads[v.name]!)));
+      const sq = inSevens(parts, tf.addN) ?? tf.scalar(0);
+      const varSq = perVariable ? (parts as tf.Scalar[]) : undefined;
       const flag = (t: tf.Tensor) => tf.cast(tf.isFinite(t), 'float32') as tf.Scalar;
-      return { loss: value, acc: acc!, lossOk: flag(value), gradOk: flag(sq), grads };
+      return { loss: value, acc: acc!, lossOk: flag(value), gradOk: flag(sq), grads, varSq };
     } catch (err) {
       acc?.dispose();
       throw err;
@@ -77,7 +90,7 @@ export function forwardBackward(
 }
 
 export function disposeStep(t: StepTensors): void {
-  tf.dispose([t.loss, t.acc, t.lossOk, t.gradOk, ...Object.values(t.grads)]);
+  tf.dispose([t.loss, t.acc, t.lossOk, t.gradOk, ...(t.varSq ?? []), ...Object.values(t.grads)]);
 }
 
 /**
@@ -112,6 +125,7 @@ export interface EpochPartial {
   samples: number;
   lossSum: number;
   accSum: number;
+  gradNorms?: { steps: number; sums: number[] };
 }
 
 /** One reading of an epoch's running numbers. */

@@ -22,17 +22,39 @@ export const csvField = (v: string | number): string => {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
+export const LAYER_COLUMNS = ['epoch', 'stage', 'layer', 'trainable', 'grad_norm', 'change'] as const;
+
 export function csvReporter({ runDir, append }: FileReporterOptions): Reporter {
   const file = join(runDir, 'metrics.csv');
+  // layers.csv: the per-layer telemetry, one row per layer and epoch (change: ‖Δw‖/‖w‖ since the stage
+  // began for trainable layers, the largest |Δw| for frozen ones)
+  const layers = join(runDir, 'layers.csv');
   if (!append) writeFileSync(file, `${CSV_COLUMNS.join(',')}\n`);
+  if (!append || !existsSync(layers)) writeFileSync(layers, `${LAYER_COLUMNS.join(',')}\n`);
   return {
     onEvent(e) {
-      if (e.type === 'run-start' && e.resumedFrom) truncate(file, e.resumedFrom.epoch);
+      if (e.type === 'run-start' && e.resumedFrom) {
+        truncate(file, e.resumedFrom.epoch);
+        truncateLayers(layers, e.resumedFrom.epoch);
+      }
+      if (e.type === 'layer-telemetry') {
+        const rows = e.layers.map((l) => [e.epoch, e.stage, l.path, l.trainable ? 1 : 0, l.gradNorm ?? '', l.change]);
+        appendFileSync(layers, rows.map((r) => `${r.map(csvField).join(',')}\n`).join(''));
+      }
       if (e.type !== 'epoch-end') return;
       const row = [e.stage, e.epoch, e.lr, e.trainableParams, e.loss, e.acc, e.valLoss, e.valAcc, e.seconds.toFixed(2)];
       appendFileSync(file, `${row.map(csvField).join(',')}\n`);
     },
   };
+}
+
+/** layers.csv's rows of the epochs a resumed run redoes go (the epoch is the first field). */
+function truncateLayers(file: string, epoch: number): void {
+  const [header, ...rows] = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const kept = rows.filter((r) => Number(r.slice(0, r.indexOf(','))) <= epoch);
+  writeFileSync(file, [header, ...kept].map((l) => `${l}\n`).join(''));
 }
 
 /** A resumed run redoes the epochs after its checkpoint: their rows are replaced, not repeated. */

@@ -24,6 +24,15 @@ export function tensorboardReporter({ runDir }: FileReporterOptions): Reporter {
     onEvent(e) {
       if (e.type === 'run-start' && e.resumedFrom) write(sessionStartEvent(now(), e.resumedFrom.epoch + 1));
       if (e.type === 'stage-start') groups = e.groups.map((g) => g.id);
+      if (e.type === 'layer-telemetry') {
+        const scalars: Record<string, number> = {};
+        for (const l of e.layers.filter((x) => x.trainable)) {
+          if (l.gradNorm !== undefined) scalars[`grad_norm/${l.path}`] = l.gradNorm;
+          scalars[`weight_change/${l.path}`] = l.change;
+        }
+        scalars['frozen/max_change'] = Math.max(0, ...e.layers.filter((x) => !x.trainable).map((x) => x.change));
+        write(scalarsEvent(now(), e.epoch, scalars));
+      }
       if (e.type !== 'epoch-end') return;
       const scalars: Record<string, number> = {
         'loss/train': e.loss,
