@@ -39,6 +39,10 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
       `${c.bold(`Stage ${i + 1}/${plan.stages.length}`)} ${c.cyan(s.name)}  epochs ${s.firstEpoch}–${s.lastEpoch} (${s.epochs})`,
     );
     out.push(`  optimizer     ${optimizerKind(s.optimizer.type).describe(s.optimizer)}`);
+    if (s.accumulate > 1)
+      out.push(
+        `  batch         ${plan.data.batchSize} × ${s.accumulate} accumulated = ${plan.data.batchSize * s.accumulate} samples per optimizer step`,
+      );
     out.push(
       s.lrFind
         ? `  lr            found at the stage's start: range test ${fmtLr(s.lrFind.min)} → ${fmtLr(s.lrFind.max)}, ${s.lrFind.steps} steps, ${s.lrFind.rule} (shown below with ${fmtLr(s.lr)})  ${describeScheduler(s.scheduler, s.lr)}`

@@ -35,6 +35,8 @@ export interface StagePlan {
   lrGroups: LrGroupPlan[];
   lrDecay?: { factor: number; blocks: string[] };
   keepOptimizerState: boolean;
+  /** Batches per optimizer step (gradient accumulation): the effective batch is batchSize × accumulate. */
+  accumulate: number;
   /** lr: find — a range test at the stage's start sets `lr` (until then `lr` is the carried-over one). */
   lrFind?: LrFindSettings;
   /** End the stage when the monitored value stops improving; later stages move up (advance.onPlateau). */
@@ -146,6 +148,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       ...(s.lr === 'find' ? { lrFind: { ...LR_FIND_DEFAULTS, ...s.lrFind } } : {}),
       lrDecay: s.lrDecay ? { factor: s.lrDecay.factor, blocks: s.lrDecay.blocks } : undefined,
       keepOptimizerState: s.keepOptimizerState ?? false,
+      accumulate: s.accumulate ?? schedule.training?.accumulate ?? 1,
       advance: stageAdvance(s),
     };
   });

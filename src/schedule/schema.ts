@@ -231,6 +231,14 @@ export const StageSpec = Type.Object(
     scheduler: Type.Optional(SchedulerSpec),
     lrGroups: Type.Optional(Type.Array(LrGroupSpec, { description: 'Discriminative learning rates.' })),
     lrDecay: Type.Optional(LrDecaySpec),
+    accumulate: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1024,
+        description:
+          'Gradient accumulation: one optimizer step per N batches, so the effective batch is batchSize × N (default 1).',
+      }),
+    ),
     keepOptimizerState: Type.Optional(
       Type.Boolean({ description: 'Keep optimizer state of variables that stay trainable (default false).' }),
     ),
@@ -296,6 +304,14 @@ export const TrainingSpec = Type.Object(
       Type.Integer({ minimum: 0, description: 'Also report gradients every N steps (0 = only at stage start).' }),
     ),
     cacheFeatures: Type.Optional(Type.Boolean({ description: 'Cache outputs of a frozen prefix (default true).' })),
+    accumulate: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1024,
+        description:
+          'Gradient accumulation: one optimizer step per N batches, so the effective batch is batchSize × N (default 1).',
+      }),
+    ),
     telemetry: Type.Optional(
       Type.Boolean({
         description:

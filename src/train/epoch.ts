@@ -2,6 +2,7 @@
 // step waits for a read (see step.ts); the epoch's numbers are read once it is dispatched.
 import * as tf from '../tf.js';
 import type { GradNorms } from './telemetry.js';
+import { GradAccumulator } from './accumulate.js';
 import { faultPoint } from '../core/fault.js';
 import { scheduleFactor, type StagePlan } from '../schedule/plan.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';
@@ -104,8 +105,17 @@ function failed(c: EpochContext, r: Reading, interrupted: boolean): EpochResult 
  * statistics). Deferred: applies it, then selects every changed variable back on the device unless the
  * step was finite. Either way the variables stay at their last good values.
  */
-async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor, n: number, at: number) {
-  const held = holdVariables(c.stable);
+async function step(
+  c: EpochContext,
+  sums: EpochSums,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  n: number,
+  at: number,
+  group?: { acc: GradAccumulator; last: boolean },
+) {
+  // with accumulation, the variables are held once, before the group's first batch
+  const held = group ? (group.acc.held ??= holdVariables(c.stable)) : holdVariables(c.stable);
   const t = forwardBackward(
     c.model,
     c.mode,
@@ -122,10 +132,18 @@ async function step(c: EpochContext, sums: EpochSums, x: tf.Tensor, y: tf.Tensor
       const undo = tf.scalar(0);
       commitIf(undo, held, c.stable);
       undo.dispose();
+      group?.acc.reset();
       return reading;
     }
     if (at === 0 || (c.reportEvery > 0 && at % c.reportEvery === 0)) await c.report?.(at, t.grads);
-    applyStep(c.groups, t.grads, c.stage);
+    if (group) {
+      group.acc.add(t.grads, n);
+      if (!group.last) return reading; // the update waits for the group's last batch
+      const mean = group.acc.mean();
+      applyStep(c.groups, mean, c.stage);
+      tf.dispose(Object.values(mean));
+      group.acc.reset();
+    } else applyStep(c.groups, t.grads, c.stage);
     if (reading) for (const h of held.values()) h.dispose();
     else {
       const ok = sums.okFlag();
@@ -161,6 +179,10 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
     });
   };
   const reader = new LaggedReader(sums, c.readback === 'deferred' ? (c.maxLag ?? 2) : 0, onReading);
+  // gradient accumulation: one optimizer step (and one scheduler step) per `accumulate` batches
+  const every = c.stage.accumulate;
+  const acc = every > 1 ? new GradAccumulator() : undefined;
+  const updates = Math.ceil(steps / every);
   const batchIdx = (b: number) => c.order.slice(b * c.batchSize, (b + 1) * c.batchSize);
   // the next batch decodes (on sharp's threads) while this one trains; tensors are made only when
   // a batch is used, so a prefetch abandoned by an interrupt leaves nothing behind
@@ -168,7 +190,11 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
   let interrupted = false;
   try {
     for (let b = first; b < steps; b++) {
-      const factor = scheduleFactor(c.stage, c.e0, b, steps) * c.plateauFactor;
+      const lastOfGroup = (b + 1) % every === 0 || b + 1 === steps;
+      const factor =
+        (acc
+          ? scheduleFactor(c.stage, c.e0, Math.floor(b / every), updates)
+          : scheduleFactor(c.stage, c.e0, b, steps)) * c.plateauFactor;
       for (const g of c.groups) g.setLr(g.baseLr * factor);
       lr = c.stage.lr * factor;
       lastFactor = factor;
@@ -178,7 +204,7 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
       const { x, y } = toTensors(c.train, idx, pixels, classes);
       let reading: Reading | undefined;
       try {
-        reading = await step(c, sums, x, y, idx.length, c.e0 * steps + b);
+        reading = await step(c, sums, x, y, idx.length, c.e0 * steps + b, acc && { acc, last: lastOfGroup });
       } finally {
         tf.dispose([x, y]);
       }
@@ -192,7 +218,8 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
       if (last && !last.ok) break;
       // Training is synchronous: yield to the event loop so signal handlers (Ctrl-C) can run.
       await new Promise((r) => setImmediate(r));
-      if (c.shouldStop?.()) {
+      // an interrupt waits for the group's update: a checkpoint never holds half a group
+      if (lastOfGroup && c.shouldStop?.()) {
         interrupted = true;
         break;
       }
@@ -206,5 +233,7 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
     return { ...result, partial, gradNorms };
   } finally {
     sums.dispose();
+    for (const t of acc?.held?.values() ?? []) t.dispose();
+    acc?.reset();
   }
 }
