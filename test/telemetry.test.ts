@@ -24,7 +24,7 @@ function savedWeights(dir: string, layer: string): Float32Array[] {
   return out;
 }
 
-test('telemetry: per-layer gradient norms = the mean of the gradient report per step; ‖Δw‖/‖w‖ from the saved weights; frozen = 0', () => {
+test('telemetry: per-layer gradient norms = the RMS of the gradient report per step; ‖Δw‖/‖w‖ from the saved weights; frozen = 0', () => {
   const dir = tempDir('ff-telemetry-');
   const f = writeSchedule(
     dir,
@@ -50,12 +50,14 @@ test('telemetry: per-layer gradient norms = the mean of the gradient report per 
     const inEpoch = reports.filter((g) => g.step >= k * steps && g.step < (k + 1) * steps);
     assert.equal(inEpoch.length, steps);
     for (const l of t.layers.filter((x: { trainable: boolean }) => x.trainable)) {
-      const mean =
+      // the root mean square over the epoch's steps of the layer's gradient norm
+      const mean = Math.sqrt(
         inEpoch.reduce(
           (s: number, g: { layers: { path: string; norm: number }[] }) =>
-            s + g.layers.find((x) => x.path === l.path)!.norm,
+            s + g.layers.find((x) => x.path === l.path)!.norm ** 2,
           0,
-        ) / steps;
+        ) / steps,
+      );
       assert.ok(
         Math.abs(l.gradNorm - mean) <= 1e-5 * mean + 1e-9,
         `${l.path} epoch ${t.epoch}: ${l.gradNorm} vs ${mean}`,

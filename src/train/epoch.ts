@@ -126,7 +126,7 @@ async function step(
   );
   try {
     sums.add(t, n);
-    if (t.varSq) c.gradNorms?.add(t.varSq, c.readback === 'eager');
+    if (t.varSq) c.gradNorms?.add(t.varSq);
     const reading = c.readback === 'deferred' ? undefined : await sums.read();
     if (reading && !reading.ok) {
       const undo = tf.scalar(0);

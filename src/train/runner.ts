@@ -20,7 +20,7 @@ import { nextSeed, randomState, restoreRandomState, withSeededRandom } from '../
 import { restoreGroups, snapshotGroups, variableKeys, type OptimizerSnapshot } from './optim-state.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type EpochPartial, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
-import { GradNorms, maxChange, relativeChange, weightsOf } from './telemetry.js';
+import { GradNorms, maxChange, relativeChange, rmsNorm, weightsOf } from './telemetry.js';
 import { lrSweep } from './lr-finder.js';
 import type { LrFindSettings } from '../schedule/lr-find.js';
 
@@ -585,7 +585,7 @@ class Run {
       if (!w || (!start && !frozen)) return [];
       if (frozen) return [{ path: l.path, trainable: false, change: maxChange(frozen, w) }];
       const i = grads.layers.indexOf(l.path);
-      const gradNorm = totals && totals.steps > 0 && i >= 0 ? totals.sums[i]! / totals.steps : undefined;
+      const gradNorm = totals && totals.steps > 0 && i >= 0 ? rmsNorm(totals.sums[i]!, totals.steps) : undefined;
       return [
         {
           path: l.path,

@@ -54,7 +54,7 @@ export interface StepTensors {
   gradOk: tf.Scalar;
   grads: tf.NamedTensorMap;
   /** Each variable's Σg² as a scalar, in the order of `vars` (per-layer telemetry; only when asked for). */
-  varSq?: tf.Scalar[];
+  varSq?: tf.Tensor1D;
 }
 
 export function forwardBackward(
@@ -76,8 +76,14 @@ export function forwardBackward(
       }, vars);
       // each variable's Σg² once: summed for the finite check, kept for the per-layer norms
       const parts = vars.map((v) => tf.sum(tf.square(grads[v.name]!)));
-      const sq = inSevens(parts, tf.addN) ?? tf.scalar(0);
-      const varSq = perVariable ? (parts as tf.Scalar[]) : undefined;
+      // with telemetry the per-variable sums become one vector, and the finite check sums that instead
+      const varSq = perVariable
+        ? (inSevens(
+            parts.map((p) => tf.reshape(p, [1])),
+            (ts) => tf.concat(ts),
+          ) as tf.Tensor1D | undefined)
+        : undefined;
+      const sq = varSq ? tf.sum(varSq) : (inSevens(parts, tf.addN) ?? tf.scalar(0));
       const flag = (t: tf.Tensor) => tf.cast(tf.isFinite(t), 'float32') as tf.Scalar;
       return { loss: value, acc: acc!, lossOk: flag(value), gradOk: flag(sq), grads, varSq };
     } catch (err) {
@@ -90,7 +96,7 @@ export function forwardBackward(
 }
 
 export function disposeStep(t: StepTensors): void {
-  tf.dispose([t.loss, t.acc, t.lossOk, t.gradOk, ...(t.varSq ?? []), ...Object.values(t.grads)]);
+  tf.dispose([t.loss, t.acc, t.lossOk, t.gradOk, ...(t.varSq ? [t.varSq] : []), ...Object.values(t.grads)]);
 }
 
 /**

@@ -4,72 +4,44 @@
 // compared once per epoch.
 import * as tf from '../tf.js';
 import type { LayerEntry } from '../model/layers.js';
-import { inSevens } from './step.js';
 
 /**
- * Each layer's gradient norm, summed over an epoch's steps. On backends that read every step anyway
- * (eager), the per-variable Σg² come back with one small read and are summed in JS; on GPU backends
- * (deferred) they are summed on the device and read once per epoch.
+ * Each layer's gradient norm over an epoch as a root mean square over its steps, sqrt(mean_t ||g_t||^2):
+ * one add per step on the device (no read, no per-layer work), one read per epoch.
  */
 export class GradNorms {
-  private device?: tf.Tensor;
-  private readonly host: Float64Array;
+  private sum?: tf.Tensor1D;
   private steps = 0;
-  private matrix?: tf.Tensor2D;
   /** `layerOf[i]`: the index (into `layers`) of the layer of the step's variable i. */
   constructor(
     readonly layers: readonly string[],
     private readonly layerOf: readonly number[],
-    from?: { steps: number; sums: number[] },
-  ) {
-    this.host = new Float64Array(layers.length);
-    if (from && from.sums.length === layers.length) {
-      this.host.set(from.sums);
-      this.steps = from.steps;
-    }
-  }
+    private readonly from?: { steps: number; sums: number[] },
+  ) {}
 
-  /** One step: each variable's Σg², as scalars. */
-  add(varSq: readonly tf.Scalar[], eager: boolean): void {
+  /** One step: each variable's sum of squared gradients. */
+  add(varSq: tf.Tensor1D): void {
+    const next = this.sum ? tf.add(this.sum, varSq) : tf.clone(varSq);
+    this.sum?.dispose();
+    this.sum = next as tf.Tensor1D;
     this.steps++;
-    if (eager) {
-      // CPU-side tensors here: a read is a copy with no pipeline to drain, cheaper than any op on them
-      const layerSq = new Float64Array(this.layers.length);
-      this.layerOf.forEach((l, v) => (layerSq[l]! += varSq[v]!.dataSync()[0]!));
-      layerSq.forEach((x, l) => (this.host[l]! += Math.sqrt(x)));
-      return;
-    }
-    this.matrix ??= this.sumByLayer();
-    const next = tf.tidy(() => {
-      const column = inSevens(
-        varSq.map((p) => tf.reshape(p, [1])),
-        (ts) => tf.concat(ts),
-      )!;
-      const norms = tf.reshape(tf.sqrt(tf.matMul(tf.reshape(column, [1, -1]), this.matrix!)), [-1]);
-      return this.device ? tf.add(this.device, norms) : norms;
-    });
-    this.device?.dispose();
-    this.device = next;
   }
 
-  /** [variables × layers] of 0/1: which layer each variable belongs to. */
-  private sumByLayer(): tf.Tensor2D {
-    const m = new Float32Array(this.layerOf.length * this.layers.length);
-    this.layerOf.forEach((l, v) => (m[v * this.layers.length + l] = 1));
-    return tf.tensor2d(m, [this.layerOf.length, this.layers.length]);
-  }
-
-  /** Per layer, the sum of the steps' norms so far (kept with a partial epoch), and how many steps. */
+  /** Per layer, the steps' squared norms summed (kept with a partial epoch), and how many steps. */
   async totals(): Promise<{ steps: number; sums: number[] }> {
-    const dev = this.device ? await this.device.data() : undefined;
-    return { steps: this.steps, sums: Array.from(this.host, (h, l) => h + (dev?.[l] ?? 0)) };
+    const perVar = this.sum ? await this.sum.data() : new Float32Array(0);
+    const sums = this.layers.map((_, l) => this.from?.sums[l] ?? 0);
+    this.layerOf.forEach((l, v) => (sums[l]! += perVar[v] ?? 0));
+    return { steps: this.steps + (this.from?.steps ?? 0), sums };
   }
 
   dispose(): void {
-    this.device?.dispose();
-    this.matrix?.dispose();
+    this.sum?.dispose();
   }
 }
+
+/** A layer's gradient norm for the epoch from totals(): sqrt(Σ_t ||g_t||² / steps). */
+export const rmsNorm = (sumSq: number, steps: number): number => Math.sqrt(sumSq / steps);
 
 /** Each layer's weights as CPU copies (once per stage and per epoch: not per step). */
 export async function weightsOf(
