@@ -141,3 +141,23 @@ test("optimizer state: Adam's β^t accumulators survive a save and restore bit f
   step(restored);
   assert.deepEqual(Float32Array.from(v.dataSync()), a, 'the next update is the same');
 });
+
+test('crash safety: an interrupt right after an epoch’s last batch resumes (nothing left of that epoch to run)', async () => {
+  const { train: run } = await import('../src/index.js');
+  const out = join(dir, 'last-batch');
+  const ctl = new AbortController();
+  const first = await run(
+    { schedule: file, out, backend: 'wasm', threads: 1 },
+    (e) => {
+      if (e.type === 'batch-end' && e.epoch === 1 && e.batch === e.batches) ctl.abort();
+    },
+    ctl.signal,
+  );
+  assert.equal(first.status, 'interrupted');
+  const saved = JSON.parse(readFileSync(join(out, 'checkpoints/last/state.json'), 'utf8'));
+  assert.equal(saved.state.epoch, 0);
+  assert.ok(saved.state.partial.steps > 0);
+  const resumed = await run({ resume: out });
+  assert.equal(resumed.status, 'completed', resumed.error);
+  assertWholeRun(out, 'interrupted after the last batch');
+});

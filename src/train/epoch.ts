@@ -224,7 +224,8 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
         break;
       }
     }
-    const final = c.readback === 'eager' ? last! : await reader.finish();
+    // an epoch interrupted after its last batch has nothing left to run: its sums are the reading
+    const final = c.readback === 'eager' ? (last ?? (await sums.read())) : await reader.finish();
     if (!final.ok) return failed(c, final, interrupted);
     const { lossSum, accSum, samples } = final;
     const gradNorms = await c.gradNorms?.totals();
