@@ -21,6 +21,12 @@ export interface EpochRow {
   seconds: number;
 }
 
+/** An epoch-end event's numbers as summary.json keeps them. */
+export function epochRow(e: Extract<RunEvent, { type: 'epoch-end' }>): EpochRow {
+  const { stage, stageIndex, epoch, lr, loss, acc, valLoss, valAcc, seconds } = e;
+  return { stage, stageIndex, epoch, lr, loss, acc, valLoss, valAcc, seconds };
+}
+
 /** How the run ended: the run-end event's numbers. */
 type RunEnd = Omit<Extract<RunEvent, { type: 'run-end' }>, 'type' | 'decodeCache' | 'tensors'>;
 

@@ -1,10 +1,9 @@
 // The per-layer telemetry as heat maps (layers × epochs, stage boundaries marked): gradient norm and
 // weight movement of trainable layers on a log colour scale; frozen layers grey, or red if they moved.
 import type { RunEvent } from '../core/events.js';
+import { esc } from './html.js';
 
 type Telemetry = Extract<RunEvent, { type: 'layer-telemetry' }>;
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** White → blue → dark red over [lo, hi] in log10. */
 function colour(v: number, lo: number, hi: number): string {

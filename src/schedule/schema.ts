@@ -22,6 +22,14 @@ const Name = (description: string) =>
 const MAX_EPOCHS = 100000;
 
 const PositiveNumber = (description: string) => Type.Number({ exclusiveMinimum: 0, description });
+
+/** training.accumulate and a stage's own. */
+const Accumulate = Type.Integer({
+  minimum: 1,
+  maximum: 1024,
+  description:
+    'Gradient accumulation: one optimizer step per N batches, so the effective batch is batchSize × N (default 1).',
+});
 const Patterns = (description: string) =>
   Type.Array(Type.String({ minLength: 1 }), {
     description: `${description} Glob on the layer's full path ('*' within a segment, '**' across segments; a pattern without '/' matches any segment, so 'layer4*' matches 'backbone/layer4_0_conv1'); prefix 're:' for a regular expression.`,
@@ -231,14 +239,7 @@ export const StageSpec = Type.Object(
     scheduler: Type.Optional(SchedulerSpec),
     lrGroups: Type.Optional(Type.Array(LrGroupSpec, { description: 'Discriminative learning rates.' })),
     lrDecay: Type.Optional(LrDecaySpec),
-    accumulate: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: 1024,
-        description:
-          'Gradient accumulation: one optimizer step per N batches, so the effective batch is batchSize × N (default 1).',
-      }),
-    ),
+    accumulate: Type.Optional(Accumulate),
     keepOptimizerState: Type.Optional(
       Type.Boolean({ description: 'Keep optimizer state of variables that stay trainable (default false).' }),
     ),
@@ -304,14 +305,7 @@ export const TrainingSpec = Type.Object(
       Type.Integer({ minimum: 0, description: 'Also report gradients every N steps (0 = only at stage start).' }),
     ),
     cacheFeatures: Type.Optional(Type.Boolean({ description: 'Cache outputs of a frozen prefix (default true).' })),
-    accumulate: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: 1024,
-        description:
-          'Gradient accumulation: one optimizer step per N batches, so the effective batch is batchSize × N (default 1).',
-      }),
-    ),
+    accumulate: Type.Optional(Accumulate),
     telemetry: Type.Optional(
       Type.Boolean({
         description:

@@ -9,10 +9,6 @@ export class GradAccumulator {
   /** The variables as they were before the group's first batch (undone if a step was not finite). */
   held?: Map<tf.Variable, tf.Tensor>;
 
-  get empty(): boolean {
-    return this.samples === 0;
-  }
-
   /** One batch: `grads` of its mean loss, `n` samples. */
   add(grads: tf.NamedTensorMap, n: number): void {
     for (const [name, g] of Object.entries(grads)) {

@@ -7,7 +7,7 @@ import * as tf from '../tf.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { EventBus, type Reporter, type RunEvent } from '../core/events.js';
 import { writeAtomic } from '../core/files.js';
-import { readSummary, type EpochRow } from '../core/summary.js';
+import { epochRow, readSummary, type EpochRow } from '../core/summary.js';
 import { readRunEvents, RUN_FILES, writeDataSplit, type RunRecord, type RunState } from '../core/run-files.js';
 import { packageVersion } from '../core/paths.js';
 import { resolvedYaml } from '../schedule/resolved.js';
@@ -136,23 +136,7 @@ async function located<T>(loaded: LoadedSchedule, work: Promise<T>): Promise<T> 
  */
 function earlierHistory(runDir: string): EpochRow[] | undefined {
   if (existsSync(join(runDir, RUN_FILES.events)))
-    return readRunEvents(runDir).flatMap((e) =>
-      e.type === 'epoch-end'
-        ? [
-            {
-              stage: e.stage,
-              stageIndex: e.stageIndex,
-              epoch: e.epoch,
-              lr: e.lr,
-              loss: e.loss,
-              acc: e.acc,
-              valLoss: e.valLoss,
-              valAcc: e.valAcc,
-              seconds: e.seconds,
-            },
-          ]
-        : [],
-    );
+    return readRunEvents(runDir).flatMap((e) => (e.type === 'epoch-end' ? [epochRow(e)] : []));
   return readSummary(runDir)?.history;
 }
 

@@ -34,8 +34,8 @@ export function csvReporter({ runDir, append }: FileReporterOptions): Reporter {
   return {
     onEvent(e) {
       if (e.type === 'run-start' && e.resumedFrom) {
-        truncate(file, e.resumedFrom.epoch);
-        truncateLayers(layers, e.resumedFrom.epoch);
+        truncate(file, e.resumedFrom.epoch, metricsEpoch);
+        truncate(layers, e.resumedFrom.epoch, layersEpoch);
       }
       if (e.type === 'layer-telemetry') {
         const rows = e.layers.map((l) => [e.epoch, e.stage, l.path, l.trainable ? 1 : 0, l.gradNorm ?? '', l.change]);
@@ -48,22 +48,19 @@ export function csvReporter({ runDir, append }: FileReporterOptions): Reporter {
   };
 }
 
-/** layers.csv's rows of the epochs a resumed run redoes go (the epoch is the first field). */
-function truncateLayers(file: string, epoch: number): void {
-  const [header, ...rows] = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '');
-  const kept = rows.filter((r) => Number(r.slice(0, r.indexOf(','))) <= epoch);
-  writeFileSync(file, [header, ...kept].map((l) => `${l}\n`).join(''));
-}
-
-/** A resumed run redoes the epochs after its checkpoint: their rows are replaced, not repeated. */
-function truncate(file: string, epoch: number): void {
+/**
+ * A resumed run redoes the epochs after its checkpoint: their rows are replaced, not repeated.
+ * `epochOf` reads a row's epoch.
+ */
+function truncate(file: string, epoch: number, epochOf: (row: string) => number): void {
   if (!existsSync(file)) return;
   const [header, ...rows] = readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '');
-  // the epoch is the second field; a quoted stage name never ends in a digit followed by a comma
-  const epochOf = (row: string) => Number(/(?:^|,)(\d+),[^,]*,\d+,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*$/.exec(row)?.[1]);
   writeFileSync(file, [header, ...rows.filter((r) => epochOf(r) <= epoch)].map((l) => `${l}\n`).join(''));
 }
+
+// metrics.csv: the epoch is the second field; a quoted stage name never ends in a digit followed by a comma
+const metricsEpoch = (row: string) => Number(/(?:^|,)(\d+),[^,]*,\d+,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*$/.exec(row)?.[1]);
+// layers.csv: the epoch is the first field
+const layersEpoch = (row: string) => Number(row.slice(0, row.indexOf(',')));

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Reporter, RunEvent } from '../../core/events.js';
 import { writeAtomic } from '../../core/files.js';
-import type { EpochRow, RunSummary } from '../../core/summary.js';
+import { epochRow, type EpochRow, type RunSummary } from '../../core/summary.js';
 
 type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
@@ -31,8 +31,7 @@ export function summaryReporter(ctx: SummaryContext): Reporter {
         // a resumed run redoes what came after its checkpoint: those rows are replaced, not repeated
         history = history.filter((h) => h.epoch <= (e.resumedFrom?.epoch ?? 0));
       } else if (e.type === 'epoch-end') {
-        const { stage, stageIndex, epoch, lr, loss, acc, valLoss, valAcc, seconds } = e;
-        history.push({ stage, stageIndex, epoch, lr, loss, acc, valLoss, valAcc, seconds });
+        history.push(epochRow(e));
       } else if (e.type === 'guard') guard.push(e);
       else if (e.type === 'early-stop') earlyStops.push(e);
       else if (e.type === 'warning') warnings.push(e.message);
