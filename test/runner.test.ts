@@ -14,7 +14,9 @@ import { EventBus, type RunEvent } from '../src/core/events.js';
 import { runStages } from '../src/train/runner.js';
 import { Patience, UnfreezeGuard } from '../src/train/policy.js';
 
-import { runAndCollect } from './helpers.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, runAndCollect } from './helpers.js';
 
 await initBackend('wasm');
 
@@ -321,6 +323,53 @@ test('guard rollback and stop end the run; early stopping ends only the stage', 
   assert.ok(lastEpochs.length < 5, 'stage ended early');
   assert.ok(early.events.some((e) => e.type === 'stage-start' && e.stage === 'all' && !e.skippedUnfreeze));
 });
+
+const TM = join(ROOT, '../shared/models/tm-nail-biting/model.json');
+
+test(
+  'feature caching splits inside nested models: the Teachable Machine export caches up to block_15 with the same weights',
+  { skip: !existsSync(TM) && 'shared model not present' },
+  async () => {
+    const train = randomData(12, [224, 224, 3], 3, 4);
+    const val = randomData(6, [224, 224, 3], 3, 5);
+    // SGD: the cached prefix has BatchNorm folded (features within ~4e-6 relative), and Adam's first steps
+    // are ±lr for near-zero gradients, which would turn that rounding into lr-sized differences
+    const stages = `  - { name: head, epochs: 1, lr: 0.01, optimizer: { type: sgd, momentum: 0.9 } }
+  - { name: last, epochs: 2, unfreeze: ['block_16*', 'Conv_1*'], lr: 0.001, optimizer: { type: sgd, momentum: 0.9 } }
+`;
+    const run = async (extra: string) => {
+      const model = attachHead(cutModel(await loadModel(TM)), [{ dense: { units: 'auto', activation: 'softmax' } }], 3);
+      seededHead(model);
+      const layers = listLayers(model);
+      const plan = planOf(stages, extra);
+      const { events } = await runAndCollect(plan, model, memorySource(train), memorySource(val));
+      const w = (p: string) =>
+        layers
+          .find((l) => l.path === p)!
+          .layer.getWeights()
+          .flatMap((t) => Array.from(t.dataSync()));
+      const path = 'sequential_1/model1/';
+      return { events, head: w('head/dense_1'), conv: w(`${path}block_16_project`), last: w(`${path}Conv_1`) };
+    };
+    const cached = await run('');
+    const plain = await run('training: { cacheFeatures: false }\n');
+    const caches = cached.events.flatMap((e) => (e.type === 'feature-cache' ? [e] : []));
+    assert.deepEqual(
+      caches.map((e) => e.used && e.at),
+      ['sequential_1/global_average_pooling2d_GlobalAveragePooling2D1', 'sequential_1/model1/block_15_add'],
+    );
+    const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    for (const k of ['head', 'conv', 'last'] as const)
+      assert.ok(maxDiff(cached[k], plain[k]) < 1e-4, `${k}: ${maxDiff(cached[k], plain[k])}`);
+    // the unfrozen weights did move: the comparison is not between two untouched copies
+    const before = attachHead(cutModel(await loadModel(TM)), [{ dense: { units: 3 } }], 3);
+    const orig = listLayers(before)
+      .find((l) => l.path === 'sequential_1/model1/Conv_1')!
+      .layer.getWeights()
+      .flatMap((t) => Array.from(t.dataSync()));
+    assert.ok(maxDiff(orig, cached.last) > 1e-4);
+  },
+);
 
 test('feature caching: same weights as uncached training, said in the events, off with augmentation', async () => {
   const ds = split(loadBuiltinDataset('mnist-5-9'), 0.5, 5, 96);

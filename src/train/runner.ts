@@ -231,13 +231,17 @@ function stableVariables(
   return out;
 }
 
-/** Top-level layers that must run in the training step: trainable now, or training-mode dependent. */
-function activeTopLevel(layers: readonly LayerEntry[], trainable: ReadonlySet<string>, bnPolicy: string): Set<string> {
-  const out = new Set<string>();
+/** Leaf layers that must run in the training step: trainable now, or training-mode dependent. */
+function activeLayers(
+  layers: readonly LayerEntry[],
+  trainable: ReadonlySet<string>,
+  bnPolicy: string,
+): Set<tf.layers.Layer> {
+  const out = new Set<tf.layers.Layer>();
   for (const l of layers) {
     const cls = l.layer.getClassName();
     const modeActive = MODE_LAYERS.has(cls) && (cls !== 'BatchNormalization' || bnPolicy === 'train');
-    if (trainable.has(l.path) || modeActive) out.add(l.path.split('/')[0]!);
+    if (trainable.has(l.path) || modeActive) out.add(l.layer);
   }
   return out;
 }
@@ -288,10 +292,10 @@ async function stageData(
   };
   if (!plan.training.cacheFeatures) return plain;
   if (isAugmenting(plan.data.augment)) return off('the data is augmented');
-  const active = activeTopLevel(layers, trainable, plan.training.batchNorm);
-  const first = model.layers.find((l) => l.getClassName() !== 'InputLayer');
-  if (first && active.has(first.name))
-    return off(`the first layer ('${first.name}') trains: nothing before it to cache`);
+  const active = activeLayers(layers, trainable, plan.training.batchNorm);
+  const first = layers.find((l) => !l.isContainer);
+  if (first && active.has(first.layer))
+    return off(`the first layer ('${first.path}') trains: nothing before it to cache`);
   const split = splitForCaching(model, active);
   if (!split) return off('no frozen prefix ends in a single tensor before the first trainable layer');
   const per = split.featureShape.reduce((a, b) => a * b, 1);
