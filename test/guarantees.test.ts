@@ -69,6 +69,18 @@ test('bad schedules: names that would be paths, non-finite numbers, absurd sizes
       tinySchedule(32, STAGES).replace('batchSize: 32', 'batchSize: 32, seed: -3'),
       /data\.seed must be an integer >= 0/,
     ],
+    [
+      tinySchedule(32, STAGES).replace('batchSize: 32', 'batchSize: 32, augment: { flip: true, views: 0 }'),
+      /:2:94: data\.augment\.views must be an integer >= 1 <= 64 \(got 0\)/,
+    ],
+    [
+      tinySchedule(32, STAGES).replace('batchSize: 32', 'batchSize: 32, augment: { flip: true, views: 5000 }'),
+      /data\.augment\.views must be an integer >= 1 <= 64 \(got 5000\)/,
+    ],
+    [
+      tinySchedule(32, STAGES).replace('batchSize: 32', 'batchSize: 32, augment: { views: 4 }'),
+      /:2:\d+: data\.augment\.views: 4 views of images that are not augmented are all the same; add flip/,
+    ],
     ['model: *nope\n', /:1:1: invalid YAML: Unresolved alias/],
     [
       'a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',

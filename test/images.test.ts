@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import * as tf from '../src/tf.js';
 import { decodeImage, scanFolder } from '../src/data/images.js';
 import { openData, describeData } from '../src/data/open.js';
-import { applyAugment, drawAugment, drawSeed } from '../src/data/augment.js';
+import { applyAugment, drawAugment, drawSeed, pickView } from '../src/data/augment.js';
 import { affineOf, normalizePreprocess } from '../src/schedule/preprocess.js';
 import { augmentBatch, sourceSize } from '../src/data/dataset.js';
 import { classificationReport } from '../src/report/classification.js';
@@ -199,6 +199,35 @@ test('augmentation: deterministic per (seed, epoch, image), off means identity, 
   const batch = new Float32Array([...img, ...img]);
   augmentBatch(batch, [11, 12], [h, w, 2], { spec, seed: 7, epoch: 3 });
   assert.deepEqual(batch.subarray(0, img.length), a);
+});
+
+test('augment.views: every epoch shows each image as one of its K fixed views, drawn per image', () => {
+  const h = 6;
+  const w = 5;
+  const img = Float32Array.from({ length: h * w }, (_, i) => i);
+  const spec = { flip: true, rotate: 15, crop: 0.5, brightness: 0.2, contrast: 0.2, views: 3 };
+  const key = (x: Float32Array) => Array.from(x).join(',');
+  const views = [0, 1, 2].map((view) => {
+    const b = Float32Array.from(img);
+    augmentBatch(b, [4], [h, w, 1], { spec, seed: 7, epoch: 0, view });
+    return key(b);
+  });
+  assert.equal(new Set(views).size, 3, 'three different views');
+  const shown = new Map<string, number>();
+  const perItem: number[][] = [[], []];
+  for (let epoch = 1; epoch <= 40; epoch++) {
+    const b = new Float32Array([...img, ...img]);
+    augmentBatch(b, [4, 5], [h, w, 1], { spec, seed: 7, epoch });
+    const k = key(b.subarray(0, img.length));
+    shown.set(k, (shown.get(k) ?? 0) + 1);
+    perItem[0]!.push(pickView(7, epoch, 4, 3));
+    perItem[1]!.push(pickView(7, epoch, 5, 3));
+  }
+  // the epochs' images are exactly the fixed views, each one used
+  assert.deepEqual([...shown.keys()].sort(), [...views].sort());
+  assert.notDeepEqual(perItem[0], perItem[1], 'each image draws its own sequence of views');
+  const counts = [0, 1, 2].map((v) => perItem[0]!.filter((x) => x === v).length);
+  assert.ok(Math.min(...counts) >= 6, `views used evenly enough: ${counts}`);
 });
 
 test('classification report: hand-computed precision, recall, F1 and confusion', () => {

@@ -413,3 +413,45 @@ test('feature caching: same weights as uncached training, said in the events, of
   const off = aug.events.filter((e) => e.type === 'feature-cache');
   assert.ok(off.every((e) => e.type === 'feature-cache' && !e.used && /augmented/.test(e.reason ?? '')));
 });
+
+test('augment.views: cached views train like the same views uncached; fresh augmentation differs', async () => {
+  const ds = split(loadBuiltinDataset('mnist-5-9'), 0.5, 5, 64);
+  const val = { ...ds.val, x: ds.val.x.subarray(0, 32 * 784), y: ds.val.y.subarray(0, 32) };
+  const stages = `  - { name: head, epochs: 3, lr: 0.003 }
+  - { name: last, epochs: 2, unfreeze: ['layer3*'], lr: 0.001, optimizer: adamw, weightDecay: 0.01 }
+`;
+  const run = async (extra: string, views?: number) => {
+    const model = attachHead(
+      cutModel(await loadModel('builtin:resnet-mini')),
+      [{ dense: { units: 'auto', activation: 'softmax' } }],
+      5,
+    );
+    seededHead(model);
+    const plan = planOf(stages, extra);
+    Object.assign(plan.data.augment, { rotate: 10, crop: 0.7, flip: true, views });
+    const { events } = await runAndCollect(plan, model, memorySource(ds.train), memorySource(val));
+    const weights = listLayers(model)
+      .filter((l) => l.path === 'head/dense_1' || l.path === 'layer3_0_conv2')
+      .flatMap((l) => l.layer.getWeights().flatMap((t) => Array.from(t.dataSync())));
+    return { events, weights };
+  };
+  const cached = await run('', 3);
+  const plain = await run('training: { cacheFeatures: false }\n', 3);
+  const fresh = await run('');
+  const caches = cached.events.flatMap((e) => (e.type === 'feature-cache' ? [e] : []));
+  assert.deepEqual(
+    caches.map((e) => [e.used, e.views]),
+    [
+      [true, 3],
+      [true, 3],
+    ],
+  );
+  const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  assert.ok(
+    maxDiff(cached.weights, plain.weights) < 1e-4,
+    `cached vs uncached: ${maxDiff(cached.weights, plain.weights)}`,
+  );
+  // fresh draws every epoch are other images: the views really replace them
+  assert.ok(maxDiff(cached.weights, fresh.weights) > 1e-3);
+  assert.ok(fresh.events.some((e) => e.type === 'feature-cache' && !e.used && /augment\.views/.test(e.reason ?? '')));
+});

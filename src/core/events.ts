@@ -111,12 +111,14 @@ export type RunEvent =
       type: 'feature-cache';
       stageIndex: number;
       used: boolean;
-      /** The layer whose outputs were cached (everything up to it is frozen). */
+      /** The layer (full path) whose outputs were cached (everything up to it is frozen). */
       at?: string;
       featureShape?: number[];
       megabytes?: number;
       /** conv → BatchNorm pairs folded into one conv for computing the cache. */
       foldedBatchNorm?: number;
+      /** augment.views: how many augmented views of each training image were cached. */
+      views?: number;
       seconds?: number;
       reason?: string;
     }

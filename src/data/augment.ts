@@ -11,6 +11,8 @@ export interface AugmentSpec {
   crop: number;
   brightness: number;
   contrast: number;
+  /** Each image is drawn from this many fixed views (seeded) instead of a fresh draw every epoch. */
+  views?: number;
 }
 
 export const isAugmenting = (a: AugmentSpec): boolean =>
@@ -33,6 +35,23 @@ export function drawSeed(seed: number, epoch: number, index: number): number {
     Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35) ^ Math.imul(index + 1, 0x27d4eb2f);
   h ^= h >>> 16;
   return Math.imul(h, 0x7feb352d) >>> 0;
+}
+
+/** Views live at their own "epochs", far from real ones, so view v of an image is one fixed draw. */
+const VIEW_EPOCH = 0x40000000;
+
+/**
+ * The draw seed of one image in one epoch. With `views`, the epoch picks one of the image's K fixed
+ * views (seeded, independently per image); `view` asks for one view directly (feature caching).
+ */
+export function itemSeed(a: { seed: number; epoch: number; views?: number; view?: number }, item: number): number {
+  if (a.views === undefined) return drawSeed(a.seed, a.epoch, item);
+  return drawSeed(a.seed, VIEW_EPOCH + (a.view ?? pickView(a.seed, a.epoch, item, a.views)), item);
+}
+
+/** Which of K views an image shows in an epoch. */
+export function pickView(seed: number, epoch: number, item: number, views: number): number {
+  return drawSeed(seed ^ 0x5bd1e995, epoch, item) % views;
 }
 
 export function drawAugment(a: AugmentSpec, height: number, width: number, seed: number): AugmentDraw {

@@ -2,7 +2,7 @@
 // both behind BatchSource; and their stratified, seeded splits.
 import { UserError } from '../core/errors.js';
 import { rng, shuffleInPlace } from './random.js';
-import { applyAugment, drawAugment, drawSeed, isAugmenting, type AugmentSpec } from './augment.js';
+import { applyAugment, drawAugment, isAugmenting, itemSeed, pickView, type AugmentSpec } from './augment.js';
 
 /** What the runner needs from a data set: labels up front, pixels per batch. */
 export interface BatchSource {
@@ -21,6 +21,8 @@ export interface AugmentRequest {
   spec: AugmentSpec;
   seed: number;
   epoch: number;
+  /** With spec.views: this view of every image, whatever the epoch would pick (feature caching). */
+  view?: number;
 }
 
 export const sourceSize = (s: BatchSource): number => s.labels.length;
@@ -37,7 +39,8 @@ export function augmentBatch(
   const per = h * w * c;
   items.forEach((item, k) => {
     const img = x.subarray(k * per, (k + 1) * per);
-    x.set(applyAugment(img, h, w, c, drawAugment(a.spec, h, w, drawSeed(a.seed, a.epoch, item))), k * per);
+    const seed = itemSeed({ seed: a.seed, epoch: a.epoch, views: a.spec.views, view: a.view }, item);
+    x.set(applyAugment(img, h, w, c, drawAugment(a.spec, h, w, seed)), k * per);
   });
 }
 
@@ -50,6 +53,28 @@ export function memorySource(d: Dataset): BatchSource {
     batch: async (idx, augment) => {
       const x = subset(d, idx).x;
       if (augment && d.shape.length === 3) augmentBatch(x, idx, d.shape as [number, number, number], augment);
+      return x;
+    },
+  };
+}
+
+/**
+ * Features of K augmented views of every item (feature caching with augment.views): a batch shows, per
+ * item, the view its augment request picks for the epoch, as the uncached source would have drawn it.
+ */
+export function viewsSource(
+  d: { classes: string[]; labels: Int32Array; shape: readonly number[] },
+  views: readonly Float32Array[],
+): BatchSource {
+  const per = d.shape.reduce((a, b) => a * b, 1);
+  return {
+    ...d,
+    batch: async (idx, a) => {
+      const x = new Float32Array(idx.length * per);
+      idx.forEach((item, k) => {
+        const v = a ? (a.view ?? pickView(a.seed, a.epoch, item, views.length)) : 0;
+        x.set(views[v]!.subarray(item * per, (item + 1) * per), k * per);
+      });
       return x;
     },
   };

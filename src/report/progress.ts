@@ -110,7 +110,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         if (e.used)
           log(
             c.dim(
-              `  feature cache: outputs of '${e.at}' (${e.featureShape?.join('×')}, ${e.megabytes?.toFixed(1)} MB) computed once in ${e.seconds?.toFixed(1)} s${e.foldedBatchNorm ? ` (${e.foldedBatchNorm} BatchNorms folded into their convs)` : ''}; only the layers after it run`,
+              `  feature cache: outputs of '${e.at}' (${e.featureShape?.join('×')}, ${e.megabytes?.toFixed(1)} MB) computed once${e.views ? ` on ${e.views} augmented views of each training image` : ''} in ${e.seconds?.toFixed(1)} s${e.foldedBatchNorm ? ` (${e.foldedBatchNorm} BatchNorms folded into their convs)` : ''}; only the layers after it run`,
             ),
           );
         else if (e.reason) log(c.dim(`  feature cache: off (${e.reason})`));

@@ -72,7 +72,7 @@ export interface Plan {
     resize: 'cover' | 'contain' | 'stretch';
     preprocess: Preprocess;
     cacheMB: number;
-    augment: { flip: boolean; rotate: number; crop: number; brightness: number; contrast: number };
+    augment: { flip: boolean; rotate: number; crop: number; brightness: number; contrast: number; views?: number };
   };
   training: {
     loss: 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy';
@@ -176,6 +176,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
         crop: d.augment?.crop ?? 1,
         brightness: d.augment?.brightness ?? 0,
         contrast: d.augment?.contrast ?? 0,
+        views: d.augment?.views,
       },
     },
     training: {

@@ -152,6 +152,14 @@ export const DataSpec = Type.Object(
           ),
           brightness: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Brightness jitter (±).' })),
           contrast: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Contrast jitter (±).' })),
+          views: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 64,
+              description:
+                'Draw each image from K fixed augmented views (seeded), so a frozen prefix can be cached on all K once per stage; off: fresh augmentation every epoch.',
+            }),
+          ),
         },
         { additionalProperties: false, description: 'Training-time augmentation (never applied to validation data).' },
       ),

@@ -50,6 +50,13 @@ export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
       message: `data.preprocess: mean has ${pre.mean.length} value(s) but std has ${pre.std.length}; give one value or one per channel for both`,
     });
   }
+  const aug = schedule.data.augment;
+  if (aug?.views !== undefined && !(aug.flip || aug.rotate || (aug.crop ?? 1) < 1 || aug.brightness || aug.contrast)) {
+    issues.push({
+      path: ['data', 'augment', 'views'],
+      message: `data.augment.views: ${aug.views} views of images that are not augmented are all the same; add flip, crop, rotate, brightness or contrast, or remove views`,
+    });
+  }
   const ranges = stageRanges(stages);
   const names = new Map<string, number>();
   let lr = 1e-3;

@@ -8,7 +8,7 @@ import { scheduleFactor, type StagePlan } from '../schedule/plan.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';
 import { applyStep, type GroupOptimizer } from './optim.js';
 import type { RunEvent } from '../core/events.js';
-import type { ModeController } from './runner.js';
+import type { ModeController } from './mode.js';
 import {
   commitIf,
   disposeStep,

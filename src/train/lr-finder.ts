@@ -3,13 +3,13 @@
 // stream are put back exactly afterwards, so training then runs as if the found lr had been written.
 import * as tf from '../tf.js';
 import { rng, restoreRandomState, randomState, shuffleInPlace } from '../data/random.js';
-import type { BatchSource } from '../data/dataset.js';
+import type { AugmentRequest, BatchSource } from '../data/dataset.js';
 import type { LayerEntry } from '../model/layers.js';
 import { SmoothedLoss, suggestLr, sweepLr, type LrPoint } from '../schedule/lr-find.js';
 import type { StagePlan } from '../schedule/plan.js';
 import { toTensors } from './epoch.js';
 import { applyStep, newGroup, type GroupOptimizer } from './optim.js';
-import type { ModeController } from './runner.js';
+import type { ModeController } from './mode.js';
 import { disposeStep, forwardBackward } from './step.js';
 
 export interface LrSweep {
@@ -27,6 +27,8 @@ export interface SweepContext {
   groups: readonly GroupOptimizer[];
   batchSize: number;
   seed: number;
+  /** The augmentation of the sweep's n-th pass over the data. */
+  augment?: (pass: number) => AugmentRequest | undefined;
 }
 
 /** Every weight of the model (trainable or not), copied: what the sweep may change. */
@@ -62,7 +64,8 @@ export async function lrSweep(c: SweepContext): Promise<LrSweep> {
       temp.forEach((g, k) => g.setLr(lr * ratios[k]!));
       const b = i % perEpoch;
       const idx = order.slice(b * c.batchSize, (b + 1) * c.batchSize);
-      const { x, y } = toTensors(c.train, idx, await c.train.batch(idx), c.train.classes.length);
+      const pixels = await c.train.batch(idx, c.augment?.(Math.floor(i / perEpoch)));
+      const { x, y } = toTensors(c.train, idx, pixels, c.train.classes.length);
       const t = forwardBackward(c.model, c.mode, x, y, vars);
       try {
         const loss = (await t.loss.data())[0]!; // one read per sweep step: the sweep is short

@@ -4,19 +4,17 @@
 // the policy (guard, early stopping) that decides when to stop.
 import * as tf from '../tf.js';
 import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
-import { applyTrainable, isBatchNorm, listLayers, type LayerEntry } from '../model/layers.js';
-import { memorySource, sourceSize, type BatchSource } from '../data/dataset.js';
-import { splitForCaching } from '../model/split.js';
-import { foldBatchNorm } from '../model/fold.js';
-import { isAugmenting } from '../data/augment.js';
+import { applyTrainable, listLayers, type LayerEntry } from '../model/layers.js';
+import { sourceSize, type BatchSource } from '../data/dataset.js';
+import { augmentFor, stageData, type StageData } from './feature-cache.js';
+import { ModeController } from './mode.js';
 import { rng, shuffleInPlace } from '../data/random.js';
 import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from './optim.js';
 import type { EventBus, GradientLayer } from '../core/events.js';
 import { makePolicies, type Policies, type PolicyAction } from './policy.js';
 import type { CheckpointKind, RunState } from '../core/run-files.js';
-import { setLayerSeed, wrapLayerCall, type LayerCall } from '../core/tfjs-internals.js';
 import { faultPoint } from '../core/fault.js';
-import { nextSeed, randomState, restoreRandomState, withSeededRandom } from '../data/random.js';
+import { randomState, restoreRandomState } from '../data/random.js';
 import { restoreGroups, snapshotGroups, variableKeys, type OptimizerSnapshot } from './optim-state.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type EpochPartial, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
@@ -25,58 +23,6 @@ import { lrSweep } from './lr-finder.js';
 import type { LrFindSettings } from '../schedule/lr-find.js';
 
 export { lossFn };
-
-/** Layers whose behaviour depends on the training flag. */
-const MODE_LAYERS = new Set([
-  'BatchNormalization',
-  'Dropout',
-  'SpatialDropout1D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-]);
-
-/**
- * A training call of a random layer draws from the run's stream (src/data/random.ts): Dropout through its
- * seed, the others (no seed option in tfjs) through Math.random for that synchronous call only.
- */
-function seeded(layer: tf.layers.Layer, call: () => ReturnType<LayerCall>): ReturnType<LayerCall> {
-  const cls = layer.getClassName();
-  if (cls === 'BatchNormalization') return call();
-  if (cls !== 'Dropout' && cls !== 'SpatialDropout1D') return withSeededRandom(call);
-  const rate = (layer as tf.layers.Layer & { rate: number }).rate;
-  if (!(rate > 0 && rate < 1)) return call(); // tfjs draws nothing then
-  setLayerSeed(layer, nextSeed());
-  try {
-    return call();
-  } finally {
-    setLayerSeed(layer, undefined); // a saved model.json keeps the layer's own config
-  }
-}
-
-/**
- * tfjs decides train/inference per call and does not pass `training` into nested models; BatchNorm
- * never reads `trainable` and updates its moving statistics whenever training=true. So freezeflow sets
- * the mode of every mode-dependent layer itself: training only in a training step, and frozen BatchNorm
- * layers always in inference mode (Keras semantics) unless the schedule trains BN.
- */
-export class ModeController {
-  training = false;
-  constructor(
-    layers: readonly LayerEntry[],
-    private readonly bnPolicy: 'frozen' | 'train',
-  ) {
-    for (const { layer } of layers) {
-      if (!MODE_LAYERS.has(layer.getClassName())) continue;
-      wrapLayerCall(layer, (original) => (inputs, kwargs) => {
-        const bnFrozen = isBatchNorm(layer) && !layer.trainable && this.bnPolicy === 'frozen';
-        const training = this.training && !bnFrozen;
-        const call = () => original(inputs, { ...kwargs, training });
-        return training ? seeded(layer, call) : call();
-      });
-    }
-  }
-}
 
 export interface TrainData {
   train: BatchSource;
@@ -229,103 +175,6 @@ function stableVariables(
     for (const w of l.layer.weights) out.add(w.read() as tf.Variable);
   }
   return out;
-}
-
-/** Leaf layers that must run in the training step: trainable now, or training-mode dependent. */
-function activeLayers(
-  layers: readonly LayerEntry[],
-  trainable: ReadonlySet<string>,
-  bnPolicy: string,
-): Set<tf.layers.Layer> {
-  const out = new Set<tf.layers.Layer>();
-  for (const l of layers) {
-    const cls = l.layer.getClassName();
-    const modeActive = MODE_LAYERS.has(cls) && (cls !== 'BatchNormalization' || bnPolicy === 'train');
-    if (trainable.has(l.path) || modeActive) out.add(l.layer);
-  }
-  return out;
-}
-
-/** Run `model` (in inference mode) over a whole source, into one Float32Array. */
-async function computeFeatures(
-  model: tf.LayersModel,
-  mode: ModeController,
-  d: BatchSource,
-  perSample: number,
-): Promise<Float32Array> {
-  mode.training = false;
-  const n = sourceSize(d);
-  const out = new Float32Array(n * perSample);
-  for (let s = 0; s < n; s += 128) {
-    const idx = Array.from({ length: Math.min(128, n - s) }, (_, k) => s + k);
-    const x = tf.tensor(await d.batch(idx), [idx.length, ...d.shape]);
-    const f = tf.tidy(() => model.apply(x) as tf.Tensor);
-    out.set((await f.data()) as Float32Array, s * perSample);
-    tf.dispose([x, f]);
-    await new Promise((r) => setImmediate(r));
-  }
-  return out;
-}
-
-interface StageData {
-  model: tf.LayersModel;
-  train: BatchSource;
-  val: BatchSource;
-}
-
-/**
- * Feature caching: when everything up to some layer is frozen and runs the same in training, its outputs
- * are computed once for the stage and only the rest of the model trains (same weights, same numbers).
- */
-async function stageData(
-  opts: RunOptions,
-  layers: readonly LayerEntry[],
-  trainable: ReadonlySet<string>,
-  mode: ModeController,
-  si: number,
-): Promise<StageData> {
-  const { plan, model, data, bus } = opts;
-  const plain = { model, train: data.train, val: data.val };
-  const off = (reason: string) => {
-    bus.emit({ type: 'feature-cache', stageIndex: si, used: false, reason });
-    return plain;
-  };
-  if (!plan.training.cacheFeatures) return plain;
-  if (isAugmenting(plan.data.augment)) return off('the data is augmented');
-  const active = activeLayers(layers, trainable, plan.training.batchNorm);
-  const first = layers.find((l) => !l.isContainer);
-  if (first && active.has(first.layer))
-    return off(`the first layer ('${first.path}') trains: nothing before it to cache`);
-  const split = splitForCaching(model, active);
-  if (!split) return off('no frozen prefix ends in a single tensor before the first trainable layer');
-  const per = split.featureShape.reduce((a, b) => a * b, 1);
-  const mb = ((sourceSize(data.train) + sourceSize(data.val)) * per * 4) / 2 ** 20;
-  if (mb > plan.data.cacheMB)
-    return off(`the features would take ${mb.toFixed(0)} MB, over data.cacheMB (${plan.data.cacheMB})`);
-  const t0 = Date.now();
-  const asSource = (d: BatchSource, x: Float32Array): BatchSource =>
-    memorySource({ classes: d.classes, x, y: d.labels, shape: split.featureShape });
-  // the prefix only runs forward in inference mode: BatchNorm folded into the convs does a third less work
-  const folded = foldBatchNorm(split.prefix);
-  let train: BatchSource;
-  let val: BatchSource;
-  try {
-    train = asSource(data.train, await computeFeatures(folded.model, mode, data.train, per));
-    val = asSource(data.val, await computeFeatures(folded.model, mode, data.val, per));
-  } finally {
-    folded.dispose();
-  }
-  bus.emit({
-    type: 'feature-cache',
-    stageIndex: si,
-    used: true,
-    at: split.at,
-    featureShape: split.featureShape,
-    megabytes: mb,
-    foldedBatchNorm: folded.folded,
-    seconds: (Date.now() - t0) / 1000,
-  });
-  return { model: split.suffix, train, val };
 }
 
 /** Run the plan. Returns the final state; throws NonFiniteLossError on NaN/Inf loss, gradients or weights. */
@@ -525,6 +374,8 @@ class Run {
         groups: this.groups,
         batchSize: this.opts.plan.data.batchSize,
         seed: this.opts.plan.data.seed,
+        // the sweep sees the stage's first epochs as training will (augmented, or the cached views)
+        augment: (epoch) => augmentFor(this.opts.plan, this.span(planned).first + epoch),
       });
       found = sweep.suggestion ?? planned.lr;
       this.opts.bus.emit({
@@ -624,7 +475,7 @@ class Run {
       train: sr.data!.train,
       order,
       batchSize: plan.data.batchSize,
-      augment: isAugmenting(plan.data.augment) ? { spec: plan.data.augment, seed: plan.data.seed, epoch } : undefined,
+      augment: augmentFor(plan, epoch),
       groups: this.groups,
       plateauFactor: this.policies.plateau.factor,
       readback: this.readback,

@@ -3,7 +3,7 @@
 // pipeline, so the step updates unconditionally, undoes a non-finite update on the device with `where`,
 // and the numbers are read later, at most `maxLag` steps behind ('deferred').
 import * as tf from '../tf.js';
-import type { ModeController } from './runner.js';
+import type { ModeController } from './mode.js';
 
 export type Readback = 'eager' | 'deferred';
 
