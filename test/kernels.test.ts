@@ -90,6 +90,36 @@ test('wasm depthwise conv gradients (input and filter) equal the cpu kernels', a
   );
 });
 
+test("freezeflow's SIMD depthwise filter gradient equals cpu: 16- and 4-channel blocks, single channels, strides, padding", async () => {
+  const cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid'][] = [
+    [[2, 9, 9, 21], [3, 3, 21, 1], 1, 'same'], // 16 + 4 + 1 channels
+    [[3, 12, 11, 32], [3, 3, 32, 1], 2, 'same'], // asymmetric 'same' padding at stride 2
+    [[2, 10, 10, 19], [5, 5, 19, 1], 2, 'valid'],
+    [[1, 7, 9, 48], [3, 3, 48, 1], 1, 'valid'],
+    [[2, 4, 4, 16], [5, 5, 16, 1], 1, 'same'], // taps that reach no input row
+  ];
+  // the composed kernel (FREEZEFLOW_SIMD=0) and the SIMD one both against cpu; the SIMD one really ran
+  const fs = (x: tf.Tensor4D, w: tf.Tensor4D, s: 1 | 2, p: 'same' | 'valid') => tf.depthwiseConv2d(x, w, s, p);
+  await compareConv(fs, cases, 40);
+  process.env['FREEZEFLOW_SIMD'] = '0';
+  try {
+    await compareConv(fs, cases, 40);
+  } finally {
+    delete process.env['FREEZEFLOW_SIMD'];
+  }
+  await tf.setBackend('wasm');
+  const x = tf.ones([1, 6, 6, 16]) as tf.Tensor4D;
+  const dy = tf.ones([1, 6, 6, 16]) as tf.Tensor4D;
+  const attrs = { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, 16, 1] };
+  const prof = await tf.profile(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs));
+  // composed, it would run transposes and a depthwise conv: the SIMD kernel is a single one
+  assert.deepEqual(prof.kernelNames, ['DepthwiseConv2dNativeBackpropFilter']);
+  // a 3×3 'same' tap sees 5×6 of the 6×6 positions off-centre and 5×5 in the corners
+  const dw = (prof.result as tf.Tensor).dataSync();
+  assert.deepEqual([dw[0], dw[16], dw[4 * 16]], [25, 30, 36]);
+  tf.dispose([x, dy, prof.result as tf.Tensor]);
+});
+
 test('wasm conv2d input gradient (composed, or stock for strided RGB stems) equals cpu', async () => {
   await compareConv(
     (x, w, s, p) => tf.conv2d(x, w, s, p),

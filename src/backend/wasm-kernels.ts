@@ -88,7 +88,7 @@ function pointwiseFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_u
   });
 }
 
-type DepthwiseAttrs = ConvAttrs & { dilations: [number, number] | number };
+export type DepthwiseAttrs = ConvAttrs & { dilations: [number, number] | number };
 
 function assertNoDilation(dilations: [number, number] | number, kernel: string): void {
   const [a, b] = typeof dilations === 'number' ? [dilations, dilations] : dilations;
@@ -96,7 +96,7 @@ function assertNoDilation(dilations: [number, number] | number, kernel: string):
 }
 
 /** tfjs's own conv geometry (output size, padding per side, strides) for the given shapes. */
-const convInfo = (
+export const convInfo = (
   inShape: [number, number, number, number],
   filterShape: [number, number, number, number],
   a: ConvAttrs,
@@ -455,14 +455,14 @@ function identity(args: { inputs: NamedTensorInfoMap; backend: unknown }): Tenso
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-type DirectKernel = (args: {
+export type DirectKernel = (args: {
   inputs: NamedTensorInfoMap;
   backend: unknown;
   attrs?: NamedAttrMap;
 }) => TensorInfo | undefined;
 
 /** Replace a stock wasm kernel with a direct one (heap in, heap out); undefined leaves a case to the stock one. */
-function registerDirect(kernelName: string, fn: DirectKernel): void {
+export function registerDirect(kernelName: string, fn: DirectKernel): void {
   const stock = tf.getKernel(kernelName, 'wasm');
   if (stock) tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel({

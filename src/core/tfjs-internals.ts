@@ -68,3 +68,39 @@ export function wrapReadSync(
   const b = backend as unknown as { readSync: (id: object) => unknown };
   b.readSync = wrap(b.readSync.bind(backend));
 }
+
+/**
+ * The wasm backend's heap: emscripten keeps the memory it made for the threaded build as wasmMemory,
+ * the single-threaded build's module exports its own. freezeflow's SIMD kernels import it, so their
+ * pointers are tensors' memory offsets.
+ */
+export function wasmHeap(backend: tf.KernelBackend): WebAssembly.Memory | undefined {
+  const wasm = (backend as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: unknown } } }).wasm;
+  const m = wasm?.wasmMemory ?? wasm?.asm?.memory;
+  return m instanceof WebAssembly.Memory ? m : undefined;
+}
+
+export interface AdamSlot {
+  originalName: string;
+  variable: tf.Variable;
+}
+
+/** What a fused Adam step reads and updates of tfjs' AdamOptimizer (its fields are not public API). */
+export interface AdamInternals {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  /** Slots by the position of the variable in the gradient map, as tfjs keeps them (tfjs#4290). */
+  accumulatedFirstMoment: (AdamSlot | undefined)[];
+  accumulatedSecondMoment: (AdamSlot | undefined)[];
+  incrementIterations(): void;
+}
+
+/** tfjs' AdamOptimizer's fields, when `opt` is one. */
+export function adamInternals(opt: tf.Optimizer): AdamInternals | undefined {
+  const o = opt as unknown as Partial<AdamInternals> & { getClassName(): string };
+  return o.getClassName() === 'Adam' && o.accBeta1 && o.accumulatedFirstMoment ? (o as AdamInternals) : undefined;
+}

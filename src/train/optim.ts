@@ -3,6 +3,7 @@ import { setOptimizerLr } from '../core/tfjs-internals.js';
 import * as tf from '../tf.js';
 import type { NormalizedOptimizer, StagePlan } from '../schedule/plan.js';
 import { optimizerKind } from '../schedule/optimizers/index.js';
+import { fusedAdamStep } from './fused-adam.js';
 
 /** Trainable variables that share an lr, named by where the lr comes from (see ResolvedStage). */
 export interface ParamGroup {
@@ -20,6 +21,8 @@ export interface GroupOptimizer extends ParamGroup {
   kept: boolean;
   setLr(lr: number): void;
   currentLr: number;
+  /** The group's variables by name (what gradient maps are keyed by). */
+  byName: ReadonlyMap<string, tf.Variable>;
 }
 
 /** A group's own optimizer, built from the (normalized) optimizer settings. */
@@ -31,6 +34,7 @@ export function newGroup(spec: NormalizedOptimizer, g: ParamGroup): GroupOptimiz
     config: JSON.stringify(spec),
     kept: false,
     currentLr: g.baseLr,
+    byName: new Map(g.vars.map((v) => [v.name, v])),
     setLr(v: number) {
       if (v !== out.currentLr) setOptimizerLr(optimizer, v);
       out.currentLr = v;
@@ -77,14 +81,21 @@ export function applyStep(groups: GroupOptimizer[], grads: tf.NamedTensorMap, st
     for (const v of g.vars) {
       const grad = grads[v.name];
       if (!grad) continue;
-      named[v.name] = wd > 0 && stage.weightDecayMode === 'l2' && isDecayed(v) ? tf.add(grad, tf.mul(v, wd)) : grad;
+      // tidy: the product wd·w is an intermediate (it leaked one tensor per decayed variable per step)
+      const l2 = wd > 0 && stage.weightDecayMode === 'l2' && isDecayed(v);
+      named[v.name] = l2 ? tf.tidy(() => tf.add(grad, tf.mul(v, wd))) : grad;
     }
-    if (wd > 0 && stage.weightDecayMode === 'decoupled') {
-      tf.tidy(() => {
-        for (const v of g.vars) if (isDecayed(v) && named[v.name]) v.assign(tf.mul(v, 1 - g.currentLr * wd));
-      });
+    const decoupled = wd > 0 && stage.weightDecayMode === 'decoupled';
+    const decayOf = (v: tf.Variable) => (decoupled && isDecayed(v) ? 1 - g.currentLr * wd : 1);
+    // Adam on wasm: decay and update in one kernel per variable; otherwise decay, then tfjs' optimizer
+    if (!fusedAdamStep(g.optimizer, named, g.byName, decayOf)) {
+      if (decoupled) {
+        tf.tidy(() => {
+          for (const v of g.vars) if (isDecayed(v) && named[v.name]) v.assign(tf.mul(v, decayOf(v)));
+        });
+      }
+      g.optimizer.applyGradients(named);
     }
-    g.optimizer.applyGradients(named);
     for (const v of g.vars) if (named[v.name] !== grads[v.name]) named[v.name]?.dispose();
   }
 }

@@ -1,0 +1,16 @@
+// freezeflow's SIMD kernels for the wasm backend, one file per kernel (src/backend/simd/kernels.c).
+import { registerAdamUpdate } from './adam-update.js';
+import { registerSimdDepthwiseFilterGrad } from './depthwise-filter-grad.js';
+
+export { ADAM_UPDATE, type AdamUpdateAttrs } from './adam-update.js';
+
+const KERNELS = [registerSimdDepthwiseFilterGrad, registerAdamUpdate];
+
+let registered = false;
+
+/** After registerWasmTrainingKernels: the SIMD kernels take over where they apply (idempotent). */
+export function registerSimdKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const register of KERNELS) register();
+}

@@ -1,0 +1,81 @@
+// freezeflow's own SIMD kernels (src/backend/simd/kernels.c, built by scripts/build-kernels.sh and
+// committed, so users need no compiler), instantiated on tfjs-wasm's own heap: a pointer is a tensor's
+// memory offset, nothing is copied in or out.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KernelBackend, TensorInfo } from '../tf.js';
+import { packageRoot } from '../core/paths.js';
+import { wasmHeap } from '../core/tfjs-internals.js';
+
+type Ptr = number;
+
+export interface SimdKernels {
+  depthwise_filter_grad(
+    x: Ptr,
+    dy: Ptr,
+    dw: Ptr,
+    b0: number,
+    b1: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  add_into(dst: Ptr, src: Ptr, n: number): void;
+  adam_update(
+    w: Ptr,
+    g: Ptr,
+    m: Ptr,
+    v: Ptr,
+    accBeta1: Ptr,
+    accBeta2: Ptr,
+    wOut: Ptr,
+    mOut: Ptr,
+    vOut: Ptr,
+    n: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    eps: number,
+    negLr: number,
+    decay: number,
+    decayed: number,
+  ): void;
+}
+
+/** The public methods of tfjs' wasm backend the kernels use. */
+export type WasmBackend = KernelBackend & {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  getMemoryOffset(dataId: object): number;
+  disposeData(dataId: object, force?: boolean): boolean;
+};
+
+export const SIMD_DIR = () => join(packageRoot(), 'src/backend/simd');
+
+const instances = new WeakMap<KernelBackend, SimdKernels | null>();
+
+/** The kernels on `backend`'s heap; null when it is not tfjs-wasm (or its heap cannot be found). */
+export function simdKernels(backend: KernelBackend): SimdKernels | null {
+  // FREEZEFLOW_SIMD=0: tfjs' own and the composed kernels only (to compare, or to rule these out)
+  if (process.env['FREEZEFLOW_SIMD'] === '0') return null;
+  const known = instances.get(backend);
+  if (known !== undefined) return known;
+  const memory = wasmHeap(backend);
+  let k: SimdKernels | null = null;
+  if (memory) {
+    const shared = memory.buffer instanceof SharedArrayBuffer;
+    const bytes = readFileSync(join(SIMD_DIR(), shared ? 'kernels-shared.wasm' : 'kernels.wasm'));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    k = instance.exports as unknown as SimdKernels;
+  }
+  instances.set(backend, k);
+  return k;
+}
