@@ -10,6 +10,7 @@ import { listLayers } from '../src/model/layers.js';
 import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan } from '../src/schedule/plan.js';
 import { memorySource } from '../src/data/dataset.js';
+import { fusedBatchNormCall } from '../src/train/batchnorm.js';
 import { ROOT, runAndCollect } from './helpers.js';
 
 await initBackend('wasm');
@@ -118,6 +119,67 @@ test("freezeflow's SIMD depthwise filter gradient equals cpu: 16- and 4-channel 
   const dw = (prof.result as tf.Tensor).dataSync();
   assert.deepEqual([dw[0], dw[16], dw[4 * 16]], [25, 30, 36]);
   tf.dispose([x, dy, prof.result as tf.Tensor]);
+});
+
+test('fused BatchNorm training (SIMD) equals tfjs-layers on cpu: outputs, dx through the batch statistics, dγ, dβ, moving averages', async () => {
+  // one BN layer per backend, same weights; Σ y·r as the loss, so every output element has its own weight
+  const runOn = async (backend: string, fused: boolean, shape: number[]) => {
+    await tf.setBackend(backend);
+    const c = shape.at(-1)!;
+    const layer = tf.layers.batchNormalization({ momentum: 0.9 });
+    layer.build(shape);
+    layer.setWeights([
+      tf.tensor(random([c], 1).values.map((v) => 1 + 0.2 * v)),
+      tf.tensor(random([c], 2).values.map((v) => 0.2 * v)),
+      tf.zeros([c]),
+      tf.ones([c]),
+    ]);
+    const x = tf.tensor(
+      random(shape, 3).values.map((v) => 0.5 + 2 * v),
+      shape,
+    );
+    const r = tf.tensor(random(shape, 4).values, shape);
+    const before = tf.memory().numTensors;
+    const call = (xx: tf.Tensor) =>
+      (fused ? fusedBatchNormCall(layer, xx) : undefined) ?? (layer.apply(xx, { training: true }) as tf.Tensor);
+    const [gamma, beta] = [layer.weights[0]!.read() as tf.Variable, layer.weights[1]!.read() as tf.Variable];
+    const out = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(call(x), r)) as tf.Scalar, [gamma, beta]);
+      const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(call(xx), r)))(x);
+      return [value, grads[gamma.name]!, grads[beta.name]!, dx].map((t) => Array.from(t.dataSync()));
+    });
+    assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+    // two training calls: the moving averages moved twice
+    const stats = layer
+      .getWeights()
+      .slice(2)
+      .map((t) => Array.from(t.dataSync()));
+    tf.dispose([x, r]);
+    return [...out, ...stats];
+  };
+  const names = ['loss', 'dγ', 'dβ', 'dx', 'moving mean', 'moving variance'];
+  for (const shape of [
+    [4, 5, 6, 21],
+    [8, 32],
+    [2, 33, 17, 48], // 1,122 rows: more than one 256-row block of partial sums
+  ]) {
+    const ref = await runOn('cpu', false, shape);
+    const got = await runOn('wasm', true, shape);
+    got.forEach((g, k) => {
+      const scale = ref[k]!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const err = g.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[k]![i]!)), 0) / scale;
+      assert.ok(err <= 1e-5, `${JSON.stringify(shape)} ${names[k]}: relative error ${err}`);
+    });
+  }
+  // the fused path really ran: its kernels, not tfjs' moments
+  await tf.setBackend('wasm');
+  const layer = tf.layers.batchNormalization();
+  const x = tf.ones([2, 3, 3, 8]);
+  layer.build(x.shape);
+  const prof = await tf.profile(() => fusedBatchNormCall(layer, x));
+  assert.ok(prof.kernelNames.includes('FreezeflowBatchNormNormalize'), prof.kernelNames.join(' '));
+  assert.ok(!prof.kernelNames.includes('Mean'));
+  tf.dispose([x, prof.result as tf.Tensor]);
 });
 
 test('wasm conv2d input gradient (composed, or stock for strided RGB stems) equals cpu', async () => {

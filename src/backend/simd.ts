@@ -49,6 +49,34 @@ export interface SimdKernels {
     decay: number,
     decayed: number,
   ): void;
+  clip_grad(x: Ptr, dy: Ptr, dx: Ptr, n: number, lo: number, hi: number): void;
+  bn_moments(x: Ptr, mean: Ptr, variance: Ptr, scratch: Ptr, rows: number, c: number): void;
+  bn_normalize(
+    x: Ptr,
+    mean: Ptr,
+    variance: Ptr,
+    gamma: Ptr,
+    beta: Ptr,
+    y: Ptr,
+    scratch: Ptr,
+    rows: number,
+    c: number,
+    eps: number,
+  ): void;
+  bn_backward(
+    x: Ptr,
+    dy: Ptr,
+    mean: Ptr,
+    variance: Ptr,
+    gamma: Ptr,
+    dx: Ptr,
+    dgamma: Ptr,
+    dbeta: Ptr,
+    scratch: Ptr,
+    rows: number,
+    c: number,
+    eps: number,
+  ): void;
 }
 
 /** The public methods of tfjs' wasm backend the kernels use. */

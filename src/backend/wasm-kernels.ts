@@ -2,6 +2,7 @@
 // pad), so conv nets can be fine-tuned on wasm at close to forward-conv speed.
 import * as tf from '../tf.js';
 import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '../tf.js';
+import { simdKernels } from './simd.js';
 
 type ConvAttrs = {
   strides: [number, number] | number;
@@ -20,6 +21,7 @@ type Conv2DBackpropFilterAttrs = {
 /** What freezeflow's kernels use of the wasm backend beyond the KernelBackend interface. */
 type WasmBackendInternals = KernelBackend & {
   incRef(dataId: object): void;
+  getMemoryOffset(dataId: object): number;
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 };
@@ -422,6 +424,12 @@ function clipByValueGrad(args: {
   const lo = args.attrs!['clipValueMin'] as number;
   const hi = args.attrs!['clipValueMax'] as number;
   const out = b.makeOutput(xInfo.shape, 'float32');
+  const simd = simdKernels(b);
+  if (simd) {
+    const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
+    simd.clip_grad(at(xInfo), at(dyInfo), at(out), tf.util.sizeFromShape(xInfo.shape), lo, hi);
+    return out;
+  }
   const x = b.typedArrayFromHeap(xInfo);
   const dy = b.typedArrayFromHeap(dyInfo);
   const dx = b.typedArrayFromHeap(out);

@@ -104,3 +104,18 @@ export function adamInternals(opt: tf.Optimizer): AdamInternals | undefined {
   const o = opt as unknown as Partial<AdamInternals> & { getClassName(): string };
   return o.getClassName() === 'Adam' && o.accBeta1 && o.accumulatedFirstMoment ? (o as AdamInternals) : undefined;
 }
+
+/** What a training-mode BatchNormalization call reads and updates (tfjs-layers keeps these private). */
+export interface BatchNormFields {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  gamma: tf.LayerVariable | null;
+  beta: tf.LayerVariable | null;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+}
+
+export function batchNormFields(layer: tf.layers.Layer): BatchNormFields {
+  return layer as unknown as BatchNormFields;
+}

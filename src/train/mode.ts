@@ -3,6 +3,7 @@ import * as tf from '../tf.js';
 import { isBatchNorm, type LayerEntry } from '../model/layers.js';
 import { setLayerSeed, wrapLayerCall, type LayerCall } from '../core/tfjs-internals.js';
 import { nextSeed, withSeededRandom } from '../data/random.js';
+import { fusedBatchNormCall } from './batchnorm.js';
 
 /** Layers whose behaviour depends on the training flag. */
 export const MODE_LAYERS = new Set([
@@ -49,7 +50,8 @@ export class ModeController {
       wrapLayerCall(layer, (original) => (inputs, kwargs) => {
         const bnFrozen = isBatchNorm(layer) && !layer.trainable && this.bnPolicy === 'frozen';
         const training = this.training && !bnFrozen;
-        const call = () => original(inputs, { ...kwargs, training });
+        const fused = () => (training && isBatchNorm(layer) ? fusedBatchNormCall(layer, inputs) : undefined);
+        const call = () => fused() ?? original(inputs, { ...kwargs, training });
         return training ? seeded(layer, call) : call();
       });
     }

@@ -126,3 +126,125 @@ void adam_update(const f32 *w, const f32 *g, const f32 *m, const f32 *v, const f
     w_out[i] = ((mi / bias1) / (__builtin_sqrtf(vi / bias2) + eps)) * neg_lr + wi;
   }
 }
+
+// ---- BatchNorm in training mode (batch statistics), channels last: x is `rows` rows of `c` channels.
+// Sums over rows go block by block (BN_BLOCK rows into a scratch row, then into the total), which keeps
+// float32 rounding to that of a block-wise sum, as tfjs' own reductions.
+#define BN_BLOCK 256
+
+// out[ch] = Σ_rows f(row, ch) for f = x (what = 0), (x − mean)² (what = 1); blk: c floats of scratch.
+static void channel_sums(const f32 *x, const f32 *mean, f32 *out, f32 *blk, i32 rows, i32 c, i32 what) {
+  for (i32 ch = 0; ch < c; ch++) out[ch] = 0;
+  for (i32 r0 = 0; r0 < rows; r0 += BN_BLOCK) {
+    const i32 r1 = min_i(rows, r0 + BN_BLOCK);
+    for (i32 ch = 0; ch < c; ch++) blk[ch] = 0;
+    for (i32 r = r0; r < r1; r++) {
+      const f32 *row = x + (i32)r * c;
+      i32 ch = 0;
+      for (; ch + 4 <= c; ch += 4) {
+        v128_t v = wasm_v128_load(row + ch);
+        if (what) {
+          v = wasm_f32x4_sub(v, wasm_v128_load(mean + ch));
+          v = wasm_f32x4_mul(v, v);
+        }
+        wasm_v128_store(blk + ch, wasm_f32x4_add(wasm_v128_load(blk + ch), v));
+      }
+      for (; ch < c; ch++) blk[ch] += what ? (row[ch] - mean[ch]) * (row[ch] - mean[ch]) : row[ch];
+    }
+    add_into(out, blk, c);
+  }
+}
+
+// Mean and biased variance per channel (two passes, as tfjs' moments). scratch: c floats.
+EXPORT(bn_moments)
+void bn_moments(const f32 *x, f32 *mean, f32 *var, f32 *scratch, i32 rows, i32 c) {
+  const f32 n = (f32)rows;
+  channel_sums(x, mean, mean, scratch, rows, c, 0);
+  for (i32 ch = 0; ch < c; ch++) mean[ch] /= n;
+  channel_sums(x, mean, var, scratch, rows, c, 1);
+  for (i32 ch = 0; ch < c; ch++) var[ch] /= n;
+}
+
+// y = (x − mean)·k + β with k = γ/√(var + ε); gamma, beta may be 0 (scale 1, offset 0). scratch: 2c floats.
+EXPORT(bn_normalize)
+void bn_normalize(const f32 *x, const f32 *mean, const f32 *var, const f32 *gamma, const f32 *beta, f32 *y,
+                  f32 *scratch, i32 rows, i32 c, f32 eps) {
+  f32 *k = scratch, *b = scratch + c;
+  for (i32 ch = 0; ch < c; ch++) {
+    k[ch] = (gamma ? gamma[ch] : 1.0f) / __builtin_sqrtf(var[ch] + eps);
+    b[ch] = beta ? beta[ch] : 0.0f;
+  }
+  for (i32 r = 0; r < rows; r++) {
+    const f32 *xr = x + (i32)r * c;
+    f32 *yr = y + (i32)r * c;
+    i32 ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      v128_t v = wasm_f32x4_sub(wasm_v128_load(xr + ch), wasm_v128_load(mean + ch));
+      wasm_v128_store(yr + ch, wasm_f32x4_add(wasm_f32x4_mul(v, wasm_v128_load(k + ch)), wasm_v128_load(b + ch)));
+    }
+    for (; ch < c; ch++) yr[ch] = (xr[ch] - mean[ch]) * k[ch] + b[ch];
+  }
+}
+
+// The whole backward pass of y = γ·x̂ + β, x̂ = (x − μ)/√(σ² + ε) with μ, σ² the batch's own statistics:
+//   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ/√(σ² + ε) · (dy − dβ/N − x̂·dγ/N)
+// (the chain through μ and σ² included). gamma may be 0 (scale 1). scratch: 5c floats.
+EXPORT(bn_backward)
+void bn_backward(const f32 *x, const f32 *dy, const f32 *mean, const f32 *var, const f32 *gamma, f32 *dx, f32 *dgamma,
+                 f32 *dbeta, f32 *scratch, i32 rows, i32 c, f32 eps) {
+  f32 *blk_b = scratch, *blk_g = scratch + c, *a = scratch + 2 * c, *m1 = scratch + 3 * c, *m2 = scratch + 4 * c;
+  for (i32 ch = 0; ch < c; ch++) dbeta[ch] = dgamma[ch] = 0;
+  for (i32 r0 = 0; r0 < rows; r0 += BN_BLOCK) {
+    const i32 r1 = min_i(rows, r0 + BN_BLOCK);
+    for (i32 ch = 0; ch < c; ch++) blk_b[ch] = blk_g[ch] = 0;
+    for (i32 r = r0; r < r1; r++) {
+      const f32 *xr = x + (i32)r * c, *dr = dy + (i32)r * c;
+      i32 ch = 0;
+      for (; ch + 4 <= c; ch += 4) {
+        v128_t d = wasm_v128_load(dr + ch);
+        v128_t xc = wasm_f32x4_sub(wasm_v128_load(xr + ch), wasm_v128_load(mean + ch));
+        wasm_v128_store(blk_b + ch, wasm_f32x4_add(wasm_v128_load(blk_b + ch), d));
+        wasm_v128_store(blk_g + ch, wasm_f32x4_add(wasm_v128_load(blk_g + ch), wasm_f32x4_mul(d, xc)));
+      }
+      for (; ch < c; ch++) {
+        blk_b[ch] += dr[ch];
+        blk_g[ch] += dr[ch] * (xr[ch] - mean[ch]);
+      }
+    }
+    add_into(dbeta, blk_b, c);
+    add_into(dgamma, blk_g, c);
+  }
+  const f32 n = (f32)rows;
+  for (i32 ch = 0; ch < c; ch++) {
+    const f32 inv = 1.0f / __builtin_sqrtf(var[ch] + eps);
+    dgamma[ch] *= inv;
+    a[ch] = (gamma ? gamma[ch] : 1.0f) * inv;
+    m1[ch] = dbeta[ch] / n;
+    m2[ch] = inv * dgamma[ch] / n;
+  }
+  for (i32 r = 0; r < rows; r++) {
+    const f32 *xr = x + (i32)r * c, *dr = dy + (i32)r * c;
+    f32 *o = dx + (i32)r * c;
+    i32 ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      v128_t xc = wasm_f32x4_sub(wasm_v128_load(xr + ch), wasm_v128_load(mean + ch));
+      v128_t t = wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(dr + ch), wasm_v128_load(m1 + ch)),
+                                wasm_f32x4_mul(xc, wasm_v128_load(m2 + ch)));
+      wasm_v128_store(o + ch, wasm_f32x4_mul(wasm_v128_load(a + ch), t));
+    }
+    for (; ch < c; ch++) o[ch] = a[ch] * ((dr[ch] - m1[ch]) - (xr[ch] - mean[ch]) * m2[ch]);
+  }
+}
+
+// clipByValue's gradient (ReLU6 layers): dx = dy where lo ≤ x ≤ hi, else 0.
+EXPORT(clip_grad)
+void clip_grad(const f32 *x, const f32 *dy, f32 *dx, i32 n, f32 lo, f32 hi) {
+  const v128_t l = wasm_f32x4_splat(lo), h = wasm_f32x4_splat(hi);
+  i32 i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t v = wasm_v128_load(x + i);
+    v128_t in = wasm_v128_and(wasm_f32x4_ge(v, l), wasm_f32x4_le(v, h));
+    wasm_v128_store(dx + i, wasm_v128_and(wasm_v128_load(dy + i), in));
+  }
+  for (; i < n; i++) dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : 0;
+}
