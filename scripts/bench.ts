@@ -6,9 +6,11 @@
 //   --regimes-only    only the three regimes (resnet-mini, and MobileNetV2 when present): what
 //                     scripts/gpu-check.sh compares across backends
 //   --images-only     only the image-folder memory check (peak RSS with 1,000 vs 3,000 images)
-//   --threads N       wasm threads for freezeflow's rows (default: 1, freezeflow's default for the 28×28
-//                     digits); on 1 thread the full run repeats the regimes and MobileNetV2 on every core
-//                     in a child process and prints the speed-up
+//   --threads N       wasm threads for freezeflow's rows (default: freezeflow's default for the 28×28
+//                     digits, at most 2); on 1 thread the full run repeats the regimes and MobileNetV2 on
+//                     every core in a child process and prints the speed-up
+//   --photos-only     only the photos walkthrough row (before #19 vs now, held-out accuracy)
+//   --main-job-only   only the main job (schedules/progressive.yaml) against PyTorch's time for it
 //   --mobilenet-batch B[,B…]  MobileNetV2 batch sizes (default 16; GPUs: 32,64)
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
@@ -178,6 +180,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${await imagePass(Number(arg('--image-pass')))}\n`);
     return;
   }
+  if (process.argv.includes('--photos-only') || process.argv.includes('--main-job-only')) {
+    const lines: string[] = [];
+    const results: Record<string, unknown> = { backend: backend.name, cores: cpus().length };
+    if (process.argv.includes('--main-job-only')) mainJob(results, lines, backend.name);
+    else await photosRow(results, lines, backend.name);
+    finish(results, lines, arg('--out') ?? 'bench-photos.json');
+    return;
+  }
   if (process.argv.includes('--images-only')) {
     const lines: string[] = [];
     const results: Record<string, unknown> = {};
@@ -307,8 +317,52 @@ async function main(): Promise<void> {
       );
     }
   }
+  mainJob(results, lines, backend.name);
+  await photosRow(results, lines, backend.name);
   imageFolderMemory(results, lines);
   finish(results, lines, outFile);
+}
+
+/**
+ * The main job end to end (npx freezeflow train -s schedules/progressive.yaml, its default threads)
+ * against PyTorch's time for the same schedule (bench/torch_bench.py --main-job), one after the other.
+ */
+function mainJob(results: Record<string, unknown>, lines: string[], backendName: string): void {
+  process.stderr.write('bench: the main job (schedules/progressive.yaml), then PyTorch on the same schedule\n');
+  const out = join(tmpdir(), `freezeflow-bench-main-${process.pid}`);
+  const t0 = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'bin/freezeflow'),
+      'train',
+      '-s',
+      join(ROOT, 'schedules/progressive.yaml'),
+      '--out',
+      out,
+      '--quiet',
+      '--backend',
+      backendName,
+    ],
+    { encoding: 'utf8' },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const summary =
+    r.status === 0
+      ? (JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>)
+      : undefined;
+  spawnSync('rm', ['-rf', out]);
+  const torch = spawnSync('/usr/bin/python3', [join(ROOT, 'bench/torch_bench.py'), '--main-job'], { encoding: 'utf8' });
+  const torchSeconds =
+    torch.status === 0 ? (JSON.parse(torch.stdout) as { mainJob: { seconds: number } }).mainJob.seconds : undefined;
+  const threads = (summary?.['backend'] as { threads?: number } | undefined)?.threads;
+  results['mainJob'] = { seconds, threads, finalValAcc: summary?.['finalValAcc'], torchSeconds };
+  lines.push(
+    '',
+    r.status !== 0
+      ? `main job: failed: ${r.stderr.trim().split('\n').at(-1)}`
+      : `main job (20 epochs, resnet-mini, ${backendName}, ${String(threads ?? '?')} thread(s)): ${fmt(seconds)} s end to end; PyTorch ${torchSeconds ? `${fmt(torchSeconds)} s (training and validation only)` : `not run (${torch.stderr.trim().split('\n').at(-1) ?? 'no torch'})`}; ratio ${fmt(torchSeconds ? torchSeconds / seconds : NaN, 2)} (goal ≥ 0.6)`,
+  );
 }
 
 /**
@@ -373,12 +427,36 @@ function finish(results: Record<string, unknown>, lines: string[], outFile: stri
 /** The three regimes on the real MobileNetV2 of ../shared/models, when present, per --mobilenet-batch. */
 async function mobilenet(results: Record<string, unknown>, lines: string[]): Promise<void> {
   if (!existsSync(SHARED)) return;
-  // default batch 16: wasm runs out of memory training all layers of a 224×224 MobileNetV2 at 32
+  // batch 16 by default (PyTorch's reference numbers in #19 were at 16); 32 fits since the SIMD kernels
   const batches = (arg('--mobilenet-batch') ?? '16').split(',').map(Number);
   const byBatch: Record<string, Record<string, number>> = {};
   for (const mb of batches) byBatch[mb] = await mobilenetAt(mb, results, lines);
   results['mobilenetv2'] = { batch: batches[0], ...byBatch[batches[0]!] };
   results['mobilenetv2ByBatch'] = byBatch;
+  if (tf.getBackend() !== 'wasm') return;
+  // PyTorch's torchvision-shaped MobileNetV2 0.35 in the same three regimes, right after
+  process.stderr.write('bench: PyTorch MobileNetV2, same regimes, 2 threads\n');
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [join(ROOT, 'bench/torch_bench.py'), '8', '8', '--mobilenet-batch', batches.join(',')],
+    {
+      encoding: 'utf8',
+      timeout: 900_000,
+    },
+  );
+  if (py.status !== 0) {
+    lines.push(`MobileNetV2 in PyTorch: not run (${py.stderr.trim().split('\n').at(-1) ?? 'no torch'})`);
+    return;
+  }
+  const torch = (JSON.parse(py.stdout) as { mobilenetv2ByBatch: Record<string, Record<string, number>> })
+    .mobilenetv2ByBatch;
+  results['mobilenetv2Torch'] = torch;
+  for (const mb of batches) {
+    const [ff, pt] = [byBatch[mb]!, torch[mb]!];
+    lines.push(
+      `MobileNetV2 batch ${mb}, freezeflow / PyTorch 1.13 (samples/s): head ${fmt(ff['head'])} / ${fmt(pt['head'])} (${fmt(ff['head']! / pt['head']!, 2)}×), partial ${fmt(ff['partial'])} / ${fmt(pt['partial'])} (${fmt(ff['partial']! / pt['partial']!, 2)}×), full ${fmt(ff['full'])} / ${fmt(pt['full'])} (${fmt(ff['full']! / pt['full']!, 2)}×, goal ≥ 1.0)`,
+    );
+  }
 }
 
 async function mobilenetAt(mb: number, results: Record<string, unknown>, lines: string[]) {
@@ -398,6 +476,10 @@ async function mobilenetAt(mb: number, results: Record<string, unknown>, lines: 
     { name: 'full', unfreeze: ['*'] },
   ] as Regime[])
     mob[r.name] = (await runnerSpeed(SHARED, img, r, mb, false)).samplesPerSec;
+  // a nested model's frozen prefix cached (up to model1/block_15_add): 5 epochs, caching included
+  const partial = { name: 'partial', unfreeze: ['block_16*', 'Conv_1*'] } as Regime;
+  mob['partial-5-epochs-s'] = (await runnerSpeed(SHARED, img, partial, mb, false, 5)).stageSeconds;
+  mob['partial-cached-5-epochs-s'] = (await runnerSpeed(SHARED, img, partial, mb, true, 5)).stageSeconds;
   // an effective batch twice as large in the same memory: batches of mb, accumulated in pairs
   mob['full-accumulate-2'] = (
     await runnerSpeed(SHARED, img, { name: 'full', unfreeze: ['*'] }, mb, false, 1, true, 2)
@@ -405,9 +487,167 @@ async function mobilenetAt(mb: number, results: Record<string, unknown>, lines: 
   mob['peak-rss-mb'] = rssMB();
   lines.push(
     '',
-    `MobileNetV2 224×224 (../shared), batch ${mb}, ${tf.getBackend()}${results['threads'] ? ` with ${String(results['threads'])} thread(s)` : ''}: head ${fmt(mob['head'])}, partial ${fmt(mob['partial'])}, full ${fmt(mob['full'])} samples/s; full with accumulate 2 (effective batch ${2 * mb}) ${fmt(mob['full-accumulate-2'])} samples/s, peak RSS ${fmt(mob['peak-rss-mb'], 0)} MB`,
+    `MobileNetV2 224×224 (../shared), batch ${mb}, ${tf.getBackend()}${results['threads'] ? ` with ${String(results['threads'])} thread(s)` : ''}: head ${fmt(mob['head'])}, partial ${fmt(mob['partial'])}, full ${fmt(mob['full'])} samples/s; full with accumulate 2 (effective batch ${2 * mb}) ${fmt(mob['full-accumulate-2'])} samples/s, peak RSS ${fmt(mob['peak-rss-mb'], 0)} MB; a 5-epoch last-block stage on ${n} images ${fmt(mob['partial-5-epochs-s'])} s, ${fmt(mob['partial-cached-5-epochs-s'])} s with the nested prefix cached (${fmt(mob['partial-5-epochs-s']! / mob['partial-cached-5-epochs-s']!, 1)}×)`,
   );
   return mob;
+}
+
+/**
+ * A variant of the photos walkthrough: which freezeflow runs it (this checkout, or the commit #19's work
+ * started from, built beside it) and what changes in that checkout's schedules/photos-mobilenet.yaml.
+ */
+interface PhotosVariant {
+  key: string;
+  label: string;
+  before?: boolean;
+  edit(s: { data: { batchSize?: number; augment?: Record<string, unknown> } }): void;
+}
+
+/** The last commit before #19's work: its code and its photos schedule are the "before" row. */
+const BEFORE_19 = 'a20a3ff';
+
+const PHOTOS_VARIANTS: PhotosVariant[] = [
+  {
+    key: 'before',
+    label: `commit ${BEFORE_19} (before #19) with its schedule: fresh augmentation, no caching, batch 16`,
+    before: true,
+    edit: () => undefined,
+  },
+  {
+    key: 'fresh',
+    label: 'this checkout, fresh augmentation every epoch (views removed)',
+    edit: (s) => delete s.data.augment!['views'],
+  },
+  { key: 'views', label: 'this checkout, the shipped schedule (augment.views: 4, batch 32)', edit: () => undefined },
+];
+
+/** The commit #19 started from, unpacked and built beside this checkout (its node_modules shared). */
+function buildBefore(dir: string): string | undefined {
+  const tree = join(dir, 'before');
+  const sh = (cmd: string) => spawnSync('bash', ['-c', cmd], { encoding: 'utf8', cwd: ROOT });
+  const r = sh(
+    `mkdir -p '${tree}' && git archive ${BEFORE_19} | tar -x -C '${tree}' && ln -s '${join(ROOT, 'node_modules')}' '${tree}/node_modules' && node node_modules/typescript/bin/tsc -p '${tree}/tsconfig.json'`,
+  );
+  return r.status === 0 ? tree : undefined;
+}
+
+/** Seconds per stage from a run's events.ndjson (stage start to the next stage's start or the run's end). */
+function stageSeconds(events: string): Record<string, number> {
+  const es = readFileSync(events, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; time: string; stage?: string });
+  const marks = es.filter((e) => e.type === 'stage-start' || e.type === 'run-end');
+  const out: Record<string, number> = {};
+  for (let i = 0; i + 1 < marks.length; i++)
+    out[marks[i]!.stage!] = (Date.parse(marks[i + 1]!.time) - Date.parse(marks[i]!.time)) / 1000;
+  return out;
+}
+
+/**
+ * The photos walkthrough (schedules/photos-mobilenet.yaml: head, last blocks, all layers, augmentation)
+ * end to end on the Teachable Machine MobileNetV2, 300 generated photos (scripts/photos.ts), as before
+ * #19 and as now, in one run; each run's model scored on 200 held-out photos of the same kind.
+ */
+async function photosRow(results: Record<string, unknown>, lines: string[], backendName: string): Promise<void> {
+  if (!existsSync(SHARED)) return;
+  const { cpSync, mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+  const { dirname } = await import('node:path');
+  const YAML = (await import('yaml')).default;
+  const { makePhotos } = await import('./photos.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ff-bench-photos-'));
+  try {
+    process.stderr.write('bench: photos walkthrough: 300 training and 200 held-out generated photos\n');
+    await makePhotos(join(dir, 'photos'), 75, 1);
+    await makePhotos(join(dir, 'heldout'), 50, 2);
+    cpSync(dirname(SHARED), join(dir, 'mobilenet'), { recursive: true });
+    mkdirSync(join(dir, 'schedules'));
+    const out: Record<string, unknown> = {};
+    const beforeTree = buildBefore(dir);
+    for (const v of PHOTOS_VARIANTS) {
+      const tree = v.before ? beforeTree : ROOT;
+      if (!tree) {
+        out[v.key] = { failed: `cannot build commit ${BEFORE_19} (no git history?)` };
+        continue;
+      }
+      const s = YAML.parse(readFileSync(join(tree, 'schedules/photos-mobilenet.yaml'), 'utf8')) as Parameters<
+        PhotosVariant['edit']
+      >[0];
+      v.edit(s);
+      const file = join(dir, 'schedules', `${v.key}.yaml`);
+      writeFileSync(file, YAML.stringify(s));
+      process.stderr.write(`bench: photos walkthrough, ${v.label}\n`);
+      const runDir = join(dir, 'runs', v.key);
+      const cli = join(tree, 'bin/freezeflow');
+      const t0 = performance.now();
+      const train = spawnSync(
+        process.execPath,
+        [cli, 'train', '-s', file, '--out', runDir, '--quiet', '--backend', backendName],
+        {
+          encoding: 'utf8',
+        },
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      if (train.status !== 0) {
+        out[v.key] = { failed: train.stderr.trim().split('\n').at(-1) };
+        continue;
+      }
+      // every model is scored by this checkout's evaluate, on the same held-out photos
+      const ev = spawnSync(
+        process.execPath,
+        [
+          join(ROOT, 'bin/freezeflow'),
+          'evaluate',
+          '-m',
+          runDir,
+          '-d',
+          join(dir, 'heldout'),
+          '--all',
+          '--json',
+          '--backend',
+          backendName,
+        ],
+        { encoding: 'utf8' },
+      );
+      const accuracy = ev.status === 0 ? (JSON.parse(ev.stdout) as { accuracy: number }).accuracy : NaN;
+      out[v.key] = {
+        label: v.label,
+        seconds,
+        stages: stageSeconds(join(runDir, 'events.ndjson')),
+        heldoutAccuracy: accuracy,
+        batch: s.data.batchSize,
+        views: s.data.augment?.['views'],
+      };
+    }
+    results['photos'] = out;
+    lines.push(
+      '',
+      `photos walkthrough (schedules/photos-mobilenet.yaml, TM MobileNetV2, 300 generated photos, ${backendName}), held-out accuracy on 200 more:`,
+    );
+    for (const v of PHOTOS_VARIANTS) {
+      const r = out[v.key] as {
+        seconds?: number;
+        stages?: Record<string, number>;
+        heldoutAccuracy?: number;
+        failed?: string;
+      };
+      if (r.failed) lines.push(`  ${v.key.padEnd(7)} failed: ${r.failed}`);
+      else
+        lines.push(
+          `  ${v.key.padEnd(7)} ${fmt(r.seconds, 0).padStart(5)} s (${Object.entries(r.stages!)
+            .map(([k, s]) => `${k} ${fmt(s, 0)} s`)
+            .join(', ')}), held-out accuracy ${fmt(100 * r.heldoutAccuracy!, 1)} %  — ${v.label}`,
+        );
+    }
+    const before = (out['before'] as { seconds?: number }).seconds;
+    const now = (out['views'] as { seconds?: number }).seconds;
+    const fresh = (out['fresh'] as { seconds?: number }).seconds;
+    lines.push(
+      `  speed-up over the code #19 started from: ${fmt(before && now ? before / now : NaN, 2)}× with views, ${fmt(before && fresh ? before / fresh : NaN, 2)}× with fresh augmentation (goal ≥ 3×)`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 await main();

@@ -81,6 +81,18 @@ test('bad schedules: names that would be paths, non-finite numbers, absurd sizes
       tinySchedule(32, STAGES).replace('batchSize: 32', 'batchSize: 32, augment: { views: 4 }'),
       /:2:\d+: data\.augment\.views: 4 views of images that are not augmented are all the same; add flip/,
     ],
+    [
+      tinySchedule(32, `  - { name: head, epochs: 1, accumulate: 0 }\n`),
+      /:4:42: stages\[0\]\.accumulate must be an integer >= 1 <= 1024 \(got 0\)/,
+    ],
+    [
+      `training: { accumulate: -2 }\n${tinySchedule(32, STAGES)}`,
+      /:1:25: training\.accumulate must be an integer >= 1 <= 1024 \(got -2\)/,
+    ],
+    [
+      `training: { accumulate: 1000000 }\n${tinySchedule(32, STAGES)}`,
+      /training\.accumulate must be an integer >= 1 <= 1024 \(got 1000000\)/,
+    ],
     ['model: *nope\n', /:1:1: invalid YAML: Unresolved alias/],
     [
       'a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',

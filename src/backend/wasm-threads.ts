@@ -32,14 +32,15 @@ export interface ThreadFiles {
 }
 
 /**
- * Threads to use by default: every core Node may run on, except for small images (under 64×64 pixels,
- * such as the builtin 28×28 digits) when known. There each op is too small to split, and the pool's
- * idle thread spin-waiting slows the many small elementwise ops: measured on 2 cores over four bench runs,
- * 2 threads ran 0.51–1.33× as fast as 1 on resnet-mini, 0.99–1.63× on MobileNetV2 at 224×224.
+ * Threads to use by default: every core Node may run on, but at most 2 for small images (under 64×64
+ * pixels, such as the builtin 28×28 digits) when known: there each op is too small to split further,
+ * and idle pool threads spin-waiting slow the small elementwise ops. With those ops fused into the SIMD
+ * kernels, 2 threads run the main job (28×28) in 51.6 s against 59.3 s on 1 (2 cores); before, 2
+ * threads ran 0.51–1.33× as fast as 1 on resnet-mini over four bench runs.
  */
 export function defaultThreads(inputPixels?: number): number {
-  if (inputPixels !== undefined && inputPixels < 64 * 64) return 1;
-  return Math.max(1, os.availableParallelism());
+  const cores = Math.max(1, os.availableParallelism());
+  return inputPixels !== undefined && inputPixels < 64 * 64 ? Math.min(2, cores) : cores;
 }
 
 /**

@@ -26,7 +26,7 @@ export const backendOption = (description: string, fallback?: string) => {
 
 /** --threads N, or FREEZEFLOW_THREADS (so compare's child runs and scripts can set it once). */
 export const threadsOption = () =>
-  new Option('--threads <n>', 'wasm threads (default: every core, 1 for images under 64×64)')
+  new Option('--threads <n>', 'wasm threads (default: every core, at most 2 for images under 64×64)')
     .argParser(wholeNumber(1, 8))
     .env('FREEZEFLOW_THREADS');
 

@@ -75,7 +75,7 @@ export async function doctorReport(): Promise<{
   let wasmOk = true;
   try {
     const r = await initBackend('wasm', { threads: threadsSetting() });
-    const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}${(r.threads ?? 1) > 1 ? ', 1 for images under 64×64' : ''}`;
+    const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}${(r.threads ?? 1) > 1 ? ', at most 2 for images under 64×64' : ''}`;
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
     wasmDetail = `${simd}, ${threads}; ${wasmDetail}`;
   } catch (err) {

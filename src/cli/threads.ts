@@ -1,5 +1,5 @@
 // The wasm thread count: --threads, else FREEZEFLOW_THREADS (so compare's child runs and scripts can
-// set it once), else the default (every core; 1 for images under 64×64, such as the builtin digits).
+// set it once), else the default (every core; at most 2 for images under 64×64, such as the builtin digits).
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 
 export function threadsSetting(flag?: string): number | undefined {

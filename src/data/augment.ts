@@ -112,6 +112,16 @@ export function applyAugment(
         const fx = x - x0;
         const fy = y - y0;
         const base = (v * width + u) * channels;
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+          // all four neighbours inside (most pixels): plain indexing, same arithmetic as below
+          const i00 = (y0 * width + x0) * channels;
+          const i10 = i00 + width * channels;
+          for (let c = 0; c < channels; c++)
+            out[base + c] =
+              (1 - fy) * ((1 - fx) * src[i00 + c]! + fx * src[i00 + channels + c]!) +
+              fy * ((1 - fx) * src[i10 + c]! + fx * src[i10 + channels + c]!);
+          continue;
+        }
         for (let c = 0; c < channels; c++) {
           const at = (yy: number, xx: number) =>
             yy < 0 || yy >= height || xx < 0 || xx >= width ? 0 : src[(yy * width + xx) * channels + c]!;

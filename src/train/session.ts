@@ -170,7 +170,7 @@ function explainFailure(err: unknown, backend: string, batchSize: number, runDir
       msg,
     )
   )
-    return `the ${backend} backend ran out of memory (${msg}); lower data.batchSize (now ${batchSize}) or unfreeze fewer layers — the checkpoints written so far are kept, and 'freezeflow train --resume RUN_DIR -s EDITED.yaml' continues from the last one`;
+    return `the ${backend} backend ran out of memory (${msg}); lower data.batchSize (now ${batchSize}) and set training.accumulate to keep the effective batch, or unfreeze fewer layers — the checkpoints written so far are kept, and 'freezeflow train --resume RUN_DIR -s EDITED.yaml' continues from the last one`;
   return `training failed: ${msg} — the checkpoints written so far are kept (FREEZEFLOW_DEBUG=1 shows the stack)`;
 }
 
