@@ -91,7 +91,7 @@ test('wasm depthwise conv gradients (input and filter) equal the cpu kernels', a
   );
 });
 
-test("freezeflow's SIMD depthwise filter gradient equals cpu: 16- and 4-channel blocks, single channels, strides, padding", async () => {
+test("freezeflow's SIMD depthwise filter and input gradients equal cpu: 16- and 4-channel blocks, single channels, strides, padding", async () => {
   const cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid'][] = [
     [[2, 9, 9, 21], [3, 3, 21, 1], 1, 'same'], // 16 + 4 + 1 channels
     [[3, 12, 11, 32], [3, 3, 32, 1], 2, 'same'], // asymmetric 'same' padding at stride 2
@@ -118,7 +118,16 @@ test("freezeflow's SIMD depthwise filter gradient equals cpu: 16- and 4-channel 
   // a 3×3 'same' tap sees 5×6 of the 6×6 positions off-centre and 5×5 in the corners
   const dw = (prof.result as tf.Tensor).dataSync();
   assert.deepEqual([dw[0], dw[16], dw[4 * 16]], [25, 30, 36]);
-  tf.dispose([x, dy, prof.result as tf.Tensor]);
+  // the input gradient likewise: one kernel; a corner input pixel is reached by 4 taps, an inner one by 9
+  const f = tf.ones([3, 3, 16, 1]);
+  const inputAttrs = { strides: 1, pad: 'same', dilations: 1, inputShape: [1, 6, 6, 16] };
+  const pin = await tf.profile(() =>
+    tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, inputAttrs),
+  );
+  assert.deepEqual(pin.kernelNames, ['DepthwiseConv2dNativeBackpropInput']);
+  const dx = (pin.result as tf.Tensor).dataSync();
+  assert.deepEqual([dx[0], dx[(6 + 1) * 16]], [4, 9]);
+  tf.dispose([x, dy, f, prof.result as tf.Tensor, pin.result as tf.Tensor]);
 });
 
 test('fused BatchNorm training (SIMD) equals tfjs-layers on cpu: outputs, dx through the batch statistics, dγ, dβ, moving averages', async () => {

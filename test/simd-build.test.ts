@@ -59,7 +59,16 @@ test("the modules own no memory: they import tfjs-wasm's (plain or shared) and h
       WebAssembly.Module.exports(m)
         .map((e) => e.name)
         .sort(),
-      ['adam_update', 'add_into', 'bn_backward', 'bn_moments', 'bn_normalize', 'clip_grad', 'depthwise_filter_grad'],
+      [
+        'adam_update',
+        'add_into',
+        'bn_backward',
+        'bn_moments',
+        'bn_normalize',
+        'clip_grad',
+        'depthwise_filter_grad',
+        'depthwise_input_grad',
+      ],
     );
   }
 });

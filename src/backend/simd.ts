@@ -28,6 +28,23 @@ export interface SimdKernels {
     pt: number,
     pl: number,
   ): void;
+  depthwise_input_grad(
+    dy: Ptr,
+    filter: Ptr,
+    dx: Ptr,
+    batch: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
   add_into(dst: Ptr, src: Ptr, n: number): void;
   adam_update(
     w: Ptr,

@@ -1,12 +1,18 @@
 // freezeflow's SIMD kernels for the wasm backend, one file per kernel (src/backend/simd/kernels.c).
 import { registerAdamUpdate } from './adam-update.js';
 import { registerSimdDepthwiseFilterGrad } from './depthwise-filter-grad.js';
+import { registerSimdDepthwiseInputGrad } from './depthwise-input-grad.js';
 import { registerBatchNormTraining } from './batchnorm-train.js';
 
 export { ADAM_UPDATE, type AdamUpdateAttrs } from './adam-update.js';
 export { batchNormTraining } from './batchnorm-train.js';
 
-const KERNELS = [registerSimdDepthwiseFilterGrad, registerAdamUpdate, registerBatchNormTraining];
+const KERNELS = [
+  registerSimdDepthwiseFilterGrad,
+  registerSimdDepthwiseInputGrad,
+  registerAdamUpdate,
+  registerBatchNormTraining,
+];
 
 let registered = false;
 

@@ -248,3 +248,55 @@ void clip_grad(const f32 *x, const f32 *dy, f32 *dx, i32 n, f32 lo, f32 hi) {
   }
   for (; i < n; i++) dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : 0;
 }
+
+// One filter tap's row of the depthwise input gradient: dx[ix(ox)][c] += dy[ox][c] · w[c] for 16 channels.
+static inline void scatter_row16(f32 *dx, const f32 *dy, const f32 *w, i32 n, i32 dxstep, i32 dystep) {
+  const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4), w2 = wasm_v128_load(w + 8),
+               w3 = wasm_v128_load(w + 12);
+  for (i32 i = 0; i < n; i++, dx += dxstep, dy += dystep) {
+    wasm_v128_store(dx, wasm_f32x4_add(wasm_v128_load(dx), wasm_f32x4_mul(wasm_v128_load(dy), w0)));
+    wasm_v128_store(dx + 4, wasm_f32x4_add(wasm_v128_load(dx + 4), wasm_f32x4_mul(wasm_v128_load(dy + 4), w1)));
+    wasm_v128_store(dx + 8, wasm_f32x4_add(wasm_v128_load(dx + 8), wasm_f32x4_mul(wasm_v128_load(dy + 8), w2)));
+    wasm_v128_store(dx + 12, wasm_f32x4_add(wasm_v128_load(dx + 12), wasm_f32x4_mul(wasm_v128_load(dy + 12), w3)));
+  }
+}
+
+static inline void scatter_row4(f32 *dx, const f32 *dy, const f32 *w, i32 n, i32 dxstep, i32 dystep) {
+  const v128_t w0 = wasm_v128_load(w);
+  for (i32 i = 0; i < n; i++, dx += dxstep, dy += dystep)
+    wasm_v128_store(dx, wasm_f32x4_add(wasm_v128_load(dx), wasm_f32x4_mul(wasm_v128_load(dy), w0)));
+}
+
+static inline void scatter_row1(f32 *dx, const f32 *dy, const f32 *w, i32 n, i32 dxstep, i32 dystep) {
+  for (i32 i = 0; i < n; i++, dx += dxstep, dy += dystep) *dx += *dy * *w;
+}
+
+// Depthwise conv input gradient, NHWC, channel multiplier 1: every output pixel's gradient scattered
+// back through each filter tap,
+//   dx[b][oy·sh − pt + kh][ox·sw − pl + kw][c] += dy[b][oy][ox][c] · w[kh][kw][c]
+// dx (b × h × w × c) is zeroed here.
+EXPORT(depthwise_input_grad)
+void depthwise_input_grad(const f32 *dy, const f32 *wt, f32 *dx, i32 batch, i32 h, i32 w, i32 c, i32 oh, i32 ow,
+                          i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
+  for (i32 i = 0; i < batch * h * w * c; i++) dx[i] = 0;
+  const i32 c16 = c & ~15, c4 = c & ~3;
+  for (i32 b = 0; b < batch; b++)
+    for (i32 oy = 0; oy < oh; oy++)
+      for (i32 ky = 0; ky < kh; ky++) {
+        const i32 iy = oy * sh - pt + ky;
+        if (iy < 0 || iy >= h) continue;
+        const f32 *dyrow = dy + ((i32)(b * oh + oy) * ow) * c;
+        for (i32 kx = 0; kx < kw; kx++) {
+          const i32 o0 = first_out(pl, kx, sw), o1 = last_out(w, pl, kx, sw, ow);
+          if (o1 < o0) continue;
+          const i32 n = o1 - o0 + 1;
+          f32 *dxs = dx + ((i32)(b * h + iy) * w + (o0 * sw - pl + kx)) * c;
+          const f32 *dys = dyrow + o0 * c;
+          const f32 *tap = wt + (ky * kw + kx) * c;
+          i32 ch = 0;
+          for (; ch < c16; ch += 16) scatter_row16(dxs + ch, dys + ch, tap + ch, n, sw * c, c);
+          for (; ch < c4; ch += 4) scatter_row4(dxs + ch, dys + ch, tap + ch, n, sw * c, c);
+          for (; ch < c; ch++) scatter_row1(dxs + ch, dys + ch, tap + ch, n, sw * c, c);
+        }
+      }
+}
