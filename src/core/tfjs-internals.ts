@@ -119,3 +119,19 @@ export interface BatchNormFields {
 export function batchNormFields(layer: tf.layers.Layer): BatchNormFields {
   return layer as unknown as BatchNormFields;
 }
+
+/** What a Conv2D layer's call reads (tfjs-layers keeps these private). */
+export interface ConvFields {
+  rank: number;
+  kernel: tf.LayerVariable;
+  bias: tf.LayerVariable | null;
+  strides: [number, number];
+  padding: 'valid' | 'same' | 'causal';
+  dataFormat: 'channelsFirst' | 'channelsLast';
+  dilationRate: [number, number];
+  activation: { apply(x: tf.Tensor): tf.Tensor; getClassName(): string };
+}
+
+export function convFields(layer: tf.layers.Layer): ConvFields {
+  return layer as unknown as ConvFields;
+}

@@ -4,6 +4,7 @@ import { isBatchNorm, type LayerEntry } from '../model/layers.js';
 import { setLayerSeed, wrapLayerCall, type LayerCall } from '../core/tfjs-internals.js';
 import { nextSeed, withSeededRandom } from '../data/random.js';
 import { fusedBatchNormCall } from './batchnorm.js';
+import { leadingConvs, unfuseInTraining } from './first-conv.js';
 
 /** Layers whose behaviour depends on the training flag. */
 export const MODE_LAYERS = new Set([
@@ -45,6 +46,7 @@ export class ModeController {
     layers: readonly LayerEntry[],
     private readonly bnPolicy: 'frozen' | 'train',
   ) {
+    for (const layer of leadingConvs(layers)) unfuseInTraining(layer, () => this.training);
     for (const { layer } of layers) {
       if (!MODE_LAYERS.has(layer.getClassName())) continue;
       wrapLayerCall(layer, (original) => (inputs, kwargs) => {
