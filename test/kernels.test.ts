@@ -191,6 +191,28 @@ test('fused BatchNorm training (SIMD) equals tfjs-layers on cpu: outputs, dx thr
   tf.dispose([x, prof.result as tf.Tensor]);
 });
 
+test("freezeflow's SIMD 1×1 conv filter gradient equals cpu: 4×8 blocks, leftover channels, many row chunks", async () => {
+  const conv = (x: tf.Tensor4D, w: tf.Tensor4D, s: 1 | 2, p: 'same' | 'valid') => tf.conv2d(x, w, s, p);
+  await compareConv(
+    conv,
+    [
+      [[2, 6, 7, 5], [1, 1, 5, 3], 1, 'same'], // no full block: every channel pair on its own
+      [[2, 9, 9, 12], [1, 1, 12, 20], 1, 'valid'], // 4×8 blocks, then 4 output and 0 input channels left
+      [[1, 300, 1, 8], [1, 1, 8, 16], 1, 'same'], // 300 rows: three chunks of partial sums
+      [[2, 9, 9, 4], [1, 1, 4, 6], 2, 'same'], // strided: the composed kernel
+    ],
+    70,
+  );
+  await tf.setBackend('wasm');
+  const x = tf.ones([2, 5, 5, 8]) as tf.Tensor4D;
+  const dy = tf.ones([2, 5, 5, 16]) as tf.Tensor4D;
+  const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [1, 1, 8, 16] };
+  const prof = await tf.profile(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs));
+  assert.deepEqual(prof.kernelNames, ['Conv2DBackpropFilter'], 'one kernel: no transposes, no matrix product');
+  assert.ok(Array.from((prof.result as tf.Tensor).dataSync()).every((v) => v === 50));
+  tf.dispose([x, dy, prof.result as tf.Tensor]);
+});
+
 test('wasm conv2d input gradient (composed, or stock for strided RGB stems) equals cpu', async () => {
   await compareConv(
     (x, w, s, p) => tf.conv2d(x, w, s, p),
@@ -344,6 +366,25 @@ test('wasm Reverse (block copies) equals cpu on any axes, int32 too', async () =
       return tf.tidy(() => Array.from(tf.reverse(tf.tensor(r.values, shape, dtype), axes).dataSync()));
     };
     assert.deepEqual(await on('wasm'), await on('cpu'), JSON.stringify([shape, axes, dtype]));
+  }
+});
+
+test('wasm Slice (block copies over the axes taken whole) equals cpu: crops, whole tensors, -1 sizes, int32', async () => {
+  for (const [shape, begin, size, dtype] of [
+    [[3, 7, 6, 5], [0, 0, 0, 0], [3, 6, 5, 5], 'float32'], // a ZeroPadding2D gradient
+    [[3, 7, 6, 5], [1, 2, 1, 0], [2, 3, -1, 5], 'float32'],
+    [[3, 7, 6, 5], [0, 1, 0, 2], [-1, 4, 6, 2], 'float32'],
+    [[3, 7, 6, 5], [0, 0, 0, 0], [3, 7, 6, 5], 'float32'], // all of it: one run
+    [[4, 9], [1, 3], [2, 4], 'int32'],
+    [[11], [4], [5], 'float32'],
+    [[2, 3, 4], [1, 0, 0], [1, 3, 4], 'int32'],
+  ] as [number[], number[], number[], 'float32' | 'int32'][]) {
+    const r = random(shape, 60);
+    const on = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => Array.from(tf.slice(tf.tensor(r.values, shape, dtype), begin, size).dataSync()));
+    };
+    assert.deepEqual(await on('wasm'), await on('cpu'), JSON.stringify([shape, begin, size, dtype]));
   }
 });
 

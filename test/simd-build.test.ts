@@ -68,6 +68,7 @@ test("the modules own no memory: they import tfjs-wasm's (plain or shared) and h
         'clip_grad',
         'depthwise_filter_grad',
         'depthwise_input_grad',
+        'pointwise_filter_grad',
       ],
     );
   }

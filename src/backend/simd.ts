@@ -46,6 +46,7 @@ export interface SimdKernels {
     pl: number,
   ): void;
   add_into(dst: Ptr, src: Ptr, n: number): void;
+  pointwise_filter_grad(x: Ptr, dy: Ptr, dw: Ptr, rows: number, ci: number, co: number): void;
   adam_update(
     w: Ptr,
     g: Ptr,

@@ -2,6 +2,7 @@
 import { registerAdamUpdate } from './adam-update.js';
 import { registerSimdDepthwiseFilterGrad } from './depthwise-filter-grad.js';
 import { registerSimdDepthwiseInputGrad } from './depthwise-input-grad.js';
+import { registerSimdPointwiseFilterGrad } from './pointwise-filter-grad.js';
 import { registerBatchNormTraining } from './batchnorm-train.js';
 
 export { ADAM_UPDATE, type AdamUpdateAttrs } from './adam-update.js';
@@ -10,6 +11,7 @@ export { batchNormTraining } from './batchnorm-train.js';
 const KERNELS = [
   registerSimdDepthwiseFilterGrad,
   registerSimdDepthwiseInputGrad,
+  registerSimdPointwiseFilterGrad,
   registerAdamUpdate,
   registerBatchNormTraining,
 ];

@@ -300,3 +300,57 @@ void depthwise_input_grad(const f32 *dy, const f32 *wt, f32 *dx, i32 batch, i32 
         }
       }
 }
+
+// ---- 1×1 conv filter gradient (stride 1): dW[i][j] = Σ_p x[p][i] · dy[p][j], x: n × ci, dy: n × co.
+// Rows go in chunks that stay in cache; per chunk, blocks of 4 input × 8 output channels are summed in
+// registers (8 accumulators) and added into dW once.
+#define PW_CHUNK 128
+
+static inline void pw_block_4x8(const f32 *x, const f32 *dy, f32 *dw, i32 n, i32 ci, i32 co) {
+  v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  for (i32 p = 0; p < n; p++, x += ci, dy += co) {
+    const v128_t d0 = wasm_v128_load(dy), d1 = wasm_v128_load(dy + 4);
+    const v128_t x0 = wasm_f32x4_splat(x[0]), x1 = wasm_f32x4_splat(x[1]);
+    const v128_t x2 = wasm_f32x4_splat(x[2]), x3 = wasm_f32x4_splat(x[3]);
+    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, d0));
+    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, d1));
+    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, d0));
+    a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, d1));
+    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, d0));
+    a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, d1));
+    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, d0));
+    a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, d1));
+  }
+  wasm_v128_store(dw, wasm_f32x4_add(wasm_v128_load(dw), a00));
+  wasm_v128_store(dw + 4, wasm_f32x4_add(wasm_v128_load(dw + 4), a01));
+  dw += co;
+  wasm_v128_store(dw, wasm_f32x4_add(wasm_v128_load(dw), a10));
+  wasm_v128_store(dw + 4, wasm_f32x4_add(wasm_v128_load(dw + 4), a11));
+  dw += co;
+  wasm_v128_store(dw, wasm_f32x4_add(wasm_v128_load(dw), a20));
+  wasm_v128_store(dw + 4, wasm_f32x4_add(wasm_v128_load(dw + 4), a21));
+  dw += co;
+  wasm_v128_store(dw, wasm_f32x4_add(wasm_v128_load(dw), a30));
+  wasm_v128_store(dw + 4, wasm_f32x4_add(wasm_v128_load(dw + 4), a31));
+}
+
+// The channels the 4×8 blocks leave: one input channel × one output channel at a time.
+static inline void pw_scalar(const f32 *x, const f32 *dy, f32 *dw, i32 n, i32 ci, i32 co) {
+  f32 a = 0;
+  for (i32 p = 0; p < n; p++) a += x[(i32)p * ci] * dy[(i32)p * co];
+  *dw += a;
+}
+
+EXPORT(pointwise_filter_grad)
+void pointwise_filter_grad(const f32 *x, const f32 *dy, f32 *dw, i32 rows, i32 ci, i32 co) {
+  for (i32 i = 0; i < ci * co; i++) dw[i] = 0;
+  const i32 ci4 = ci & ~3, co8 = co & ~7;
+  for (i32 p0 = 0; p0 < rows; p0 += PW_CHUNK) {
+    const i32 n = min_i(PW_CHUNK, rows - p0);
+    const f32 *xs = x + (i32)p0 * ci, *ds = dy + (i32)p0 * co;
+    for (i32 i = 0; i < ci4; i += 4)
+      for (i32 j = 0; j < co8; j += 8) pw_block_4x8(xs + i, ds + j, dw + i * co + j, n, ci, co);
+    for (i32 i = 0; i < ci; i++)
+      for (i32 j = i < ci4 ? co8 : 0; j < co; j++) pw_scalar(xs + i, ds + j, dw + i * co + j, n, ci, co);
+  }
+}
