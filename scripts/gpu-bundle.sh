@@ -23,6 +23,7 @@ say "building the project"
 (cd "$root" && npx tsc -p tsconfig.json)
 cp -r "$root"/{package.json,package-lock.json,bin,schedules,schemas,models,bench} "$app/"
 cp -r "$root"/dist/{src,scripts,test} "$app/dist/"
+mkdir -p "$app/src/backend" && cp -r "$root/src/backend/simd" "$app/src/backend/" # the SIMD kernels (committed .wasm)
 cp "$root"/scripts/{gpu-check.sh,install-webgpu.sh} "$app/scripts/"
 [ -f "$root/LICENSE" ] && cp "$root/LICENSE" "$app/"
 

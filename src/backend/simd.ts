@@ -107,8 +107,9 @@ export type WasmBackend = KernelBackend & {
 export const SIMD_DIR = () => join(packageRoot(), 'src/backend/simd');
 
 const instances = new WeakMap<KernelBackend, SimdKernels | null>();
+let unavailable: string | undefined;
 
-/** The kernels on `backend`'s heap; null when it is not tfjs-wasm (or its heap cannot be found). */
+/** The kernels on `backend`'s heap; null when it is not tfjs-wasm (or the module cannot be loaded). */
 export function simdKernels(backend: KernelBackend): SimdKernels | null {
   // FREEZEFLOW_SIMD=0: tfjs' own and the composed kernels only (to compare, or to rule these out)
   if (process.env['FREEZEFLOW_SIMD'] === '0') return null;
@@ -117,11 +118,23 @@ export function simdKernels(backend: KernelBackend): SimdKernels | null {
   const memory = wasmHeap(backend);
   let k: SimdKernels | null = null;
   if (memory) {
-    const shared = memory.buffer instanceof SharedArrayBuffer;
-    const bytes = readFileSync(join(SIMD_DIR(), shared ? 'kernels-shared.wasm' : 'kernels.wasm'));
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    k = instance.exports as unknown as SimdKernels;
+    const file = join(SIMD_DIR(), memory.buffer instanceof SharedArrayBuffer ? 'kernels-shared.wasm' : 'kernels.wasm');
+    try {
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), { env: { memory } });
+      k = instance.exports as unknown as SimdKernels;
+    } catch (err) {
+      // the composed kernels still work: slower, not wrong
+      unavailable = `${file}: ${(err as Error).message.split('\n')[0]}`;
+    }
   }
   instances.set(backend, k);
   return k;
+}
+
+/** For doctor: whether the SIMD kernels run on `backend`, or why not. */
+export function simdStatus(backend: KernelBackend): string {
+  if (process.env['FREEZEFLOW_SIMD'] === '0') return "freezeflow's SIMD kernels off (FREEZEFLOW_SIMD=0)";
+  return simdKernels(backend)
+    ? "freezeflow's SIMD kernels (src/backend/simd)"
+    : `freezeflow's SIMD kernels not loaded (${unavailable ?? 'no wasm heap'}): composed kernels instead`;
 }

@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import * as tf from '../tf.js';
 import { initBackend, probeTensorflowGpu, probeWebgpu, tryNative } from '../backend/index.js';
+import { simdStatus } from '../backend/simd.js';
 import { threadsSetting } from './threads.js';
 import { style } from './style.js';
 import { EXIT_OK } from '../core/errors.js';
@@ -77,7 +78,7 @@ export async function doctorReport(): Promise<{
     const r = await initBackend('wasm', { threads: threadsSetting() });
     const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}${(r.threads ?? 1) > 1 ? ', at most 2 for images under 64×64' : ''}`;
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
-    wasmDetail = `${simd}, ${threads}; ${wasmDetail}`;
+    wasmDetail = `${simd}, ${threads}; ${simdStatus(tf.backend())}; ${wasmDetail}`;
   } catch (err) {
     wasmOk = false;
     wasmDetail = (err as Error).message.split('\n')[0]!;
