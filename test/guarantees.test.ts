@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { makePhotos } from '../scripts/photos.js';
 
 const STAGES = `  - { name: head, epochs: 1, lr: 1.0e-3 }\n`;
 
@@ -201,3 +202,46 @@ test('a full disk: one line naming the run, no half-written files, the last comp
     spawnSync('umount', [disk]);
   }
 });
+
+const TM = join(ROOT, '../shared/models/tm-nail-biting/model.json');
+
+test(
+  'out of wasm memory (MobileNetV2, every layer, batch 80): one line that says so and how to fix it, exit 1',
+  { skip: !existsSync(TM) && 'shared model not present' },
+  async () => {
+    const dir = tempDir();
+    await makePhotos(join(dir, 'photos'), 22, 3);
+    const f = writeSchedule(
+      dir,
+      `model: { source: ${TM} }
+data: { source: photos, preprocess: symmetric, validation: { split: 0.1 }, batchSize: 80 }
+stages:
+  - { name: all, epochs: 1, unfreeze: ['*'], lr: 1.0e-5 }
+`,
+    );
+    for (const threads of ['1', '2']) {
+      const r = cli([
+        'train',
+        '-s',
+        f,
+        '--out',
+        join(dir, `run${threads}`),
+        '--quiet',
+        '--backend',
+        'wasm',
+        '--threads',
+        threads,
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !/^Warning: maxDynamic/.test(l));
+      assert.equal(lines.length, 1, `one line (emscripten's own "Aborted()" dropped):\n${r.stderr}`);
+      assert.match(
+        lines[0]!,
+        /^freezeflow: the wasm backend ran out of memory .*lower data\.batchSize \(now 80\) and set training\.accumulate/,
+      );
+    }
+  },
+);

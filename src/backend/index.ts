@@ -1,6 +1,7 @@
 // Backend selection: the fastest backend that really works here, and why the others were skipped.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
 import * as tf from '../tf.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerSimdKernels } from './kernels/index.js';
@@ -167,6 +168,7 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
         const wasm = await import('@tensorflow/tfjs-backend-wasm');
         registerWasmTrainingKernels();
         registerSimdKernels();
+        quietWasmAbort();
         const wanted = Math.min(8, opts.threads ?? defaultThreads());
         const threads = wanted > 1 ? prepareThreads(wanted, wasm.setThreadsCount) : { note: undefined };
         const ok = await use('wasm');
@@ -192,4 +194,23 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
   throw new BackendUnavailableError(
     `backend '${choice}' is not available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')} ('freezeflow doctor' lists what this machine has)`,
   );
+}
+
+const ABORT_LINE = /^Aborted\([^\n]*\)\n?$/;
+
+/**
+ * emscripten prints "Aborted()" on stderr before it throws (wasm out of memory ends that way); the
+ * error reaches freezeflow, which reports it in its own one line, so that print is dropped. It goes
+ * through console.warn (the single-threaded build) or fs.writeSync(2) (the threaded one).
+ */
+function quietWasmAbort(): void {
+  const marked = process.stderr as NodeJS.WriteStream & { freezeflowQuiet?: true };
+  if (marked.freezeflowQuiet) return;
+  marked.freezeflowQuiet = true;
+  const write = process.stderr.write.bind(process.stderr) as (...args: unknown[]) => boolean;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
+    typeof chunk === 'string' && ABORT_LINE.test(chunk) ? true : write(chunk, ...rest)) as typeof process.stderr.write;
+  const writeSync = fs.writeSync as (...args: unknown[]) => number;
+  (fs as { writeSync: unknown }).writeSync = (fd: unknown, data: unknown, ...rest: unknown[]) =>
+    fd === 2 && typeof data === 'string' && ABORT_LINE.test(data) ? data.length : writeSync(fd, data, ...rest);
 }

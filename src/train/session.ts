@@ -166,11 +166,11 @@ function explainFailure(err: unknown, backend: string, batchSize: number, runDir
   if (io.code === 'ENOSPC' || io.code === 'EDQUOT')
     return `the disk holding ${runDir} is full${io.path ? ` (writing ${io.path})` : ''}; free some space, then 'freezeflow train --resume ${runDir}' — the last complete checkpoint is intact and half-written files were removed`;
   if (
-    /memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length|binding size|maxBufferSize/i.test(
+    /memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length|binding size|maxBufferSize|^Aborted\(\)/i.test(
       msg,
     )
   )
-    return `the ${backend} backend ran out of memory (${msg}); lower data.batchSize (now ${batchSize}) and set training.accumulate to keep the effective batch, or unfreeze fewer layers — the checkpoints written so far are kept, and 'freezeflow train --resume RUN_DIR -s EDITED.yaml' continues from the last one`;
+    return `the ${backend} backend ran out of memory (${/^Aborted\(\)/.test(msg) ? 'the wasm module aborted' : msg}); lower data.batchSize (now ${batchSize}) and set training.accumulate to keep the effective batch, or unfreeze fewer layers — the checkpoints written so far are kept, and 'freezeflow train --resume RUN_DIR -s EDITED.yaml' continues from the last one`;
   return `training failed: ${msg} — the checkpoints written so far are kept (FREEZEFLOW_DEBUG=1 shows the stack)`;
 }
 
