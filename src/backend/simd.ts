@@ -9,42 +9,28 @@ import { wasmHeap } from '../core/tfjs-internals.js';
 
 type Ptr = number;
 
+/** Both depthwise gradients: two inputs, the output, then the conv's geometry (NHWC, multiplier 1). */
+type DepthwiseKernel = (
+  a: Ptr,
+  b: Ptr,
+  out: Ptr,
+  batch: number,
+  h: number,
+  w: number,
+  c: number,
+  oh: number,
+  ow: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+) => void;
+
 export interface SimdKernels {
-  depthwise_filter_grad(
-    x: Ptr,
-    dy: Ptr,
-    dw: Ptr,
-    b0: number,
-    b1: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-  ): void;
-  depthwise_input_grad(
-    dy: Ptr,
-    filter: Ptr,
-    dx: Ptr,
-    batch: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-  ): void;
+  depthwise_filter_grad: DepthwiseKernel;
+  depthwise_input_grad: DepthwiseKernel;
   add_into(dst: Ptr, src: Ptr, n: number): void;
   pointwise_filter_grad(x: Ptr, dy: Ptr, dw: Ptr, rows: number, ci: number, co: number): void;
   adam_update(
@@ -138,3 +124,13 @@ export function simdStatus(backend: KernelBackend): string {
     ? "freezeflow's SIMD kernels (src/backend/simd)"
     : `freezeflow's SIMD kernels not loaded (${unavailable ?? 'no wasm heap'}): composed kernels instead`;
 }
+
+/** A kernel call's backend and its SIMD module (null where the kernels do not run). */
+export function simdCall(backend: unknown): { b: WasmBackend; simd: SimdKernels | null } {
+  const b = backend as WasmBackend;
+  return { b, simd: simdKernels(b) };
+}
+
+/** Dilations of 1 (or none given): the only case the SIMD conv kernels take. */
+export const undilated = (d: number | number[] | undefined): boolean =>
+  d === undefined || (typeof d === 'number' ? d === 1 : d.every((v) => v === 1));

@@ -3,37 +3,31 @@
 // with an output-sized kernel (~0.25 GFLOP/s on MobileNetV2 shapes), which stays the fallback for
 // channel multipliers > 1 and dilations.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdKernels, type WasmBackend } from '../simd.js';
+import { simdCall, undilated } from '../simd.js';
 import { convInfo, registerDirect, type DepthwiseAttrs } from '../wasm-kernels.js';
 
 type Attrs = DepthwiseAttrs & { filterShape: [number, number, number, number] };
 
 function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs?: NamedAttrMap }) {
-  const b = args.backend as WasmBackend;
-  const simd = simdKernels(b);
+  const { b, simd } = simdCall(args.backend);
   const { x, dy } = args.inputs;
   const a = args.attrs as unknown as Attrs;
   const [kh, kw, c, m] = a.filterShape;
-  const dil = typeof a.dilations === 'number' ? [a.dilations, a.dilations] : a.dilations;
-  if (!simd || !x || !dy || m !== 1 || dil[0] !== 1 || dil[1] !== 1 || x.dtype !== 'float32') return undefined;
-  const [batch, h, w] = x.shape as [number, number, number, number];
-  const info = convInfo(x.shape as [number, number, number, number], a.filterShape, a, true);
+  if (!simd || !x || !dy || m !== 1 || !undilated(a.dilations) || x.dtype !== 'float32') return undefined;
+  const shape = x.shape as [number, number, number, number];
+  const info = convInfo(shape, a.filterShape, a, true);
   const out = b.makeOutput([kh, kw, c, m], 'float32');
+  const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
+  const geometry = [info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth] as const;
   simd.depthwise_filter_grad(
-    b.getMemoryOffset(x.dataId),
-    b.getMemoryOffset(dy.dataId),
-    b.getMemoryOffset(out.dataId),
-    0,
-    batch,
-    h,
-    w,
+    at(x),
+    at(dy),
+    at(out),
+    shape[0],
+    shape[1],
+    shape[2],
     c,
-    info.outHeight,
-    info.outWidth,
-    kh,
-    kw,
-    info.strideHeight,
-    info.strideWidth,
+    ...geometry,
     info.padInfo.top,
     info.padInfo.left,
   );

@@ -3,36 +3,31 @@
 // stride-dilated, padded gradient with the flipped filter) stays the fallback for channel multipliers
 // > 1 and dilations.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdKernels, type WasmBackend } from '../simd.js';
+import { simdCall, undilated } from '../simd.js';
 import { convInfo, registerDirect, type DepthwiseAttrs } from '../wasm-kernels.js';
 
 type Attrs = DepthwiseAttrs & { inputShape: [number, number, number, number] };
 
 function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs?: NamedAttrMap }) {
-  const b = args.backend as WasmBackend;
-  const simd = simdKernels(b);
+  const { b, simd } = simdCall(args.backend);
   const { dy, filter } = args.inputs;
   const a = args.attrs as unknown as Attrs;
-  const [kh, kw, c, m] = filter?.shape ?? [];
-  const dil = typeof a.dilations === 'number' ? [a.dilations, a.dilations] : a.dilations;
-  if (!simd || !dy || !filter || m !== 1 || dil[0] !== 1 || dil[1] !== 1 || dy.dtype !== 'float32') return undefined;
-  const [batch, h, w] = a.inputShape;
-  const info = convInfo(a.inputShape, filter.shape as [number, number, number, number], a, true);
+  const fs = (filter?.shape ?? []) as [number, number, number, number];
+  const [kh, kw, c, m] = fs;
+  if (!simd || !dy || !filter || m !== 1 || !undilated(a.dilations) || dy.dtype !== 'float32') return undefined;
+  const info = convInfo(a.inputShape, fs, a, true);
   const out = b.makeOutput([...a.inputShape], 'float32');
+  const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
+  const geometry = [info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth] as const;
   simd.depthwise_input_grad(
-    b.getMemoryOffset(dy.dataId),
-    b.getMemoryOffset(filter.dataId),
-    b.getMemoryOffset(out.dataId),
-    batch,
-    h,
-    w,
-    c!,
-    info.outHeight,
-    info.outWidth,
-    kh!,
-    kw!,
-    info.strideHeight,
-    info.strideWidth,
+    at(dy),
+    at(filter),
+    at(out),
+    a.inputShape[0],
+    a.inputShape[1],
+    a.inputShape[2],
+    c,
+    ...geometry,
     info.padInfo.top,
     info.padInfo.left,
   );

@@ -3,7 +3,7 @@
 // transposes of the activations and an XNNPACK matrix product) ran at ~3 GFLOP/s on MobileNetV2's
 // expansion and projection layers; it stays the fallback for strides and other kernel sizes.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdKernels, type WasmBackend } from '../simd.js';
+import { simdCall } from '../simd.js';
 import { convInfo, registerDirect } from '../wasm-kernels.js';
 
 type Attrs = {
@@ -16,8 +16,7 @@ type Attrs = {
 };
 
 function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs?: NamedAttrMap }) {
-  const b = args.backend as WasmBackend;
-  const simd = simdKernels(b);
+  const { b, simd } = simdCall(args.backend);
   const { x, dy } = args.inputs;
   const a = args.attrs as unknown as Attrs;
   const [kh, kw, ci, co] = a.filterShape;

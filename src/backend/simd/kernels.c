@@ -52,33 +52,50 @@ static inline void tap_row1(f32 *dw, const f32 *x, const f32 *dy, i32 n, i32 xst
   *dw += a;
 }
 
-// Depthwise conv filter gradient, NHWC, channel multiplier 1:
-//   dw[kh][kw][c] = Σ_{b,oy,ox} x[b][oy·sh − pt + kh][ox·sw − pl + kw][c] · dy[b][oy][ox][c]
-// over the images [b0, b1) (a thread's share; dw then holds that share's partial sum). dw is zeroed here.
-EXPORT(depthwise_filter_grad)
-void depthwise_filter_grad(const f32 *x, const f32 *dy, f32 *dw, i32 b0, i32 b1, i32 h, i32 w, i32 c, i32 oh,
-                           i32 ow, i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
-  for (i32 i = 0; i < kh * kw * c; i++) dw[i] = 0;
+// The geometry both depthwise gradients walk (NHWC, channel multiplier 1): for every image, output row
+// and filter tap, the run of output pixels whose input pixel x[b][oy·sh − pt + kh][ox·sw − pl + kw]
+// lies inside the image, handed to `rows` 16, 4 and 1 channels at a time as (tap, image run, dy run).
+// In the image the run steps sw·c floats, in dy c floats. Being static inline, each caller gets its own
+// copy with `rows` inlined.
+typedef void (*tap_rows)(f32 *tap, f32 *img, f32 *dy, i32 n, i32 img_step, i32 dy_step, i32 width);
+
+static inline void depthwise_walk(f32 *img, f32 *dy, f32 *taps, i32 batch, i32 h, i32 w, i32 c, i32 oh, i32 ow,
+                                  i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl, tap_rows rows) {
   const i32 c16 = c & ~15, c4 = c & ~3;
-  for (i32 b = b0; b < b1; b++)
+  for (i32 b = 0; b < batch; b++)
     for (i32 oy = 0; oy < oh; oy++)
       for (i32 ky = 0; ky < kh; ky++) {
         const i32 iy = oy * sh - pt + ky;
         if (iy < 0 || iy >= h) continue;
-        const f32 *dyrow = dy + ((i32)(b * oh + oy) * ow) * c;
+        f32 *dyrow = dy + ((i32)(b * oh + oy) * ow) * c;
         for (i32 kx = 0; kx < kw; kx++) {
           const i32 o0 = first_out(pl, kx, sw), o1 = last_out(w, pl, kx, sw, ow);
           if (o1 < o0) continue;
           const i32 n = o1 - o0 + 1;
-          const f32 *xs = x + ((i32)(b * h + iy) * w + (o0 * sw - pl + kx)) * c;
-          const f32 *dys = dyrow + o0 * c;
-          f32 *tap = dw + (ky * kw + kx) * c;
+          f32 *is = img + ((i32)(b * h + iy) * w + (o0 * sw - pl + kx)) * c;
+          f32 *ds = dyrow + o0 * c;
+          f32 *tap = taps + (ky * kw + kx) * c;
           i32 ch = 0;
-          for (; ch < c16; ch += 16) tap_row16(tap + ch, xs + ch, dys + ch, n, sw * c, c);
-          for (; ch < c4; ch += 4) tap_row4(tap + ch, xs + ch, dys + ch, n, sw * c, c);
-          for (; ch < c; ch++) tap_row1(tap + ch, xs + ch, dys + ch, n, sw * c, c);
+          for (; ch < c16; ch += 16) rows(tap + ch, is + ch, ds + ch, n, sw * c, c, 16);
+          for (; ch < c4; ch += 4) rows(tap + ch, is + ch, ds + ch, n, sw * c, c, 4);
+          for (; ch < c; ch++) rows(tap + ch, is + ch, ds + ch, n, sw * c, c, 1);
         }
       }
+}
+
+static void filter_rows(f32 *tap, f32 *x, f32 *dy, i32 n, i32 xstep, i32 dystep, i32 width) {
+  if (width == 16) tap_row16(tap, x, dy, n, xstep, dystep);
+  else if (width == 4) tap_row4(tap, x, dy, n, xstep, dystep);
+  else tap_row1(tap, x, dy, n, xstep, dystep);
+}
+
+// Depthwise conv filter gradient: dw[kh][kw][c] = Σ_{b,oy,ox} x[b][oy·sh − pt + kh][ox·sw − pl + kw][c] ·
+// dy[b][oy][ox][c]. dw is zeroed here.
+EXPORT(depthwise_filter_grad)
+void depthwise_filter_grad(const f32 *x, const f32 *dy, f32 *dw, i32 batch, i32 h, i32 w, i32 c, i32 oh, i32 ow,
+                           i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
+  for (i32 i = 0; i < kh * kw * c; i++) dw[i] = 0;
+  depthwise_walk((f32 *)x, (f32 *)dy, dw, batch, h, w, c, oh, ow, kh, kw, sh, sw, pt, pl, filter_rows);
 }
 
 // dst[i] += src[i]: summing the threads' partial filter gradients.
@@ -271,34 +288,20 @@ static inline void scatter_row1(f32 *dx, const f32 *dy, const f32 *w, i32 n, i32
   for (i32 i = 0; i < n; i++, dx += dxstep, dy += dystep) *dx += *dy * *w;
 }
 
-// Depthwise conv input gradient, NHWC, channel multiplier 1: every output pixel's gradient scattered
-// back through each filter tap,
+static void input_rows(f32 *tap, f32 *dx, f32 *dy, i32 n, i32 dxstep, i32 dystep, i32 width) {
+  if (width == 16) scatter_row16(dx, dy, tap, n, dxstep, dystep);
+  else if (width == 4) scatter_row4(dx, dy, tap, n, dxstep, dystep);
+  else scatter_row1(dx, dy, tap, n, dxstep, dystep);
+}
+
+// Depthwise conv input gradient: every output pixel's gradient scattered back through each filter tap,
 //   dx[b][oy·sh − pt + kh][ox·sw − pl + kw][c] += dy[b][oy][ox][c] · w[kh][kw][c]
 // dx (b × h × w × c) is zeroed here.
 EXPORT(depthwise_input_grad)
 void depthwise_input_grad(const f32 *dy, const f32 *wt, f32 *dx, i32 batch, i32 h, i32 w, i32 c, i32 oh, i32 ow,
                           i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
   for (i32 i = 0; i < batch * h * w * c; i++) dx[i] = 0;
-  const i32 c16 = c & ~15, c4 = c & ~3;
-  for (i32 b = 0; b < batch; b++)
-    for (i32 oy = 0; oy < oh; oy++)
-      for (i32 ky = 0; ky < kh; ky++) {
-        const i32 iy = oy * sh - pt + ky;
-        if (iy < 0 || iy >= h) continue;
-        const f32 *dyrow = dy + ((i32)(b * oh + oy) * ow) * c;
-        for (i32 kx = 0; kx < kw; kx++) {
-          const i32 o0 = first_out(pl, kx, sw), o1 = last_out(w, pl, kx, sw, ow);
-          if (o1 < o0) continue;
-          const i32 n = o1 - o0 + 1;
-          f32 *dxs = dx + ((i32)(b * h + iy) * w + (o0 * sw - pl + kx)) * c;
-          const f32 *dys = dyrow + o0 * c;
-          const f32 *tap = wt + (ky * kw + kx) * c;
-          i32 ch = 0;
-          for (; ch < c16; ch += 16) scatter_row16(dxs + ch, dys + ch, tap + ch, n, sw * c, c);
-          for (; ch < c4; ch += 4) scatter_row4(dxs + ch, dys + ch, tap + ch, n, sw * c, c);
-          for (; ch < c; ch++) scatter_row1(dxs + ch, dys + ch, tap + ch, n, sw * c, c);
-        }
-      }
+  depthwise_walk(dx, (f32 *)dy, (f32 *)wt, batch, h, w, c, oh, ow, kh, kw, sh, sw, pt, pl, input_rows);
 }
 
 // ---- 1×1 conv filter gradient (stride 1): dW[i][j] = Σ_p x[p][i] · dy[p][j], x: n × ci, dy: n × co.
