@@ -191,7 +191,7 @@ test('fused BatchNorm training (SIMD) equals tfjs-layers on cpu: outputs, dx thr
   tf.dispose([x, prof.result as tf.Tensor]);
 });
 
-test("freezeflow's SIMD 1×1 conv filter gradient equals cpu: 4×8 blocks, leftover channels, many row chunks", async () => {
+test("freezeflow's SIMD conv filter gradient equals cpu: 1×1 and k×k (patches), strides, padding, leftover channels, many row chunks", async () => {
   const conv = (x: tf.Tensor4D, w: tf.Tensor4D, s: 1 | 2, p: 'same' | 'valid') => tf.conv2d(x, w, s, p);
   await compareConv(
     conv,
@@ -199,7 +199,11 @@ test("freezeflow's SIMD 1×1 conv filter gradient equals cpu: 4×8 blocks, lefto
       [[2, 6, 7, 5], [1, 1, 5, 3], 1, 'same'], // no full block: every channel pair on its own
       [[2, 9, 9, 12], [1, 1, 12, 20], 1, 'valid'], // 4×8 blocks, then 4 output and 0 input channels left
       [[1, 300, 1, 8], [1, 1, 8, 16], 1, 'same'], // 300 rows: three chunks of partial sums
-      [[2, 9, 9, 4], [1, 1, 4, 6], 2, 'same'], // strided: the composed kernel
+      [[2, 9, 9, 4], [1, 1, 4, 6], 2, 'same'], // strided 1×1: patches
+      [[2, 9, 9, 3], [3, 3, 3, 16], 2, 'same'], // an RGB stem: 27 patch columns padded to 28
+      [[3, 10, 11, 5], [3, 3, 5, 7], 1, 'same'], // 45 columns, 7 outputs: scalar leftovers
+      [[2, 12, 12, 1], [5, 3, 1, 8], 1, 'valid'], // 1 input channel, a 5×3 kernel
+      [[4, 13, 13, 8], [3, 3, 8, 16], 1, 'same'], // 676 output pixels: six patch chunks
     ],
     70,
   );

@@ -2,7 +2,7 @@
 import { registerAdamUpdate } from './adam-update.js';
 import { registerSimdDepthwiseFilterGrad } from './depthwise-filter-grad.js';
 import { registerSimdDepthwiseInputGrad } from './depthwise-input-grad.js';
-import { registerSimdPointwiseFilterGrad } from './pointwise-filter-grad.js';
+import { registerSimdConvFilterGrad } from './conv-filter-grad.js';
 import { registerBatchNormTraining } from './batchnorm-train.js';
 
 export { ADAM_UPDATE, type AdamUpdateAttrs } from './adam-update.js';
@@ -11,7 +11,7 @@ export { batchNormTraining } from './batchnorm-train.js';
 const KERNELS = [
   registerSimdDepthwiseFilterGrad,
   registerSimdDepthwiseInputGrad,
-  registerSimdPointwiseFilterGrad,
+  registerSimdConvFilterGrad,
   registerAdamUpdate,
   registerBatchNormTraining,
 ];

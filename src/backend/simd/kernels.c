@@ -344,9 +344,8 @@ static inline void pw_scalar(const f32 *x, const f32 *dy, f32 *dw, i32 n, i32 ci
   *dw += a;
 }
 
-EXPORT(pointwise_filter_grad)
-void pointwise_filter_grad(const f32 *x, const f32 *dy, f32 *dw, i32 rows, i32 ci, i32 co) {
-  for (i32 i = 0; i < ci * co; i++) dw[i] = 0;
+// dw[i][j] += Σ_p x[p][i] · dy[p][j] over `rows` rows (no zeroing: callers sum chunks into one dw).
+static void pw_accumulate(const f32 *x, const f32 *dy, f32 *dw, i32 rows, i32 ci, i32 co) {
   const i32 ci4 = ci & ~3, co8 = co & ~7;
   for (i32 p0 = 0; p0 < rows; p0 += PW_CHUNK) {
     const i32 n = min_i(PW_CHUNK, rows - p0);
@@ -356,4 +355,48 @@ void pointwise_filter_grad(const f32 *x, const f32 *dy, f32 *dw, i32 rows, i32 c
     for (i32 i = 0; i < ci; i++)
       for (i32 j = i < ci4 ? co8 : 0; j < co; j++) pw_scalar(xs + i, ds + j, dw + i * co + j, n, ci, co);
   }
+}
+
+EXPORT(pointwise_filter_grad)
+void pointwise_filter_grad(const f32 *x, const f32 *dy, f32 *dw, i32 rows, i32 ci, i32 co) {
+  for (i32 i = 0; i < ci * co; i++) dw[i] = 0;
+  pw_accumulate(x, dy, dw, rows, ci, co);
+}
+
+// ---- k×k conv filter gradient (NHWC) as the 1×1 one over patches: the rows [p0, p0 + n) of the patch
+// matrix, one row per output pixel holding the kh·kw·ci inputs it saw (0 outside the image), `cols`
+// floats per row (kh·kw·ci rounded up to a multiple of 4, the rest 0, so every row block is 4 wide).
+static void patches(const f32 *x, f32 *out, i32 p0, i32 n, i32 h, i32 w, i32 ci, i32 oh, i32 ow, i32 kh, i32 kw,
+                    i32 sh, i32 sw, i32 pt, i32 pl, i32 cols) {
+  for (i32 r = 0; r < n; r++) {
+    const i32 p = p0 + r, ox = p % ow, oy = (p / ow) % oh, b = p / (ow * oh);
+    f32 *row = out + (i32)r * cols;
+    i32 k = 0;
+    for (i32 ky = 0; ky < kh; ky++) {
+      const i32 iy = oy * sh - pt + ky;
+      for (i32 kx = 0; kx < kw; kx++, k += ci) {
+        const i32 ix = ox * sw - pl + kx;
+        const int inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+        const f32 *src = x + ((i32)(b * h + iy) * w + ix) * ci;
+        for (i32 i = 0; i < ci; i++) row[k + i] = inside ? src[i] : 0;
+      }
+    }
+    for (; k < cols; k++) row[k] = 0;
+  }
+}
+
+// dw[ky][kx][i][j] = Σ_{b,oy,ox} x[b][oy·sh − pt + ky][ox·sw − pl + kx][i] · dy[b][oy][ox][j], in chunks
+// of PW_CHUNK output pixels: their patches (scratch: PW_CHUNK × cols floats) times dy, summed into
+// dwpad (cols × co floats), whose first kh·kw·ci rows are dw.
+EXPORT(conv_filter_grad)
+void conv_filter_grad(const f32 *x, const f32 *dy, f32 *dw, f32 *scratch, f32 *dwpad, i32 batch, i32 h, i32 w,
+                      i32 ci, i32 oh, i32 ow, i32 co, i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
+  const i32 k = kh * kw * ci, cols = (k + 3) & ~3, rows = batch * oh * ow;
+  for (i32 i = 0; i < cols * co; i++) dwpad[i] = 0;
+  for (i32 p0 = 0; p0 < rows; p0 += PW_CHUNK) {
+    const i32 n = min_i(PW_CHUNK, rows - p0);
+    patches(x, scratch, p0, n, h, w, ci, oh, ow, kh, kw, sh, sw, pt, pl, cols);
+    pw_accumulate(scratch, dy + (i32)p0 * co, dwpad, n, cols, co);
+  }
+  for (i32 i = 0; i < k * co; i++) dw[i] = dwpad[i];
 }
