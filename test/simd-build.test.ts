@@ -67,6 +67,7 @@ test("the modules own no memory: they import tfjs-wasm's (plain or shared) and h
         'bn_normalize',
         'clip_grad',
         'conv_filter_grad',
+        'conv_input_grad',
         'depthwise_filter_grad',
         'depthwise_input_grad',
         'pointwise_filter_grad',

@@ -33,6 +33,25 @@ export interface SimdKernels {
   depthwise_input_grad: DepthwiseKernel;
   add_into(dst: Ptr, src: Ptr, n: number): void;
   pointwise_filter_grad(x: Ptr, dy: Ptr, dw: Ptr, rows: number, ci: number, co: number): void;
+  conv_input_grad(
+    dy: Ptr,
+    filter: Ptr,
+    dx: Ptr,
+    scratch: Ptr,
+    batch: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
   conv_filter_grad(
     x: Ptr,
     dy: Ptr,

@@ -3,6 +3,7 @@ import { registerAdamUpdate } from './adam-update.js';
 import { registerSimdDepthwiseFilterGrad } from './depthwise-filter-grad.js';
 import { registerSimdDepthwiseInputGrad } from './depthwise-input-grad.js';
 import { registerSimdConvFilterGrad } from './conv-filter-grad.js';
+import { registerSimdConvInputGrad } from './conv-input-grad.js';
 import { registerBatchNormTraining } from './batchnorm-train.js';
 
 export { ADAM_UPDATE, type AdamUpdateAttrs } from './adam-update.js';
@@ -12,6 +13,7 @@ const KERNELS = [
   registerSimdDepthwiseFilterGrad,
   registerSimdDepthwiseInputGrad,
   registerSimdConvFilterGrad,
+  registerSimdConvInputGrad,
   registerAdamUpdate,
   registerBatchNormTraining,
 ];

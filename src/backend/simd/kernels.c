@@ -400,3 +400,80 @@ void conv_filter_grad(const f32 *x, const f32 *dy, f32 *dw, f32 *scratch, f32 *d
   }
   for (i32 i = 0; i < k * co; i++) dw[i] = dwpad[i];
 }
+
+// ---- k×k conv input gradient (NHWC): per chunk of output pixels, their patch gradients
+// dP = dY · Wᵀ (rows of dY times the filter, transposed into scratch once), then each patch row added
+// back to the input pixels it came from (0 outside the image is dropped).
+
+// c[r][0..8) = Σ_j a[r][j] · b[j][0..8) for 4 rows of a (lda apart); b's rows are ldb apart.
+static inline void gemm_4x8(const f32 *a, i32 lda, const f32 *b, i32 ldb, f32 *c, i32 ldc, i32 kdim) {
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (i32 j = 0; j < kdim; j++, b += ldb) {
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    const v128_t a0 = wasm_f32x4_splat(a[j]), a1 = wasm_f32x4_splat(a[lda + j]);
+    const v128_t a2 = wasm_f32x4_splat(a[2 * lda + j]), a3 = wasm_f32x4_splat(a[3 * lda + j]);
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
+    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
+    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
+    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
+    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+  }
+  wasm_v128_store(c, c00);
+  wasm_v128_store(c + 4, c01);
+  wasm_v128_store(c + ldc, c10);
+  wasm_v128_store(c + ldc + 4, c11);
+  wasm_v128_store(c + 2 * ldc, c20);
+  wasm_v128_store(c + 2 * ldc + 4, c21);
+  wasm_v128_store(c + 3 * ldc, c30);
+  wasm_v128_store(c + 3 * ldc + 4, c31);
+}
+
+// The rows a 4-row block leaves: one row at a time.
+static inline void gemm_1x8(const f32 *a, const f32 *b, i32 ldb, f32 *c, i32 kdim) {
+  v128_t c0 = wasm_f32x4_splat(0), c1 = c0;
+  for (i32 j = 0; j < kdim; j++, b += ldb) {
+    const v128_t aj = wasm_f32x4_splat(a[j]);
+    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(aj, wasm_v128_load(b)));
+    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(aj, wasm_v128_load(b + 4)));
+  }
+  wasm_v128_store(c, c0);
+  wasm_v128_store(c + 4, c1);
+}
+
+// dx[b][oy·sh − pt + ky][ox·sw − pl + kx][i] += Σ_j dy[b][oy][ox][j] · w[ky][kx][i][j]. scratch holds
+// wᵀ (co × cols, cols = kh·kw·ci rounded up to 8, zero-padded) and one chunk of patch gradients
+// (PW_CHUNK × cols). dx is zeroed here.
+EXPORT(conv_input_grad)
+void conv_input_grad(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, i32 batch, i32 h, i32 w, i32 ci, i32 oh,
+                     i32 ow, i32 co, i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
+  const i32 k = kh * kw * ci, cols = (k + 7) & ~7, rows = batch * oh * ow;
+  f32 *bt = scratch, *dp = scratch + (i32)co * cols;
+  for (i32 j = 0; j < co; j++)
+    for (i32 q = 0; q < cols; q++) bt[j * cols + q] = q < k ? wt[q * co + j] : 0;
+  for (i32 i = 0; i < batch * h * w * ci; i++) dx[i] = 0;
+  for (i32 p0 = 0; p0 < rows; p0 += PW_CHUNK) {
+    const i32 n = min_i(PW_CHUNK, rows - p0), n4 = n & ~3;
+    const f32 *a = dy + (i32)p0 * co;
+    for (i32 q = 0; q < cols; q += 8) {
+      i32 r = 0;
+      for (; r < n4; r += 4) gemm_4x8(a + r * co, co, bt + q, cols, dp + r * cols + q, cols, co);
+      for (; r < n; r++) gemm_1x8(a + r * co, bt + q, cols, dp + r * cols + q, co);
+    }
+    for (i32 r = 0; r < n; r++) {
+      const i32 p = p0 + r, ox = p % ow, oy = (p / ow) % oh, b = p / (ow * oh);
+      const f32 *row = dp + (i32)r * cols;
+      for (i32 ky = 0; ky < kh; ky++) {
+        const i32 iy = oy * sh - pt + ky;
+        if (iy < 0 || iy >= h) continue;
+        for (i32 kx = 0; kx < kw; kx++) {
+          const i32 ix = ox * sw - pl + kx;
+          if (ix < 0 || ix >= w) continue;
+          add_into(dx + ((i32)(b * h + iy) * w + ix) * ci, row + (ky * kw + kx) * ci, ci);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// A conv's input gradient on freezeflow's SIMD module: per chunk of output pixels, their patch gradients
+// dY·Wᵀ (4×8 register blocks), each added back to the input pixels it came from. The composed form (an
+// XNNPACK conv over the stride-dilated, padded gradient with the flipped filter) stays for 1×1 convs at
+// stride 1, where it is one well-shaped matrix product, and for NCHW.
+import type { NamedAttrMap, TensorInfo } from '../../tf.js';
+import { simdCall } from '../simd.js';
+import { convInfo, registerDirect } from '../wasm-kernels.js';
+
+type Attrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+};
+
+/** Output pixels per chunk (kernels.c's PW_CHUNK). */
+const CHUNK = 128;
+
+function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs?: NamedAttrMap }) {
+  const { b, simd } = simdCall(args.backend);
+  const { dy, filter } = args.inputs;
+  const a = args.attrs as unknown as Attrs;
+  if (!simd || !dy || !filter || a.dataFormat === 'NCHW' || dy.dtype !== 'float32') return undefined;
+  const fs = filter.shape as [number, number, number, number];
+  const [kh, kw, ci, co] = fs;
+  const info = convInfo(a.inputShape, fs, a);
+  // a 1×1 conv at stride 1 is one matrix product, which XNNPACK's forward conv (the composed form) does well
+  if (kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1) return undefined;
+  const cols = Math.ceil((kh * kw * ci) / 8) * 8;
+  const out = b.makeOutput([...a.inputShape], 'float32');
+  const scratch = b.makeOutput([(co + CHUNK) * cols], 'float32');
+  const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
+  const [n, h, w] = a.inputShape;
+  const geometry = [kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left] as const;
+  simd.conv_input_grad(
+    at(dy),
+    at(filter),
+    at(out),
+    at(scratch),
+    n,
+    h,
+    w,
+    ci,
+    info.outHeight,
+    info.outWidth,
+    co,
+    ...geometry,
+  );
+  b.disposeData(scratch.dataId, true);
+  return out;
+}
+
+/** In front of the composed Conv2DBackpropInput (and wasm's own), which it falls back to. */
+export function registerSimdConvInputGrad(): void {
+  registerDirect('Conv2DBackpropInput', kernel);
+}
