@@ -11,9 +11,10 @@ import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan } from '../src/schedule/plan.js';
 import { memorySource } from '../src/data/dataset.js';
 import { fusedBatchNormCall } from '../src/train/batchnorm.js';
+import { simdHelper } from '../src/backend/simd.js';
 import { ROOT, runAndCollect } from './helpers.js';
 
-await initBackend('wasm');
+const wasmThreads = (await initBackend('wasm')).threads ?? 1;
 
 /**
  * Gradients of `f` with respect to all its inputs, on `backend`, from the same numbers; also checks
@@ -208,6 +209,8 @@ test("freezeflow's SIMD conv filter gradient equals cpu: 1×1 and k×k (patches)
     70,
   );
   await tf.setBackend('wasm');
+  // with 2+ wasm threads the k×k cases above (676 output pixels, 2+ images) were split over two threads
+  if (wasmThreads > 1) assert.ok(simdHelper(tf.backend()), 'the second thread for the SIMD kernels runs');
   const x = tf.ones([2, 5, 5, 8]) as tf.Tensor4D;
   const dy = tf.ones([2, 5, 5, 16]) as tf.Tensor4D;
   const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [1, 1, 8, 16] };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { KernelBackend, TensorInfo } from '../tf.js';
 import { packageRoot } from '../core/paths.js';
 import { wasmHeap } from '../core/tfjs-internals.js';
+import { makeHelper, type SimdHelper } from './simd-pool.js';
 
 type Ptr = number;
 
@@ -52,13 +53,14 @@ export interface SimdKernels {
     pt: number,
     pl: number,
   ): void;
-  conv_filter_grad(
+  sum_into(dw: Ptr, a: Ptr, b: Ptr, n: number): void;
+  conv_filter_grad_rows(
     x: Ptr,
     dy: Ptr,
-    dw: Ptr,
-    scratch: Ptr,
     dwPadded: Ptr,
-    batch: number,
+    scratch: Ptr,
+    p0: number,
+    p1: number,
     h: number,
     w: number,
     ci: number,
@@ -132,6 +134,12 @@ export type WasmBackend = KernelBackend & {
 export const SIMD_DIR = () => join(packageRoot(), 'src/backend/simd');
 
 const instances = new WeakMap<KernelBackend, SimdKernels | null>();
+const helpers = new WeakMap<KernelBackend, SimdHelper>();
+
+/** The second thread for `backend`'s SIMD kernels (threaded tfjs-wasm only). */
+export function simdHelper(backend: KernelBackend): SimdHelper | undefined {
+  return simdKernels(backend) ? helpers.get(backend) : undefined;
+}
 let unavailable: string | undefined;
 
 /** The kernels on `backend`'s heap; null when it is not tfjs-wasm (or the module cannot be loaded). */
@@ -145,8 +153,12 @@ export function simdKernels(backend: KernelBackend): SimdKernels | null {
   if (memory) {
     const file = join(SIMD_DIR(), memory.buffer instanceof SharedArrayBuffer ? 'kernels-shared.wasm' : 'kernels.wasm');
     try {
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), { env: { memory } });
+      const bytes = readFileSync(file);
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
       k = instance.exports as unknown as SimdKernels;
+      // the threaded build: a second thread for the kernels that split their work
+      if (memory.buffer instanceof SharedArrayBuffer && process.env['FREEZEFLOW_SIMD_THREADS'] !== '1')
+        helpers.set(backend, makeHelper(memory, bytes));
     } catch (err) {
       // the composed kernels still work: slower, not wrong
       unavailable = `${file}: ${(err as Error).message.split('\n')[0]}`;

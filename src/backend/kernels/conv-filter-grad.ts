@@ -5,7 +5,7 @@
 // the activations and an XNNPACK product or a conv with an output-sized kernel, 3–15 GFLOP/s) stay the
 // fallback for NCHW.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdCall } from '../simd.js';
+import { simdCall, simdHelper } from '../simd.js';
 import { convInfo, registerDirect } from '../wasm-kernels.js';
 
 type Attrs = {
@@ -36,31 +36,20 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
     return out;
   }
   const cols = Math.ceil((kh * kw * ci) / 4) * 4;
-  const scratch = b.makeOutput([CHUNK * cols], 'float32');
-  const padded = b.makeOutput([cols * co], 'float32');
-  const [oh, ow] = [info.outHeight, info.outWidth];
-  simd.conv_filter_grad(
-    at(x),
-    at(dy),
-    at(out),
-    at(scratch),
-    at(padded),
-    shape[0],
-    shape[1],
-    shape[2],
-    ci,
-    oh,
-    ow,
-    co,
-    kh,
-    kw,
-    sh,
-    sw,
-    top,
-    left,
-  );
-  b.disposeData(scratch.dataId, true);
-  b.disposeData(padded.dataId, true);
+  const rows = shape[0] * info.outHeight * info.outWidth;
+  const temp: TensorInfo[] = [];
+  const buffer = (n: number) => (temp.push(b.makeOutput([n], 'float32')), at(temp.at(-1)!));
+  const geometry = [shape[1], shape[2], ci, info.outHeight, info.outWidth, co, kh, kw, sh, sw, top, left] as const;
+  // two threads: the helper sums the second half of the output pixels into its own buffer
+  const helper = rows >= 4 * CHUNK ? simdHelper(b) : undefined;
+  const mid = helper ? Math.round(rows / 2 / CHUNK) * CHUNK : rows;
+  const mine = [buffer(cols * co), buffer(CHUNK * cols)] as const;
+  const theirs = helper ? ([buffer(cols * co), buffer(CHUNK * cols)] as const) : undefined;
+  if (helper && theirs) helper.start('conv_filter_grad_rows', [at(x), at(dy), ...theirs, mid, rows, ...geometry]);
+  simd.conv_filter_grad_rows(at(x), at(dy), ...mine, 0, mid, ...geometry);
+  if (helper && theirs && !helper.wait()) simd.conv_filter_grad_rows(at(x), at(dy), ...theirs, mid, rows, ...geometry);
+  simd.sum_into(at(out), mine[0], theirs?.[0] ?? 0, kh * kw * ci * co);
+  temp.forEach((t) => b.disposeData(t.dataId, true));
   return out;
 }
 

@@ -3,7 +3,7 @@
 // XNNPACK conv over the stride-dilated, padded gradient with the flipped filter) stays for 1×1 convs at
 // stride 1, where it is one well-shaped matrix product, and for NCHW.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdCall } from '../simd.js';
+import { simdCall, simdHelper } from '../simd.js';
 import { convInfo, registerDirect } from '../wasm-kernels.js';
 
 type Attrs = {
@@ -29,25 +29,34 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   if (kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1) return undefined;
   const cols = Math.ceil((kh * kw * ci) / 8) * 8;
   const out = b.makeOutput([...a.inputShape], 'float32');
-  const scratch = b.makeOutput([(co + CHUNK) * cols], 'float32');
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
   const [n, h, w] = a.inputShape;
+  const [oh, ow] = [info.outHeight, info.outWidth];
   const geometry = [kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left] as const;
-  simd.conv_input_grad(
-    at(dy),
-    at(filter),
-    at(out),
-    at(scratch),
-    n,
-    h,
-    w,
-    ci,
-    info.outHeight,
-    info.outWidth,
-    co,
-    ...geometry,
-  );
-  b.disposeData(scratch.dataId, true);
+  // two threads: the helper takes the second half of the images (their dx are their own)
+  const helper = n >= 2 ? simdHelper(b) : undefined;
+  const half = helper ? Math.floor(n / 2) : n;
+  const scratch = [b.makeOutput([(co + CHUNK) * cols], 'float32')];
+  if (helper) scratch.push(b.makeOutput([(co + CHUNK) * cols], 'float32'));
+  const part = (b0: number, nb: number, s: TensorInfo) =>
+    [
+      at(dy) + 4 * b0 * oh * ow * co,
+      at(filter),
+      at(out) + 4 * b0 * h * w * ci,
+      at(s),
+      nb,
+      h,
+      w,
+      ci,
+      oh,
+      ow,
+      co,
+      ...geometry,
+    ] as const;
+  if (helper) helper.start('conv_input_grad', part(half, n - half, scratch[1]!));
+  simd.conv_input_grad(...part(0, half, scratch[0]!));
+  if (helper && !helper.wait()) simd.conv_input_grad(...part(half, n - half, scratch[1]!));
+  scratch.forEach((t) => b.disposeData(t.dataId, true));
   return out;
 }
 

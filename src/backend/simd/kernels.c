@@ -385,20 +385,24 @@ static void patches(const f32 *x, f32 *out, i32 p0, i32 n, i32 h, i32 w, i32 ci,
   }
 }
 
-// dw[ky][kx][i][j] = Σ_{b,oy,ox} x[b][oy·sh − pt + ky][ox·sw − pl + kx][i] · dy[b][oy][ox][j], in chunks
-// of PW_CHUNK output pixels: their patches (scratch: PW_CHUNK × cols floats) times dy, summed into
-// dwpad (cols × co floats), whose first kh·kw·ci rows are dw.
-EXPORT(conv_filter_grad)
-void conv_filter_grad(const f32 *x, const f32 *dy, f32 *dw, f32 *scratch, f32 *dwpad, i32 batch, i32 h, i32 w,
-                      i32 ci, i32 oh, i32 ow, i32 co, i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
-  const i32 k = kh * kw * ci, cols = (k + 3) & ~3, rows = batch * oh * ow;
+// dwpad = Σ over output pixels [p0, p1) of their patch rows times dy, in chunks of PW_CHUNK pixels
+// (scratch: PW_CHUNK × cols floats); dwpad is cols × co floats and zeroed here. Threads take row ranges.
+EXPORT(conv_filter_grad_rows)
+void conv_filter_grad_rows(const f32 *x, const f32 *dy, f32 *dwpad, f32 *scratch, i32 p0, i32 p1, i32 h, i32 w,
+                           i32 ci, i32 oh, i32 ow, i32 co, i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
+  const i32 cols = (kh * kw * ci + 3) & ~3;
   for (i32 i = 0; i < cols * co; i++) dwpad[i] = 0;
-  for (i32 p0 = 0; p0 < rows; p0 += PW_CHUNK) {
-    const i32 n = min_i(PW_CHUNK, rows - p0);
-    patches(x, scratch, p0, n, h, w, ci, oh, ow, kh, kw, sh, sw, pt, pl, cols);
-    pw_accumulate(scratch, dy + (i32)p0 * co, dwpad, n, cols, co);
+  for (i32 q = p0; q < p1; q += PW_CHUNK) {
+    const i32 n = min_i(PW_CHUNK, p1 - q);
+    patches(x, scratch, q, n, h, w, ci, oh, ow, kh, kw, sh, sw, pt, pl, cols);
+    pw_accumulate(scratch, dy + (i32)q * co, dwpad, n, cols, co);
   }
-  for (i32 i = 0; i < k * co; i++) dw[i] = dwpad[i];
+}
+
+// dw = a + b over n floats (the threads' partial filter gradients; b may be a itself's twin or 0).
+EXPORT(sum_into)
+void sum_into(f32 *dw, const f32 *a, const f32 *b, i32 n) {
+  for (i32 i = 0; i < n; i++) dw[i] = b ? a[i] + b[i] : a[i];
 }
 
 // ---- k×k conv input gradient (NHWC): per chunk of output pixels, their patch gradients
