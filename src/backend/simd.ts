@@ -3,6 +3,7 @@
 // memory offset, nothing is copied in or out.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type * as tf from '../tf.js';
 import type { KernelBackend, TensorInfo } from '../tf.js';
 import { packageRoot } from '../core/paths.js';
 import { wasmHeap } from '../core/tfjs-internals.js';
@@ -185,3 +186,27 @@ export function simdCall(backend: unknown): { b: WasmBackend; simd: SimdKernels 
 /** Dilations of 1 (or none given): the only case the SIMD conv kernels take. */
 export const undilated = (d: number | number[] | undefined): boolean =>
   d === undefined || (typeof d === 'number' ? d === 1 : d.every((v) => v === 1));
+
+/** Output pixels per chunk of the conv gradients' scratch rows (kernels.c's PW_CHUNK). */
+export const SIMD_CHUNK = 128;
+
+/**
+ * What the depthwise kernels take after their pointers, from tfjs' own conv arithmetic: batch, h, w,
+ * channels, output h and w, kh, kw, strides, top and left padding.
+ */
+export function depthwiseGeometry(info: tf.backend_util.Conv2DInfo) {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ] as const;
+}

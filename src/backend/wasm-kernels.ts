@@ -4,7 +4,7 @@ import * as tf from '../tf.js';
 import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '../tf.js';
 import { simdKernels } from './simd.js';
 
-type ConvAttrs = {
+export type ConvAttrs = {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';

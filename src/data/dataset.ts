@@ -59,8 +59,9 @@ export function memorySource(d: Dataset): BatchSource {
 }
 
 /**
- * Features of K augmented views of every item (feature caching with augment.views): a batch shows, per
- * item, the view its augment request picks for the epoch, as the uncached source would have drawn it.
+ * Cached features of K views of every item (feature caching; K augmented views with augment.views, else
+ * one): a batch shows, per item, the view its augment request picks for the epoch, as the uncached source
+ * would have drawn it.
  */
 export function viewsSource(
   d: { classes: string[]; labels: Int32Array; shape: readonly number[] },

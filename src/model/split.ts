@@ -121,7 +121,7 @@ export function splitForCaching(model: tf.LayersModel, active: ReadonlySet<tf.la
     if (!suffix) continue;
     const prefix = rebuild(`${model.name}_prefix`, g.nodes.slice(0, i + 1), g.inputs, [cut]);
     if (!prefix) return undefined;
-    return { prefix, suffix, at: node.path, featureShape: prefix.outputs[0]!.shape.slice(1) as number[] };
+    return { prefix, suffix, at: node.path, featureShape: node.shapes[0]! };
   }
   return undefined;
 }

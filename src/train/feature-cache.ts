@@ -8,7 +8,7 @@ import type { LayerEntry } from '../model/layers.js';
 import { splitForCaching, type ModelSplit } from '../model/split.js';
 import { foldBatchNorm } from '../model/fold.js';
 import { isAugmenting } from '../data/augment.js';
-import { memorySource, sourceSize, viewsSource, type AugmentRequest, type BatchSource } from '../data/dataset.js';
+import { sourceSize, viewsSource, type AugmentRequest, type BatchSource } from '../data/dataset.js';
 import type { EventBus } from '../core/events.js';
 import { MODE_LAYERS, type ModeController } from './mode.js';
 
@@ -81,19 +81,14 @@ async function cachedSources(
   // the prefix only runs forward in inference mode: BatchNorm folded into the convs does a third less work
   const folded = foldBatchNorm(split.prefix);
   try {
-    let train: BatchSource;
-    if (views === undefined) {
-      const x = await computeFeatures(folded.model, mode, data.train, per);
-      train = memorySource({ classes: data.train.classes, x, y: data.train.labels, shape: split.featureShape });
-    } else {
-      const all: Float32Array[] = [];
-      for (let view = 0; view < views; view++)
-        all.push(await computeFeatures(folded.model, mode, data.train, per, { ...augmentFor(plan, 0)!, view }));
-      train = viewsSource(meta(data.train), all);
+    // the training images' features: K views with augment.views, else the images as they are (one view)
+    const all: Float32Array[] = [];
+    for (let view = 0; view < (views ?? 1); view++) {
+      const augment = views === undefined ? undefined : { ...augmentFor(plan, 0)!, view };
+      all.push(await computeFeatures(folded.model, mode, data.train, per, augment));
     }
-    const xv = await computeFeatures(folded.model, mode, data.val, per);
-    const val = memorySource({ classes: data.val.classes, x: xv, y: data.val.labels, shape: split.featureShape });
-    return { train, val, folded: folded.folded };
+    const val = [await computeFeatures(folded.model, mode, data.val, per)];
+    return { train: viewsSource(meta(data.train), all), val: viewsSource(meta(data.val), val), folded: folded.folded };
   } finally {
     folded.dispose();
   }

@@ -5,19 +5,13 @@
 // the activations and an XNNPACK product or a conv with an output-sized kernel, 3–15 GFLOP/s) stay the
 // fallback for NCHW.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdCall, simdHelper } from '../simd.js';
-import { convInfo, registerDirect } from '../wasm-kernels.js';
+import { SIMD_CHUNK, simdCall, simdHelper } from '../simd.js';
+import { convInfo, registerDirect, type ConvAttrs } from '../wasm-kernels.js';
 
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number;
+type Attrs = ConvAttrs & {
   dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
   filterShape: [number, number, number, number];
 };
-
-/** Rows of patches built at a time (kernels.c's PW_CHUNK). */
-const CHUNK = 128;
 
 function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs?: NamedAttrMap }) {
   const { b, simd } = simdCall(args.backend);
@@ -41,10 +35,10 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   const buffer = (n: number) => (temp.push(b.makeOutput([n], 'float32')), at(temp.at(-1)!));
   const geometry = [shape[1], shape[2], ci, info.outHeight, info.outWidth, co, kh, kw, sh, sw, top, left] as const;
   // two threads: the helper sums the second half of the output pixels into its own buffer
-  const helper = rows >= 4 * CHUNK ? simdHelper(b) : undefined;
-  const mid = helper ? Math.round(rows / 2 / CHUNK) * CHUNK : rows;
-  const mine = [buffer(cols * co), buffer(CHUNK * cols)] as const;
-  const theirs = helper ? ([buffer(cols * co), buffer(CHUNK * cols)] as const) : undefined;
+  const helper = rows >= 4 * SIMD_CHUNK ? simdHelper(b) : undefined;
+  const mid = helper ? Math.round(rows / 2 / SIMD_CHUNK) * SIMD_CHUNK : rows;
+  const mine = [buffer(cols * co), buffer(SIMD_CHUNK * cols)] as const;
+  const theirs = helper ? ([buffer(cols * co), buffer(SIMD_CHUNK * cols)] as const) : undefined;
   if (helper && theirs) helper.start('conv_filter_grad_rows', [at(x), at(dy), ...theirs, mid, rows, ...geometry]);
   simd.conv_filter_grad_rows(at(x), at(dy), ...mine, 0, mid, ...geometry);
   if (helper && theirs && !helper.wait()) simd.conv_filter_grad_rows(at(x), at(dy), ...theirs, mid, rows, ...geometry);

@@ -3,19 +3,13 @@
 // XNNPACK conv over the stride-dilated, padded gradient with the flipped filter) stays for 1×1 convs at
 // stride 1, where it is one well-shaped matrix product, and for NCHW.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdCall, simdHelper } from '../simd.js';
-import { convInfo, registerDirect } from '../wasm-kernels.js';
+import { SIMD_CHUNK, simdCall, simdHelper } from '../simd.js';
+import { convInfo, registerDirect, type ConvAttrs } from '../wasm-kernels.js';
 
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number;
+type Attrs = ConvAttrs & {
   dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
   inputShape: [number, number, number, number];
 };
-
-/** Output pixels per chunk (kernels.c's PW_CHUNK). */
-const CHUNK = 128;
 
 function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs?: NamedAttrMap }) {
   const { b, simd } = simdCall(args.backend);
@@ -36,8 +30,8 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   // two threads: the helper takes the second half of the images (their dx are their own)
   const helper = n >= 2 ? simdHelper(b) : undefined;
   const half = helper ? Math.floor(n / 2) : n;
-  const scratch = [b.makeOutput([(co + CHUNK) * cols], 'float32')];
-  if (helper) scratch.push(b.makeOutput([(co + CHUNK) * cols], 'float32'));
+  const scratch = [b.makeOutput([(co + SIMD_CHUNK) * cols], 'float32')];
+  if (helper) scratch.push(b.makeOutput([(co + SIMD_CHUNK) * cols], 'float32'));
   const part = (b0: number, nb: number, s: TensorInfo) =>
     [
       at(dy) + 4 * b0 * oh * ow * co,

@@ -3,7 +3,7 @@
 // with an output-sized kernel (~0.25 GFLOP/s on MobileNetV2 shapes), which stays the fallback for
 // channel multipliers > 1 and dilations.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdCall, undilated } from '../simd.js';
+import { depthwiseGeometry, simdCall, undilated } from '../simd.js';
 import { convInfo, registerDirect, type DepthwiseAttrs } from '../wasm-kernels.js';
 
 type Attrs = DepthwiseAttrs & { filterShape: [number, number, number, number] };
@@ -14,23 +14,10 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   const a = args.attrs as unknown as Attrs;
   const [kh, kw, c, m] = a.filterShape;
   if (!simd || !x || !dy || m !== 1 || !undilated(a.dilations) || x.dtype !== 'float32') return undefined;
-  const shape = x.shape as [number, number, number, number];
-  const info = convInfo(shape, a.filterShape, a, true);
+  const info = convInfo(x.shape as [number, number, number, number], a.filterShape, a, true);
   const out = b.makeOutput([kh, kw, c, m], 'float32');
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
-  const geometry = [info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth] as const;
-  simd.depthwise_filter_grad(
-    at(x),
-    at(dy),
-    at(out),
-    shape[0],
-    shape[1],
-    shape[2],
-    c,
-    ...geometry,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  simd.depthwise_filter_grad(at(x), at(dy), at(out), ...depthwiseGeometry(info));
   return out;
 }
 

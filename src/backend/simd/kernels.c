@@ -399,7 +399,7 @@ void conv_filter_grad_rows(const f32 *x, const f32 *dy, f32 *dwpad, f32 *scratch
   }
 }
 
-// dw = a + b over n floats (the threads' partial filter gradients; b may be a itself's twin or 0).
+// dw = a + b over n floats: the two threads' partial filter gradients (b = 0: one thread, dw = a).
 EXPORT(sum_into)
 void sum_into(f32 *dw, const f32 *a, const f32 *b, i32 n) {
   for (i32 i = 0; i < n; i++) dw[i] = b ? a[i] + b[i] : a[i];
