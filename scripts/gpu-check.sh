@@ -37,25 +37,31 @@ else
   say "nvidia-smi not found; continuing (Dawn may still find an adapter)"
 fi
 
-# --- the Vulkan loader -------------------------------------------------------------------------------
-have_loader() { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; }
-deb=$(ls "$bundle"/debs/libvulkan1_*.deb 2>/dev/null | head -1 || true)
-if [ -n "$deb" ] && { [ "${FREEZEFLOW_BUNDLED_VULKAN:-0}" = 1 ] || ! have_loader; }; then
+# --- the Vulkan loader and glvnd ---------------------------------------------------------------------
+# NVIDIA's Vulkan driver lives in libGLX_nvidia.so.0, which needs glvnd's libGLdispatch.so.0: a machine with
+# the driver but without glvnd (or without the loader) fails with "Could not get 'vkCreateInstance'". The
+# bundle's .debs (libvulkan1 and glvnd's libraries) are unpacked inside the bundle, never into /, and put on
+# LD_LIBRARY_PATH when the machine lacks either (or FREEZEFLOW_BUNDLED_VULKAN=1).
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1 "; }
+debs=$(ls "$bundle"/debs/*.deb 2>/dev/null || true)
+if [ -n "$debs" ] && { [ "${FREEZEFLOW_BUNDLED_VULKAN:-0}" = 1 ] || ! have_lib 'libvulkan\.so\.1' || ! have_lib 'libGLdispatch\.so\.0'; }; then
   dest="$bundle/vulkan"
   if [ ! -d "$dest/usr" ]; then
     mkdir -p "$dest"
-    if command -v dpkg-deb >/dev/null; then
-      dpkg-deb -x "$deb" "$dest"
-    elif command -v ar >/dev/null; then
-      (cd "$tmp" && ar x "$deb" && tar -xf data.tar.* -C "$dest")
-    else
-      say "cannot unpack $deb (neither dpkg-deb nor ar); install libvulkan1 or unpack it by hand"
-    fi
+    for deb in $debs; do
+      if command -v dpkg-deb >/dev/null; then
+        dpkg-deb -x "$deb" "$dest"
+      elif command -v ar >/dev/null; then
+        (cd "$tmp" && rm -f data.tar.* && ar x "$deb" && tar -xf data.tar.* -C "$dest")
+      else
+        say "cannot unpack $deb (neither dpkg-deb nor ar); install libvulkan1 and libglvnd0 or unpack them by hand"
+      fi
+    done
   fi
   lib=$(dirname "$(find "$dest" -name 'libvulkan.so.1*' | head -1)")
   export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  say "Vulkan loader from the bundle: $lib"
-elif ! have_loader; then
+  say "Vulkan loader and glvnd from the bundle: $lib"
+elif ! have_lib 'libvulkan\.so\.1'; then
   say "no Vulkan loader (libvulkan.so.1) on this machine and none in a bundle: webgpu cannot start"
 fi
 
@@ -98,19 +104,28 @@ EOF
   exit $?
 fi
 
+# FREEZEFLOW_GPU_CHECK_TIMEOUTS=P,G,T,W bounds the parts (seconds: parity tests, webgpu bench, PyTorch,
+# wasm bench) so a check on a leased machine ends in time; a part cut short is reported and skipped.
+IFS=, read -r t_parity t_gpu t_torch t_wasm <<<"${FREEZEFLOW_GPU_CHECK_TIMEOUTS:-0,0,0,0}"
+bounded() {
+  local t=$1
+  shift
+  if [ "${t:-0}" -gt 0 ]; then timeout "$t" "$@" || { say "cut short or failed after at most ${t} s: $*"; return 1; }; else "$@"; fi
+}
+
 say "parity: the webgpu tests against wasm on this GPU"
-FREEZEFLOW_REQUIRE_WEBGPU=1 node --test --test-concurrency=1 dist/test/webgpu.test.js || say "parity tests FAILED"
+FREEZEFLOW_REQUIRE_WEBGPU=1 bounded "$t_parity" node --test --test-concurrency=1 dist/test/webgpu.test.js || say "parity tests FAILED"
 
 out="$bundle/gpu-check-results"
 mkdir -p "$out"
-say "bench: wasm on 2 threads (the CPU baseline: a 2-core machine), then webgpu"
-node dist/scripts/bench.js --regimes-only --backend wasm --threads 2 --out "$out/wasm.json" || true
-node dist/scripts/bench.js --regimes-only --backend webgpu --mobilenet-batch 32,64 --out "$out/webgpu.json" || true
+say "bench: webgpu, then wasm on 2 threads (the CPU baseline: a 2-core machine)"
+bounded "$t_gpu" node dist/scripts/bench.js --regimes-only --backend webgpu --mobilenet-batch 32,64 --out "$out/webgpu.json" || true
 if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
   say "bench: PyTorch on the same GPU"
-  python3 bench/torch_bench.py --device cuda --batch 64 --mobilenet-batch 32,64 >"$out/torch.json" || true
+  bounded "$t_torch" python3 bench/torch_bench.py 64 --device cuda --mobilenet-batch 32,64 >"$out/torch.json" || true
 else
   say "PyTorch with CUDA is not importable here: no PyTorch ratio"
 fi
+bounded "$t_wasm" node dist/scripts/bench.js --regimes-only --backend wasm --threads 2 --out "$out/wasm.json" || true
 node dist/scripts/gpu-ratios.js "$out"
 say "JSON in $out"

@@ -20,8 +20,14 @@ interface Torch {
 }
 
 const dir = process.argv[2] ?? '.';
-const read = <T>(f: string): T | undefined =>
-  existsSync(join(dir, f)) ? (JSON.parse(readFileSync(join(dir, f), 'utf8')) as T) : undefined;
+const read = <T>(f: string): T | undefined => {
+  // a part cut short leaves an empty or partial file: no row for it rather than a crash
+  try {
+    return existsSync(join(dir, f)) ? (JSON.parse(readFileSync(join(dir, f), 'utf8')) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+};
 const [cpu, gpu, torch] = [read<Bench>('wasm.json'), read<Bench>('webgpu.json'), read<Torch>('torch.json')];
 const fmt = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${fmt(a / b, 2)}×` : '—');

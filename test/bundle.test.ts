@@ -44,10 +44,12 @@ test('gpu bundle: under 60 MiB, runs with no Node on PATH and the bundled Vulkan
     'freezeflow-gpu/app/dist/test/webgpu.test.js',
   ])
     assert.ok(list.includes(must), `${must} is in the bundle`);
-  assert.ok(
-    list.some((f) => /^freezeflow-gpu\/debs\/libvulkan1_.*\.deb$/.test(f)),
-    'the Vulkan loader .deb',
-  );
+  // the loader, and glvnd: NVIDIA's Vulkan driver found no instance without it on a real H200 machine
+  for (const pkg of ['libvulkan1', 'libglvnd0', 'libglx0'])
+    assert.ok(
+      list.some((f) => new RegExp(`^freezeflow-gpu/debs/${pkg}_.*\\.deb$`).test(f)),
+      `${pkg}.deb in the bundle`,
+    );
   assert.ok(!list.some((f) => f.includes('node_modules/typescript/')), 'no dev packages');
   assert.equal(spawnSync('tar', ['xzf', tarball, '-C', dir]).status, 0);
   const path = pathWithoutNode(join(dir, 'bin'));
@@ -59,7 +61,7 @@ test('gpu bundle: under 60 MiB, runs with no Node on PATH and the bundled Vulkan
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /bundle mode: v20\./);
-  assert.match(r.stderr, /Vulkan loader from the bundle/);
+  assert.match(r.stderr, /Vulkan loader and glvnd from the bundle/);
   assert.match(r.stdout, /backend webgpu/);
   assert.match(r.stdout, /done: 2 epochs/);
 });
