@@ -26,6 +26,20 @@ export function plan(schedule: LoadedSchedule): Plan {
 }
 
 /**
+ * A model as a tfjs LayersModel with freezeflow's layer classes registered: any source `model.source`
+ * takes (a model.json or its folder, an http(s) URL, builtin:NAME, an .onnx file: imported and cached)
+ * and a run directory (its final model). Loads tfjs.
+ */
+export async function loadModel(source: string): Promise<import('@tensorflow/tfjs-layers').LayersModel> {
+  const [{ loadModel: load }, { modelJsonPath }] = await Promise.all([
+    import('./model/io.js'),
+    import('./model/trained.js'),
+  ]);
+  const isRemote = /^https?:\/\//.test(source) || source.startsWith('builtin:');
+  return load(isRemote ? source : modelJsonPath(source));
+}
+
+/**
  * Run a schedule file (as `freezeflow train` does, into a run directory) and call `onEvent` for every
  * event; `signal` stops it after the current batch with a checkpoint (status 'interrupted').
  */

@@ -5,7 +5,7 @@ import { style } from './style.js';
 import { EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel } from '../model/io.js';
 import { listLayers, type LayerEntry } from '../model/layers.js';
-import { compilePattern } from '../schedule/patterns.js';
+import { compilePattern, moduleAncestors } from '../schedule/patterns.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan, nearestNames, type ResolvedStage } from '../schedule/plan.js';
 import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
@@ -14,6 +14,41 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 function pad(s: string, w: number): string {
   return s.length >= w ? s : s + ' '.repeat(w - s.length);
+}
+
+interface Row {
+  depth: number;
+  label: string;
+  layer?: LayerEntry;
+  module?: string;
+}
+
+/**
+ * Rows for the listing: a model imported from PyTorch has flat layer names with dotted module paths
+ * ('layer1.0.conv1'); they are shown as PyTorch nests them, each module (a dotted prefix over two or more
+ * layers that is not itself a layer) as a header row with its parameter totals.
+ */
+function moduleTree(layers: readonly LayerEntry[]): Row[] {
+  const names = new Set(layers.map((l) => l.path));
+  const count = new Map<string, number>();
+  for (const l of layers) for (const a of moduleAncestors(l.path)) count.set(a, (count.get(a) ?? 0) + 1);
+  const isModule = (a: string) => !names.has(a) && (count.get(a) ?? 0) >= 2;
+  const rows: Row[] = [];
+  let open: string[] = [];
+  for (const l of layers) {
+    const mods = moduleAncestors(l.path).filter(isModule);
+    const last = l.path.lastIndexOf('/') + 1;
+    mods.forEach((m, i) => {
+      if (open[i] === m) return;
+      open = open.slice(0, i);
+      open.push(m);
+      rows.push({ depth: l.depth + i, label: m.slice(i === 0 ? last : mods[i - 1]!.length + 1), module: m });
+    });
+    open = open.slice(0, mods.length);
+    const parent = mods.at(-1);
+    rows.push({ depth: l.depth + mods.length, label: l.path.slice(parent ? parent.length + 1 : last), layer: l });
+  }
+  return rows;
 }
 
 export async function runInspect(
@@ -91,7 +126,8 @@ export async function runInspect(
     );
     return EXIT_OK;
   }
-  const pathW = Math.min(60, Math.max(4, ...layers.map((l) => l.depth * 2 + l.path.split('/').pop()!.length)));
+  const rows = moduleTree(layers);
+  const pathW = Math.min(60, Math.max(4, ...rows.map((r) => r.depth * 2 + r.label.length)));
   const classW = Math.max(5, ...layers.map((l) => l.className.length));
   const shapeW = Math.max(5, ...layers.map((l) => l.outputShape.length));
   const stageCols = stages ? stages.map((s, i) => pad(`${i + 1}`, 2)).join(' ') : '';
@@ -100,8 +136,20 @@ export async function runInspect(
       `${pad('#', 4)} ${pad('layer', pathW)} ${pad('class', classW)} ${pad('shape', shapeW)} ${pad('trainable', 10)} ${pad('frozen', 8)} on ${stages ? ` stages ${stageCols}` : ''}`,
     ),
   );
-  const row = (l: LayerEntry) => {
-    const name = `${'  '.repeat(l.depth)}${l.path.split('/').pop()}`;
+  const moduleRow = (r: Row) => {
+    const inside = layers.filter((l) => !l.isContainer && moduleAncestors(l.path).includes(r.module!));
+    const on = inside.filter((l) => l.trainable).reduce((a, l) => a + l.trainableParams, 0);
+    const all = inside.reduce((a, l) => a + l.trainableParams + l.nonTrainableParams, 0);
+    out(
+      style.dim(
+        `${pad('', 4)} ${pad(`${'  '.repeat(r.depth)}${r.label}`, pathW)} ${pad('(module)', classW)} ${pad('', shapeW)} ${pad(n(on), 10)} ${pad(n(all - on), 8)}`,
+      ),
+    );
+  };
+  const row = (r: Row) => {
+    if (r.module !== undefined) return moduleRow(r);
+    const l = r.layer!;
+    const name = `${'  '.repeat(r.depth)}${r.label}`;
     const flag = l.isContainer ? '  ' : l.trainable ? style.green('✓ ') : style.dim('· ');
     const marks = `${l.isBatchNorm ? ' BN' : ''}${!l.hasWeights && !l.isContainer ? style.dim(' (no weights)') : ''}`;
     const cols =
@@ -114,7 +162,7 @@ export async function runInspect(
       `${pad(String(l.index), 4)} ${pad(name, pathW)} ${pad(l.className, classW)} ${pad(l.outputShape, shapeW)} ${pad(trainableP, 10)} ${pad(frozenP, 8)} ${flag}${cols}${marks}`,
     );
   };
-  layers.forEach(row);
+  rows.forEach(row);
   out(
     `total: ${n(totals.layers)} layers, ${n(totals.trainableParams)} trainable and ${n(totals.nonTrainableParams)} non-trainable parameters`,
   );

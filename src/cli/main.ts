@@ -9,6 +9,7 @@ import { formatPlan, planJson } from './plan-view.js';
 import { backendOption, numberList, setOption, threadsOption, wholeNumber } from './args.js';
 import { addExamples, completionScript } from './help.js';
 import { runInit, STRATEGIES } from './init.js';
+import * as importArgs from './import-args.js';
 import { packageVersion } from '../core/paths.js';
 import { BackendUnavailableError } from '../backend/errors.js';
 
@@ -216,26 +217,41 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('import')
+    .description('convert an ONNX file exported from PyTorch into a tfjs layers model freezeflow can fine-tune')
+    .argument('<model.onnx>', 'the ONNX file (torch.onnx.export)')
+    .option('-o, --out <dir>', 'output folder (default: the file name without .onnx, here)')
+    .option(
+      '--preprocess <p>',
+      "the pixels the model was trained on: imagenet (default), unit, symmetric or '{mean: [..], std: [..]}'",
+      (v: string) => importArgs.preprocessArg(v),
+    )
+    .option('--input-size <H,W>', 'the image size, for an export with a dynamic spatial size', (v: string) =>
+      importArgs.inputSizeArg(v),
+    )
+    .option('--json', 'one JSON object on stdout')
+    .action(async (file: string, opts: import('./import.js').ImportCliOptions) => {
+      const { runImport } = await import('./import.js');
+      process.exitCode = await runImport(file, opts, out);
+    });
+
+  program
     .command('predict')
     .description('classify image files with a trained model (top-k labels with probabilities)')
     .argument('<images...>', 'image files')
     .requiredOption(
       '-m, --model <path>',
-      'run directory (its final model/), model directory, model.json, http(s) URL or builtin:NAME',
+      'run directory (its final model/), model directory, model.json, model.onnx, http(s) URL or builtin:NAME',
     )
     .option('-k, --top <k>', 'how many labels to show per image', wholeNumber(1), 3)
     .option('--json', 'one JSON object on stdout')
+    .option('--raw', "print the model's raw output vector per image instead of labels")
     .addOption(backendOption('compute backend', 'auto'))
     .option('--checkpoint <name>', 'with a run directory: use checkpoints/<name> (best, last, …) instead of model/')
-    .action(
-      async (
-        images: string[],
-        opts: { model: string; top?: number; json?: boolean; backend?: string; checkpoint?: string },
-      ) => {
-        const { runPredict } = await import('./predict.js');
-        process.exitCode = await runPredict(images, opts);
-      },
-    );
+    .action(async (images: string[], opts: import('./predict.js').PredictOptions) => {
+      const { runPredict } = await import('./predict.js');
+      process.exitCode = await runPredict(images, opts);
+    });
 
   program
     .command('evaluate')

@@ -25,10 +25,35 @@ async function open(model: string, backend = 'auto', checkpoint?: string): Promi
   return t;
 }
 
-export async function runPredict(
-  images: string[],
-  opts: { model: string; top?: number; json?: boolean; backend?: string; checkpoint?: string },
-): Promise<number> {
+/** A row that is not a probability distribution (an imported network's logits) gets a softmax. */
+function asProbabilities(rows: number[][]): { rows: number[][]; logits: boolean } {
+  const isDist = (r: number[]) => r.every((v) => v >= 0 && v <= 1) && Math.abs(r.reduce((a, b) => a + b, 0) - 1) < 1e-3;
+  if (rows.every(isDist)) return { rows, logits: false };
+  const softmax = (r: number[]) => {
+    const m = Math.max(...r);
+    const e = r.map((v) => Math.exp(v - m));
+    const z = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / z);
+  };
+  return { rows: rows.map(softmax), logits: true };
+}
+
+export interface PredictOptions {
+  model: string;
+  top?: number;
+  json?: boolean;
+  raw?: boolean;
+  backend?: string;
+  checkpoint?: string;
+}
+
+function printRaw(files: string[], rows: number[][], json?: boolean): void {
+  if (json)
+    process.stdout.write(`${JSON.stringify({ outputs: files.map((file, i) => ({ file, output: rows[i] })) })}\n`);
+  else for (const [i, file] of files.entries()) process.stdout.write(`${file}\t${rows[i]!.join(' ')}\n`);
+}
+
+export async function runPredict(images: string[], opts: PredictOptions): Promise<number> {
   const top = opts.top ?? 3;
   const t = await open(opts.model, opts.backend, opts.checkpoint);
   // unreadable files are reported one by one; the others are still predicted. Each file is decoded once:
@@ -51,7 +76,15 @@ export async function runPredict(
   present
     .filter((f) => !readable.includes(f))
     .forEach((file, k) => failed.push({ file, error: `cannot decode: ${checked.skipped[k]!.reason}` }));
-  const probs = await predictFiles(t, readable, cache);
+  const outputs = await predictFiles(t, readable, cache);
+  if (opts.raw) {
+    printRaw(readable, outputs, opts.json);
+    for (const f of failed) process.stderr.write(`freezeflow: ${f.file}: ${f.error}\n`);
+    return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  }
+  const { rows: probs, logits } = asProbabilities(outputs);
+  if (logits)
+    process.stderr.write('freezeflow: note: the model outputs logits; the probabilities shown are their softmax\n');
   const results = readable.map((file, i) => ({
     file,
     top: probs[i]!.map((p, c) => ({ label: t.labels[c]!, probability: p }))

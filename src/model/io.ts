@@ -1,11 +1,14 @@
 // Loading and saving tfjs LayersModels without @tensorflow/tfjs-node: our own IO handlers for local files
 // and http(s) URLs, with one-line errors for the usual ways a model directory is broken.
-import { writeDirAtomic } from '../core/files.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
+import { importCached, isOnnxPath } from './onnx/import.js';
+import './onnx/layers.js'; // an imported model's own layer classes, so every load knows them
+
+export { saveModel } from './save.js';
 
 interface ModelJson {
   format?: string;
@@ -132,9 +135,10 @@ export async function readArtifacts(location: string): Promise<tf.io.ModelArtifa
   };
 }
 
-/** Load a LayersModel from a path, URL or builtin name. */
+/** Load a LayersModel from a path, URL or builtin name; an .onnx file is imported first (cached). */
 export async function loadModel(source: string, baseDir?: string): Promise<tf.LayersModel> {
-  const location = resolveModelSource(source, baseDir);
+  let location = resolveModelSource(source, baseDir);
+  if (isOnnxPath(location)) location = join((await importCached(location)).dir, 'model.json');
   const artifacts = await readArtifacts(location);
   try {
     return await tf.loadLayersModel({ load: async () => artifacts });
@@ -147,38 +151,6 @@ export async function loadModel(source: string, baseDir?: string): Promise<tf.La
       );
     throw new UserError(`cannot build the model in ${location}: ${msg.split('\n')[0]}`);
   }
-}
-
-/**
- * Save in the tfjs layers format (model.json + weights.bin) plus labels.json, loadable by stock
- * tf.loadLayersModel. Written to a temp directory and renamed, so a killed run never leaves half a model.
- */
-export async function saveModel(
-  model: tf.LayersModel,
-  dir: string,
-  extra: { labels?: string[]; files?: Record<string, unknown>; binary?: Record<string, Uint8Array> } = {},
-): Promise<void> {
-  const out: Record<string, string | Uint8Array> = {};
-  await model.save({
-    save: async (a: tf.io.ModelArtifacts) => {
-      const weights = new Uint8Array(a.weightData as ArrayBuffer);
-      out['weights.bin'] = weights;
-      out['model.json'] = JSON.stringify({
-        format: 'layers-model',
-        generatedBy: a.generatedBy,
-        convertedBy: a.convertedBy ?? null,
-        modelTopology: a.modelTopology,
-        weightsManifest: [{ paths: ['./weights.bin'], weights: a.weightSpecs }],
-      });
-      return {
-        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength },
-      };
-    },
-  });
-  if (extra.labels) out['labels.json'] = `${JSON.stringify(extra.labels)}\n`;
-  for (const [name, value] of Object.entries(extra.files ?? {})) out[name] = `${JSON.stringify(value, null, 2)}\n`;
-  Object.assign(out, extra.binary ?? {});
-  writeDirAtomic(dir, out);
 }
 
 /** A NaN or infinite weight would only show up as NaN losses later: refuse it now, naming the weight. */

@@ -6,6 +6,7 @@ import * as tf from '../tf.js';
 import { foldBatchNorm } from './fold.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel, readBesideModel, resolveModelSource } from './io.js';
+import { importCached, isOnnxPath } from './onnx/import.js';
 import type { Preprocess } from '../schedule/preprocess.js';
 import { DecodeCache, ImageSource, type ImageFile, type ResizeMode } from '../data/images.js';
 
@@ -26,6 +27,7 @@ export interface TrainedModel {
 export function modelJsonPath(location: string, checkpoint?: string): string {
   if (/^https?:\/\//.test(location) || location.startsWith('builtin:')) return resolveModelSource(location);
   const p = resolve(location);
+  if (isOnnxPath(p)) return p;
   if (checkpoint !== undefined) {
     const at = join(p, 'checkpoints', checkpoint, 'model.json');
     if (!existsSync(at))
@@ -78,7 +80,9 @@ async function foreignPipeline(json: string, shape: (number | null)[]) {
 }
 
 export async function loadTrained(location: string, checkpoint?: string): Promise<TrainedModel> {
-  const json = modelJsonPath(location, checkpoint);
+  const found = modelJsonPath(location, checkpoint);
+  // an .onnx file: its import (cached), whose freezeflow.json holds the preprocessing given at import
+  const json = isOnnxPath(found) ? join((await importCached(found)).dir, 'model.json') : found;
   const model = await loadModel(json);
   const units = model.outputs[0]!.shape.at(-1) ?? 0;
   const meta = await readBesideModel<{

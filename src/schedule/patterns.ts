@@ -3,7 +3,9 @@
 // naming a nested model ('model1') or a parent ('head/*') covers everything inside it, and 'layer4*'
 // matches 'layer4_0_conv1' at any depth. '*' and '?' stay inside one segment; '**' crosses segments;
 // braces and character classes work as in every glob tool (picomatch): 'block_1{5,6}*', 'layer[23]*'.
-// 're:<regex>' is tested against the full path (unanchored).
+// 're:<regex>' is tested against the full path (unanchored). Dots are module separators of models imported
+// from PyTorch ('layer4.0.conv1'): a pattern naming a module ('layer4', 'layer4.0') covers the layers inside
+// it, as PyTorch's named_modules nests them; '*' matches dots ('layer4.*', '*.bn1').
 import picomatch from 'picomatch';
 
 export interface LayerPattern {
@@ -17,12 +19,22 @@ export interface LayerPattern {
  */
 function globMatcher(glob: string): (path: string) => boolean {
   const whole = picomatch(glob, { dot: true });
-  return (path) => {
+  const runs = (path: string) => {
     const segs = path.split('/');
     for (let i = 0; i < segs.length; i++)
       for (let j = i + 1; j <= segs.length; j++) if (whole(segs.slice(i, j).join('/'))) return true;
     return false;
   };
+  return (path) => runs(path) || moduleAncestors(path).some(runs);
+}
+
+/** 'a/layer4.0.conv1' → ['a/layer4', 'a/layer4.0']: the PyTorch modules a dotted layer name sits in. */
+export function moduleAncestors(path: string): string[] {
+  const cut = path.lastIndexOf('/') + 1;
+  const name = path.slice(cut);
+  const out: string[] = [];
+  for (let i = name.indexOf('.'); i > 0; i = name.indexOf('.', i + 1)) out.push(path.slice(0, cut) + name.slice(0, i));
+  return out;
 }
 
 /** Compile a pattern; throws Error with a readable message for an invalid regular expression. */

@@ -1,0 +1,87 @@
+// A small ONNX writer for tests: hand-made graphs for the importer's error paths and a numeric check that
+// needs no PyTorch. Protobuf wire format, written out directly.
+type Field = number[];
+
+function varint(n: number): Field {
+  const out: number[] = [];
+  let v = BigInt.asUintN(64, BigInt(Math.trunc(n)));
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v) b |= 0x80;
+    out.push(b);
+  } while (v);
+  return out;
+}
+const key = (no: number, wire: number) => varint(no * 8 + wire);
+const len = (no: number, body: Field) => [...key(no, 2), ...varint(body.length), ...body];
+const str = (no: number, s: string) => len(no, [...new TextEncoder().encode(s)]);
+const int = (no: number, n: number) => [...key(no, 0), ...varint(n)];
+const f32 = (no: number, x: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setFloat32(0, x, true);
+  return [...key(no, 5), ...b];
+};
+
+export type Attr = number | number[] | string | { float: number };
+
+function attr(name: string, v: Attr): Field {
+  if (typeof v === 'string') return [...str(1, name), ...str(4, v), ...int(20, 3)];
+  if (typeof v === 'number') return [...str(1, name), ...int(3, v), ...int(20, 2)];
+  if (Array.isArray(v)) return [...str(1, name), ...v.flatMap((x) => int(8, x)), ...int(20, 7)];
+  return [...str(1, name), ...f32(2, v.float), ...int(20, 1)];
+}
+
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  name?: string;
+  attrs?: Record<string, Attr>;
+  domain?: string;
+}
+
+export function tensor(name: string, dims: number[], values: number[] | Float32Array, external?: string): Field {
+  const head = [...dims.flatMap((d) => int(1, d)), ...int(2, 1), ...str(8, name)];
+  if (external) return [...head, ...len(13, [...str(1, 'location'), ...str(2, external)]), ...int(14, 1)];
+  const raw = new Uint8Array(Float32Array.from(values).buffer);
+  return [...head, ...len(9, [...raw])];
+}
+
+function valueInfo(name: string, dims: (number | string)[]): Field {
+  const dimsF = dims.flatMap((d) => len(1, typeof d === 'number' ? int(1, d) : str(2, d)));
+  const tensorType = [...int(1, 1), ...len(2, dimsF)];
+  return [...str(1, name), ...len(2, len(1, tensorType))];
+}
+
+export function onnxModel(spec: {
+  nodes: NodeSpec[];
+  initializers?: Field[];
+  input: [string, (number | string)[]];
+  output: [string, (number | string)[]];
+  opset?: number;
+}): Uint8Array {
+  const nodes = spec.nodes.flatMap((n) =>
+    len(1, [
+      ...n.inputs.flatMap((i) => str(1, i)),
+      ...n.outputs.flatMap((o) => str(2, o)),
+      ...str(3, n.name ?? ''),
+      ...str(4, n.op),
+      ...Object.entries(n.attrs ?? {}).flatMap(([k, v]) => len(5, attr(k, v))),
+      ...(n.domain ? str(7, n.domain) : []),
+    ]),
+  );
+  const graph = [
+    ...nodes,
+    ...str(2, 'test'),
+    ...(spec.initializers ?? []).flatMap((t) => len(5, t)),
+    ...len(11, valueInfo(...spec.input)),
+    ...len(12, valueInfo(...spec.output)),
+  ];
+  return new Uint8Array([
+    ...int(1, 7),
+    ...str(2, 'freezeflow-test'),
+    ...len(7, graph),
+    ...len(8, [...str(1, ''), ...int(2, spec.opset ?? 13)]),
+  ]);
+}
