@@ -61,6 +61,15 @@ def accuracy(model, x, y):
         return (model(x).argmax(1) == y).float().mean().item()
 
 
+def one_epoch(model, opt, xt, yt, batch=64):
+    perm = torch.randperm(len(yt))
+    for i in range(0, len(yt), batch):
+        b = perm[i : i + batch]
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(xt[b]), yt[b]).backward()
+        opt.step()
+
+
 def pretrain():
     torch.manual_seed(7)
     x, y = digits([0, 1, 2, 3, 4])
@@ -69,12 +78,7 @@ def pretrain():
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     for epoch in range(3):
         model.train()
-        perm = torch.randperm(len(yt))
-        for i in range(0, len(yt), 64):
-            b = perm[i : i + 64]
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(xt[b]), yt[b]).backward()
-            opt.step()
+        one_epoch(model, opt, xt, yt)
         print(f"pretrain epoch {epoch + 1}: val_acc {accuracy(model, xv, yv):.4f}", file=sys.stderr)
     model.eval()
     os.makedirs(OUT, exist_ok=True)
@@ -111,12 +115,7 @@ def finetune(seed=42):
             for name, m in model.named_modules():  # frozen BatchNorm runs in inference mode
                 if isinstance(m, nn.BatchNorm2d) and not on(name):
                     m.eval()
-            perm = torch.randperm(len(yt))
-            for i in range(0, len(yt), 64):
-                b = perm[i : i + 64]
-                opt.zero_grad()
-                nn.functional.cross_entropy(model(xt[b]), yt[b]).backward()
-                opt.step()
+            one_epoch(model, opt, xt, yt)
     print(json.dumps({"final_val_acc": accuracy(model, xv, yv), "train": len(yt), "val": len(yv)}))
 
 

@@ -179,7 +179,7 @@ test('onnx import: bad files are one line, exit 2, nothing written', () => {
     [
       'dynamic size',
       reluGraph({ dims: ['batch', 3, 'height', 'width'] }),
-      /dynamic size \('height' at dimension 2\); give --input-size H,W/,
+      /dynamic size \('height' at dimension 2\); import it with freezeflow import --input-size H,W/,
     ],
     ['external data', reluGraph({ external: true }), /external file 'weights.data', which is not beside it/],
     ['truncated', readFileSync(DIGITS).subarray(0, 50_000), /is not an ONNX model, or is truncated/],

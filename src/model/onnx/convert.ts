@@ -42,7 +42,7 @@ function inputDims(input: ValueInfo, opts: ConvertOptions): { shape: number[]; b
   const bad = rest.findIndex((d) => typeof d !== 'number' || d <= 0);
   if (bad >= 0)
     throw new ImportError(
-      `input '${input.name}' has a dynamic size ('${String(rest[bad])}' at dimension ${bad + 1}); give --input-size H,W (or model.inputSize in a schedule)`,
+      `input '${input.name}' has a dynamic size ('${String(rest[bad])}' at dimension ${bad + 1}); import it with freezeflow import --input-size H,W and use that folder`,
     );
   const nums = rest as number[];
   // NCHW in ONNX, NHWC in tfjs
