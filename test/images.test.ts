@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '../src/tf.js';
 import { decodeImage, scanFolder } from '../src/data/images.js';
@@ -397,4 +397,32 @@ stages: [{ name: head, epochs: 1, lr: 0.01 }]
   assert.equal(JSON.parse(all.stdout).samples, 30, 'every readable image');
   assert.match(all.stderr, /skipped square\/broken\.png: /);
   assert.equal(cli(['evaluate', '-m', out, '-d', root, '--all', '--strict', '--backend', 'wasm']).code, 1);
+  // the folder given relative (the README's form), through a symbolic link: still the run's own images
+  const link = join(tempDir(), 'photos-link');
+  symlinkSync(root, link);
+  for (const [data, cwd] of [
+    ['.', root],
+    [link, ROOT],
+    ['photos-link', dirname(link)],
+  ] as const) {
+    const again = cli(['evaluate', '-m', out, '-d', data, '--json', '--backend', 'wasm'], { cwd });
+    assert.equal(again.code, 0, `${data}: ${again.stderr}`);
+    assert.equal(JSON.parse(again.stdout).samples, summary.data.validation, `${data}: the held-out images`);
+  }
+  // a data folder moved since training (the run inside it moved too): the same held-out images by name
+  const moved = join(tempDir(), 'moved');
+  renameSync(root, moved);
+  const after = cli(['evaluate', '-m', join(moved, 'run'), '-d', moved, '--json', '--backend', 'wasm']);
+  assert.equal(after.code, 0, after.stderr);
+  assert.equal(JSON.parse(after.stdout).samples, summary.data.validation, 'moved: the held-out images');
+  // nothing to score is an error, not "NaN % on 0 images"
+  const empty = join(tempDir(), 'empty');
+  for (const label of JSON.parse(readFileSync(join(moved, 'run/model/labels.json'), 'utf8')) as string[]) {
+    mkdirSync(join(empty, label), { recursive: true });
+    writeFileSync(join(empty, label, 'broken.png'), 'not a png');
+  }
+  const none = cli(['evaluate', '-m', join(moved, 'run'), '-d', empty, '--backend', 'wasm']);
+  assert.equal(none.code, 1, none.stdout);
+  assert.match(none.stderr, /no image to score/);
+  assert.doesNotMatch(none.stdout, /NaN/);
 });

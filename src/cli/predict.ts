@@ -1,6 +1,6 @@
 // `freezeflow predict` and `freezeflow evaluate`: use and judge a trained model on image files.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { readDataSplit } from '../core/run-files.js';
 import { backendChoice, initBackend } from '../backend/index.js';
 import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.js';
@@ -114,10 +114,23 @@ function evaluationFiles(
 ): { files: ImageFile[]; which: string } {
   const whole = { files: layout.val ?? layout.train, which: layout.val ? 'its val/ part' : 'every image' };
   const split = all ? undefined : readDataSplit(model);
-  if (!split || resolve(split.root) !== resolve(data)) return whole;
-  const keep = new Set(split.val);
-  const files = [...layout.train, ...(layout.val ?? [])].filter((f) => keep.has(f.path));
+  if (!split) return whole;
+  // the run saved absolute paths; the folder may be given relative, through a link, or moved since
+  const moved = !existsSync(split.root);
+  if (!moved && real(split.root) !== real(data)) return whole;
+  const keep = new Set(split.val.map((v) => relative(split.root, v)));
+  const files = [...layout.train, ...(layout.val ?? [])].filter((f) => keep.has(relative(data, f.path)));
+  if (files.length === 0) return whole;
   return { files, which: "the run's validation images (--all for every image)" };
+}
+
+/** A path as the file system resolves it (links followed), or as given when it does not exist. */
+function real(p: string): string {
+  try {
+    return realpathSync(resolve(p));
+  } catch {
+    return resolve(p);
+  }
 }
 
 export interface EvaluateOptions {
@@ -146,6 +159,10 @@ export async function runEvaluate(opts: EvaluateOptions): Promise<number> {
   const decode = { height, width, channels: channels as 1 | 3, resize: t.input.resize };
   const checked = await checkFiles(files, decode, cache, opts.strict ?? false, opts.data);
   for (const s of checked.skipped) process.stderr.write(`freezeflow: skipped ${s.path}: ${s.reason}\n`);
+  if (checked.ok.length === 0)
+    throw new UserError(
+      `no image to score: ${which} of ${opts.data} gave none that could be read (an accuracy of nothing is not 0 %)`,
+    );
   const probs = await predictFiles(
     t,
     checked.ok.map((f) => f.path),
