@@ -35,8 +35,7 @@ export async function loadModel(source: string): Promise<import('@tensorflow/tfj
     import('./model/io.js'),
     import('./model/trained.js'),
   ]);
-  const isRemote = /^https?:\/\//.test(source) || source.startsWith('builtin:');
-  return load(isRemote ? source : modelJsonPath(source));
+  return load(modelJsonPath(source)); // URLs and builtin names pass through as they are
 }
 
 /**

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
-import { importCached, isOnnxPath } from './onnx/import.js';
+import { importedModelJson, isOnnxPath } from './onnx/import.js';
 import './onnx/layers.js'; // an imported model's own layer classes, so every load knows them
 
 export { saveModel } from './save.js';
@@ -138,7 +138,7 @@ export async function readArtifacts(location: string): Promise<tf.io.ModelArtifa
 /** Load a LayersModel from a path, URL or builtin name; an .onnx file is imported first (cached). */
 export async function loadModel(source: string, baseDir?: string): Promise<tf.LayersModel> {
   let location = resolveModelSource(source, baseDir);
-  if (isOnnxPath(location)) location = join((await importCached(location)).dir, 'model.json');
+  if (isOnnxPath(location)) location = await importedModelJson(location);
   const artifacts = await readArtifacts(location);
   try {
     return await tf.loadLayersModel({ load: async () => artifacts });

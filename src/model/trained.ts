@@ -6,7 +6,7 @@ import * as tf from '../tf.js';
 import { foldBatchNorm } from './fold.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel, readBesideModel, resolveModelSource } from './io.js';
-import { importCached, isOnnxPath } from './onnx/import.js';
+import { importedModelJson, isOnnxPath } from './onnx/import.js';
 import type { Preprocess } from '../schedule/preprocess.js';
 import { DecodeCache, ImageSource, type ImageFile, type ResizeMode } from '../data/images.js';
 
@@ -82,7 +82,7 @@ async function foreignPipeline(json: string, shape: (number | null)[]) {
 export async function loadTrained(location: string, checkpoint?: string): Promise<TrainedModel> {
   const found = modelJsonPath(location, checkpoint);
   // an .onnx file: its import (cached), whose freezeflow.json holds the preprocessing given at import
-  const json = isOnnxPath(found) ? join((await importCached(found)).dir, 'model.json') : found;
+  const json = isOnnxPath(found) ? await importedModelJson(found) : found;
   const model = await loadModel(json);
   const units = model.outputs[0]!.shape.at(-1) ?? 0;
   const meta = await readBesideModel<{

@@ -5,7 +5,7 @@ import { ImportError, NodeContext } from './context.js';
 import { DTYPE, type OnnxModel, type ValueInfo } from './graph.js';
 import { Namer } from './names.js';
 import { CONVERTERS } from './ops/index.js';
-import { constant, type Value } from './values.js';
+import { onnxShapeOf, tensorConstant, type Value } from './values.js';
 import './layers.js';
 
 export interface ConvertOptions {
@@ -57,13 +57,9 @@ export function convertModel(m: OnnxModel, opts: ConvertOptions = {}): Converted
     );
   const { shape, batch } = inputDims(input, opts);
   const values = new Map<string, Value>();
-  for (const [name, t] of m.graph.initializers) values.set(name, constant(t.dims, t.float ?? t.int ?? []));
+  for (const [name, t] of m.graph.initializers) values.set(name, tensorConstant(t));
   const sym = tf.input({ shape, name: 'input' });
-  values.set(input.name, {
-    kind: 'tensor',
-    sym,
-    onnxShape: [batch, ...(shape.length === 3 ? [shape[2]!, shape[0]!, shape[1]!] : shape)],
-  });
+  values.set(input.name, { kind: 'tensor', sym, onnxShape: onnxShapeOf(sym, batch) });
   const namer = new Namer(m.graph.nodes);
   const opCounts: Record<string, number> = {};
   for (const node of m.graph.nodes) {

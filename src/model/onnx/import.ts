@@ -8,14 +8,13 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EXIT_USAGE, UserError } from '../../core/errors.js';
 import { packageVersion } from '../../core/paths.js';
-import type { Preprocess } from '../../schedule/preprocess.js';
+import { normalizePreprocess, type Preprocess } from '../../schedule/preprocess.js';
 import { saveModel } from '../save.js';
 import { ImportError } from './context.js';
 import { convertModel, type Converted, type ConvertOptions } from './convert.js';
 import { decodeModel, fillExternal, type OnnxModel } from './graph.js';
 
 export const PROVENANCE = 'provenance.json';
-const IMAGENET: Preprocess = { name: 'imagenet', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 export const isOnnxPath = (p: string) => /\.onnx$/i.test(p) && !/^https?:\/\//.test(p);
 
@@ -73,9 +72,8 @@ function loadExternal(m: OnnxModel, file: string): void {
   }
 }
 
-/** The ONNX model in a file, checked for what the importer needs before any conversion. */
-export function readOnnx(file: string): OnnxModel {
-  const bytes = readBytes(file);
+/** The ONNX model in a file (its bytes, read once), checked for what the importer needs before converting. */
+export function readOnnx(file: string, bytes: Uint8Array = readBytes(file)): OnnxModel {
   let m;
   try {
     m = decodeModel(bytes);
@@ -98,18 +96,25 @@ export function readOnnx(file: string): OnnxModel {
   return m;
 }
 
-function provenanceOf(
-  file: string,
-  bytes: Uint8Array,
-  m: OnnxModel,
-  c: Converted,
-  pre: Preprocess,
-  t0: number,
-): Provenance {
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** An .onnx file read once: its bytes and their hash serve the cache key, the model and the provenance. */
+interface Source {
+  file: string;
+  bytes: Uint8Array;
+  sha256: string;
+}
+
+function readSource(file: string): Source {
+  const bytes = readBytes(file);
+  return { file, bytes, sha256: sha256(bytes) };
+}
+
+function provenanceOf(src: Source, m: OnnxModel, c: Converted, pre: Preprocess, t0: number): Provenance {
   return {
-    source: basename(file),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    bytes: bytes.byteLength,
+    source: basename(src.file),
+    sha256: src.sha256,
+    bytes: src.bytes.byteLength,
     producer: `${m.producer} ${m.producerVersion}`.trim(),
     opset: m.opset,
     irVersion: m.irVersion,
@@ -131,14 +136,18 @@ function checkOut(dir: string): void {
 
 /** Convert `file` and write the folder `out`. */
 export async function importOnnx(file: string, out: string, opts: ImportOptions = {}): Promise<ImportResult> {
-  const t0 = performance.now();
   checkOut(out);
-  const m = readOnnx(file);
+  return importSource(readSource(file), out, opts);
+}
+
+async function importSource(src: Source, out: string, opts: ImportOptions): Promise<ImportResult> {
+  const t0 = performance.now();
+  const m = readOnnx(src.file, src.bytes);
   const converted = convertModel(m, opts);
-  const pre = opts.preprocess ?? IMAGENET;
-  const provenance = provenanceOf(file, readBytes(file), m, converted, pre, t0);
-  const [h, w, ch] = converted.inputShape;
-  const input = converted.inputShape.length === 3 ? { shape: [h, w, ch], resize: 'cover', preprocess: pre } : undefined;
+  const pre = opts.preprocess ?? normalizePreprocess('imagenet');
+  const provenance = provenanceOf(src, m, converted, pre, t0);
+  const input =
+    converted.inputShape.length === 3 ? { shape: converted.inputShape, resize: 'cover', preprocess: pre } : undefined;
   mkdirSync(dirname(resolve(out)), { recursive: true });
   await saveModel(converted.model, resolve(out), {
     files: { [PROVENANCE]: provenance, ...(input ? { 'freezeflow.json': { input } } : {}) },
@@ -155,11 +164,20 @@ export function cacheRoot(): string {
 
 /** The import of `file` from the cache (by content hash), converting it the first time. */
 export async function importCached(file: string, opts: ImportOptions = {}): Promise<ImportResult> {
-  const hash = createHash('sha256').update(readBytes(file)).update(JSON.stringify(opts)).digest('hex');
-  const dir = join(cacheRoot(), 'onnx', hash.slice(0, 24));
+  const src = readSource(file);
+  const dir = join(
+    cacheRoot(),
+    'onnx',
+    sha256(new TextEncoder().encode(src.sha256 + JSON.stringify(opts))).slice(0, 24),
+  );
   if (existsSync(join(dir, 'model.json')) && existsSync(join(dir, PROVENANCE))) {
     const provenance = JSON.parse(readFileSync(join(dir, PROVENANCE), 'utf8')) as Provenance;
     return { dir, provenance, cached: true };
   }
-  return importOnnx(file, dir, opts);
+  return importSource(src, dir, opts);
+}
+
+/** The model.json of an .onnx file's cached import (what loading an .onnx source reads). */
+export async function importedModelJson(file: string): Promise<string> {
+  return join((await importCached(file)).dir, 'model.json');
 }

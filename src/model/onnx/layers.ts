@@ -51,7 +51,6 @@ const UNARY = {
   hardSigmoid: (x: tf.Tensor, a: number, b: number) => tf.clipByValue(tf.add(tf.mul(x, a), b), 0, 1),
   hardSwish: (x: tf.Tensor) => tf.mul(x, tf.clipByValue(tf.add(tf.mul(x, 1 / 6), 0.5), 0, 1)),
   clip: (x: tf.Tensor, a: number, b: number) => tf.clipByValue(x, a, b),
-  identity: (x: tf.Tensor) => x,
 } as const;
 export type UnaryOp = keyof typeof UNARY;
 

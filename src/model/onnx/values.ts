@@ -2,6 +2,7 @@
 // (weights, shapes), or a symbolic tfjs tensor. Rank-4 tensors are NCHW in ONNX and NHWC in tfjs: the
 // layout changes once, here, and ONNX axes are mapped through onnxAxis.
 import type * as tf from '../../tf.js';
+import type { OnnxTensor } from './graph.js';
 
 export interface ConstValue {
   kind: 'const';
@@ -24,6 +25,9 @@ export interface TensorValue {
 export type Value = ConstValue | TensorValue;
 
 export const constant = (dims: number[], data: Float32Array | number[]): ConstValue => ({ kind: 'const', dims, data });
+
+/** An initializer or a Constant node's tensor as a constant value. */
+export const tensorConstant = (t: OnnxTensor): ConstValue => constant(t.dims, t.float ?? t.int ?? []);
 
 /** ONNX's NCHW axis of a rank-4 tensor → the tfjs NHWC axis. */
 export function onnxAxis(axis: number, rank: number): number {

@@ -4,7 +4,7 @@
 import * as tf from '../../../tf.js';
 import type { Converter, NodeContext } from '../context.js';
 import type { TensorValue } from '../values.js';
-import { padFor, tfSame, windowOf, type Window } from './padding.js';
+import { onnxPads, padFor, tfSame, windowOf, type Window } from './padding.js';
 
 /** ceil_mode: the extra end padding that gives ceil((in − k) / s) + 1 windows, PyTorch's rule included. */
 function ceilExtra(w: Window, size: number, before: number, after: number, i: 0 | 1): number {
@@ -19,15 +19,14 @@ function pool(c: NodeContext, kind: 'max' | 'avg'): TensorValue {
   const input = c.nhwc(x);
   const win = windowOf(c, c.ints('kernel_shape', []));
   if (win.dilations.some((d) => d > 1)) c.fail('a dilated pooling window', 'tfjs pooling has no dilation');
-  const p = c.ints('pads', [0, 0, 0, 0]);
-  const pads = [p[0] ?? 0, p[1] ?? 0, p[2] ?? 0, p[3] ?? 0];
   if (c.str('auto_pad', 'NOTSET') !== 'NOTSET') c.fail('auto_pad on a pooling', 're-export with explicit padding');
+  const hw: [number, number] = [input.shape[1]!, input.shape[2]!];
+  const pads = onnxPads(c, win, hw);
   if (c.int('ceil_mode', 0)) {
-    pads[2]! += ceilExtra(win, input.shape[1]!, pads[0]!, pads[2]!, 0);
-    pads[3]! += ceilExtra(win, input.shape[2]!, pads[1]!, pads[3]!, 1);
+    pads[2] += ceilExtra(win, hw[0], pads[0], pads[2], 0);
+    pads[3] += ceilExtra(win, hw[1], pads[1], pads[3], 1);
   }
   const countPad = c.int('count_include_pad', 0) === 1;
-  const hw: [number, number] = [input.shape[1]!, input.shape[2]!];
   if (kind === 'avg' && !countPad && pads.some((q) => q > 0) && !tfSame(win, hw).every((q, i) => q === pads[i]))
     c.fail('average pooling that excludes padding of these amounts', 'use count_include_pad=True or no padding');
   const padded = padFor(c, input, pads, win, {

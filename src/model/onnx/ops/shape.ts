@@ -4,8 +4,8 @@
 // so a Linear layer after it sees PyTorch's element order.
 import * as tf from '../../../tf.js';
 import type { Converter, NodeContext } from '../context.js';
-import { DTYPE, type OnnxTensor } from '../graph.js';
-import { constant, type ConstValue, type TensorValue } from '../values.js';
+import { DTYPE } from '../graph.js';
+import { constant, tensorConstant, type ConstValue, type TensorValue } from '../values.js';
 
 const ints = (v: ConstValue) => Array.from(v.data, Number);
 
@@ -51,10 +51,10 @@ const shape: Converter = (c) => {
 
 const gather: Converter = (c) => {
   const data = c.needConstant(0, 'data');
-  const idx = ints(c.needConstant(1, 'indices'));
+  const indices = c.needConstant(1, 'indices');
   if (c.int('axis', 0) !== 0 || data.dims.length > 1) c.fail('a gather other than from a 1-D constant');
-  const picked = idx.map((i) => data.data[i < 0 ? i + data.data.length : i]!);
-  return constant(c.needConstant(1, 'indices').dims, picked);
+  const picked = ints(indices).map((i) => data.data[i < 0 ? i + data.data.length : i]!);
+  return constant(indices.dims, picked);
 };
 
 const unsqueeze: Converter = (c) => {
@@ -100,10 +100,6 @@ const concat: Converter = (c) => {
   const syms = ts.map((t) => (squeezed ? t.sym : c.nhwc(t)));
   return c.out(c.apply(tf.layers.concatenate({ axis: -1, name: c.name }), syms), squeezed);
 };
-
-function tensorConstant(t: OnnxTensor): ConstValue {
-  return constant(t.dims, t.float ?? t.int ?? []);
-}
 
 const constantOp: Converter = (c) => {
   const v = c.attr('value');
