@@ -3,7 +3,7 @@
 // lavapipe: scripts/install-webgpu.sh); FREEZEFLOW_REQUIRE_WEBGPU=1 (CI) turns a skip into a failure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, mkdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { probeWebgpu, isSoftwareAdapter } from '../src/backend/webgpu.js';
@@ -368,5 +368,116 @@ stages: [{ name: last, epochs: 3, unfreeze: ['layer3*'], lr: 0.001 }]
     assert.match(err.message, /the GPU device was lost/);
     assert.equal(err.state.epoch, 1, 'the last good epoch');
     assert.deepEqual(saved, [1], 'the epoch-1 checkpoint was written before the loss');
+  },
+);
+
+test(
+  'webgpu: an imported network with freezeflow’s own layers (-inf padding, grouped conv, HardSwish, squeeze-excitation) predicts as cpu and trains',
+  { skip },
+  async () => {
+    const { onnxModel, tensor } = await import('./onnx-builder.js');
+    const dir = tempDir('ff-webgpu-onnx-');
+    const r = (n: number, s: number) => Array.from({ length: n }, (_, i) => Math.sin(s * 977 + i * 3.7) * 0.4);
+    const bytes = onnxModel({
+      nodes: [
+        {
+          op: 'Conv',
+          inputs: ['x', 'stem.weight'],
+          outputs: ['a'],
+          name: '/stem/Conv',
+          attrs: { kernel_shape: [3, 3], pads: [1, 0, 0, 1], strides: [1, 1] },
+        },
+        {
+          op: 'MaxPool',
+          inputs: ['a'],
+          outputs: ['p'],
+          name: '/pool/MaxPool',
+          attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+        },
+        {
+          op: 'Conv',
+          inputs: ['p', 'group.weight', 'group.bias'],
+          outputs: ['g'],
+          name: '/group/Conv',
+          attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 2 },
+        },
+        { op: 'HardSwish', inputs: ['g'], outputs: ['h'], name: '/act/HardSwish' },
+        { op: 'GlobalAveragePool', inputs: ['h'], outputs: ['s0'], name: '/se/avgpool/GlobalAveragePool' },
+        {
+          op: 'Conv',
+          inputs: ['s0', 'se.fc.weight'],
+          outputs: ['s1'],
+          name: '/se/fc/Conv',
+          attrs: { kernel_shape: [1, 1] },
+        },
+        {
+          op: 'HardSigmoid',
+          inputs: ['s1'],
+          outputs: ['s2'],
+          name: '/se/gate/HardSigmoid',
+          attrs: { alpha: { float: 1 / 6 }, beta: { float: 0.5 } },
+        },
+        { op: 'Mul', inputs: ['h', 's2'], outputs: ['m'], name: '/se/Mul' },
+        { op: 'GlobalAveragePool', inputs: ['m'], outputs: ['q'], name: '/avgpool/GlobalAveragePool' },
+        { op: 'Flatten', inputs: ['q'], outputs: ['f'], name: '/Flatten', attrs: { axis: 1 } },
+        { op: 'Gemm', inputs: ['f', 'fc.weight', 'fc.bias'], outputs: ['y'], name: '/fc/Gemm', attrs: { transB: 1 } },
+      ],
+      initializers: [
+        tensor('stem.weight', [4, 3, 3, 3], r(108, 1)),
+        tensor('group.weight', [4, 2, 3, 3], r(72, 2)),
+        tensor('group.bias', [4], r(4, 3)),
+        tensor('se.fc.weight', [4, 4, 1, 1], r(16, 4)),
+        tensor('fc.weight', [2, 4], r(8, 5)),
+        tensor('fc.bias', [2], r(2, 6)),
+      ],
+      input: ['x', [1, 3, 12, 12]],
+      output: ['y', [1, 2]],
+    });
+    const file = join(dir, 'net.onnx');
+    writeFileSync(file, bytes);
+    const images: string[] = [];
+    for (const [cls, k] of [
+      ['a', 0],
+      ['a', 1],
+      ['b', 2],
+      ['b', 3],
+    ] as const) {
+      mkdirSync(join(dir, 'data', cls), { recursive: true });
+      const px = Buffer.from(Array.from({ length: 12 * 12 * 3 }, (_, i) => (i * (k + 3) * 37) % 256));
+      const img = join(dir, 'data', cls, `${k}.png`);
+      await sharp(px, { raw: { width: 12, height: 12, channels: 3 } })
+        .png()
+        .toFile(img);
+      images.push(img);
+    }
+    const run = (b: string) => {
+      const out = cli(['predict', '-m', file, ...images, '--raw', '--json', '--backend', b], {
+        env: { ...env, FREEZEFLOW_CACHE_DIR: join(dir, `cache-${b}`) },
+      });
+      assert.equal(out.code, 0, out.stderr);
+      return (JSON.parse(out.stdout) as { outputs: { output: number[] }[] }).outputs.flatMap((o) => o.output);
+    };
+    const [gpu, cpu] = [run('webgpu'), run('cpu')];
+    const scale = Math.max(...cpu.map(Math.abs));
+    for (let i = 0; i < cpu.length; i++)
+      assert.ok(Math.abs(gpu[i]! - cpu[i]!) <= 1e-4 * scale, `${gpu[i]} vs ${cpu[i]}`);
+    const schedule = writeSchedule(
+      dir,
+      `model: { source: ./net.onnx }
+data: { source: ./data, imageSize: [12, 12], validation: { split: 0.5 }, batchSize: 2 }
+stages: [{ name: all, epochs: 1, unfreeze: ['*'], lr: 1.0e-3 }]
+`,
+    );
+    const trained = cli(['train', '-s', schedule, '--out', join(dir, 'run'), '--quiet', '--backend', 'webgpu'], {
+      env: { ...env, FREEZEFLOW_CACHE_DIR: join(dir, 'cache-train') },
+    });
+    assert.equal(trained.code, 0, trained.stderr);
+    const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as {
+      history: { loss: number }[];
+    };
+    assert.ok(
+      summary.history.every((h) => Number.isFinite(h.loss)),
+      'finite losses',
+    );
   },
 );
