@@ -1,10 +1,9 @@
 // `freezeflow predict` and `freezeflow evaluate`: use and judge a trained model on image files.
-import { existsSync, realpathSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
-import { readDataSplit } from '../core/run-files.js';
+import { existsSync } from 'node:fs';
+import { heldOutFiles } from '../data/held-out.js';
 import { backendChoice, initBackend } from '../backend/index.js';
 import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.js';
-import { checkFiles, DecodeCache, scanFolder, type FolderLayout, type ImageFile } from '../data/images.js';
+import { checkFiles, DecodeCache, scanFolder } from '../data/images.js';
 import { classificationReport, formatClassificationReport } from '../report/classification.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { threadsSetting } from './threads.js';
@@ -102,37 +101,6 @@ export async function runPredict(images: string[], opts: PredictOptions): Promis
   return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 
-/**
- * The images to score: a run's own validation images when `model` is a run directory trained on this
- * folder (data-split.json), unless `all`; else the folder's val/ part, else the whole folder.
- */
-function evaluationFiles(
-  model: string,
-  data: string,
-  layout: FolderLayout,
-  all?: boolean,
-): { files: ImageFile[]; which: string } {
-  const whole = { files: layout.val ?? layout.train, which: layout.val ? 'its val/ part' : 'every image' };
-  const split = all ? undefined : readDataSplit(model);
-  if (!split) return whole;
-  // the run saved absolute paths; the folder may be given relative, through a link, or moved since
-  const moved = !existsSync(split.root);
-  if (!moved && real(split.root) !== real(data)) return whole;
-  const keep = new Set(split.val.map((v) => relative(split.root, v)));
-  const files = [...layout.train, ...(layout.val ?? [])].filter((f) => keep.has(relative(data, f.path)));
-  if (files.length === 0) return whole;
-  return { files, which: "the run's validation images (--all for every image)" };
-}
-
-/** A path as the file system resolves it (links followed), or as given when it does not exist. */
-function real(p: string): string {
-  try {
-    return realpathSync(resolve(p));
-  } catch {
-    return resolve(p);
-  }
-}
-
 export interface EvaluateOptions {
   model: string;
   data: string;
@@ -152,7 +120,7 @@ export async function runEvaluate(opts: EvaluateOptions): Promise<number> {
       `class folder(s) ${unknown.map((c) => `'${c}'`).join(', ')} in ${opts.data} are not classes of the model (${t.labels.join(', ')})`,
       EXIT_USAGE,
     );
-  const { files, which } = evaluationFiles(opts.model, opts.data, layout, opts.all);
+  const { files, which } = heldOutFiles(opts.model, opts.data, layout, opts.all);
   // unreadable files are skipped and named, as training does (or refused with --strict)
   const [height, width, channels] = t.input.shape;
   const cache = new DecodeCache(1024 * 2 ** 20);
