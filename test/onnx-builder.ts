@@ -85,3 +85,68 @@ export function onnxModel(spec: {
     ...len(8, [...str(1, ''), ...int(2, spec.opset ?? 13)]),
   ]);
 }
+
+/**
+ * A 12×12 RGB net with the layers an import adds: an uneven pad, PyTorch-padded max-pooling, a grouped
+ * conv (GroupConv2D), HardSwish and HardSigmoid (OnnxUnary), a squeeze-excitation product (OnnxBinary).
+ * Input x [1, 3, 12, 12], output y [1, 2]. (Its max-pool pads come out as tfjs 'same'; OnnxPad is made
+ * directly where a test needs it.)
+ */
+export function customLayersNet(): Uint8Array {
+  const r = (n: number, s: number) => Array.from({ length: n }, (_, i) => Math.sin(s * 977 + i * 3.7) * 0.4);
+  return onnxModel({
+    nodes: [
+      {
+        op: 'Conv',
+        inputs: ['x', 'stem.weight'],
+        outputs: ['a'],
+        name: '/stem/Conv',
+        attrs: { kernel_shape: [3, 3], pads: [1, 0, 0, 1], strides: [1, 1] },
+      },
+      {
+        op: 'MaxPool',
+        inputs: ['a'],
+        outputs: ['p'],
+        name: '/pool/MaxPool',
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
+      {
+        op: 'Conv',
+        inputs: ['p', 'group.weight', 'group.bias'],
+        outputs: ['g'],
+        name: '/group/Conv',
+        attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 2 },
+      },
+      { op: 'HardSwish', inputs: ['g'], outputs: ['h'], name: '/act/HardSwish' },
+      { op: 'GlobalAveragePool', inputs: ['h'], outputs: ['s0'], name: '/se/avgpool/GlobalAveragePool' },
+      {
+        op: 'Conv',
+        inputs: ['s0', 'se.fc.weight'],
+        outputs: ['s1'],
+        name: '/se/fc/Conv',
+        attrs: { kernel_shape: [1, 1] },
+      },
+      {
+        op: 'HardSigmoid',
+        inputs: ['s1'],
+        outputs: ['s2'],
+        name: '/se/gate/HardSigmoid',
+        attrs: { alpha: { float: 1 / 6 }, beta: { float: 0.5 } },
+      },
+      { op: 'Mul', inputs: ['h', 's2'], outputs: ['m'], name: '/se/Mul' },
+      { op: 'GlobalAveragePool', inputs: ['m'], outputs: ['q'], name: '/avgpool/GlobalAveragePool' },
+      { op: 'Flatten', inputs: ['q'], outputs: ['f'], name: '/Flatten', attrs: { axis: 1 } },
+      { op: 'Gemm', inputs: ['f', 'fc.weight', 'fc.bias'], outputs: ['y'], name: '/fc/Gemm', attrs: { transB: 1 } },
+    ],
+    initializers: [
+      tensor('stem.weight', [4, 3, 3, 3], r(108, 1)),
+      tensor('group.weight', [4, 2, 3, 3], r(72, 2)),
+      tensor('group.bias', [4], r(4, 3)),
+      tensor('se.fc.weight', [4, 4, 1, 1], r(16, 4)),
+      tensor('fc.weight', [2, 4], r(8, 5)),
+      tensor('fc.bias', [2], r(2, 6)),
+    ],
+    input: ['x', [1, 3, 12, 12]],
+    output: ['y', [1, 2]],
+  });
+}

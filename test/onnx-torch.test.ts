@@ -13,6 +13,8 @@ import * as tf from '../src/tf.js';
 import { initBackend } from '../src/backend/index.js';
 import { importOnnx } from '../src/model/onnx/import.js';
 import { loadModel } from '../src/model/io.js';
+import { modelToOnnx } from '../src/export/onnx/model.js';
+import { loadOrt } from '../src/export/onnx/runtime.js';
 import { cli, ROOT, tempDir } from './helpers.js';
 
 const PY = '/usr/bin/python3';
@@ -108,6 +110,31 @@ test('onnx import: torchvision families match PyTorch within 1e-4 on wasm and cp
     for (const [backend, e] of Object.entries(errs)) assert.ok(e <= 1e-4, `${name} on ${backend}: ${e}`);
   }
 });
+
+test(
+  'export: every imported torchvision family, written back to ONNX, runs in onnxruntime as in PyTorch',
+  { skip },
+  async () => {
+    await exported;
+    const ort = await loadOrt();
+    assert.ok(ort, 'onnxruntime-node is a dev dependency');
+    await tf.setBackend('cpu');
+    for (const name of FAMILIES) {
+      const dir = join(work, name);
+      const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { inputShape: number[] };
+      const model = await loadModel(join(await imported(dir), 'model.json'));
+      const bytes = modelToOnnx(model, { nchw: false, meta: {}, version: 'test', doc: '' });
+      const session = await ort.InferenceSession.create(bytes);
+      const x = new ort.Tensor('float32', floats(join(dir, 'input.bin')), meta.inputShape);
+      const got = (await session.run({ [session.inputNames[0]!]: x }))[session.outputNames[0]!]!.data;
+      await session.release();
+      model.dispose();
+      const err = relErr(got, floats(join(dir, 'output.bin')));
+      process.stderr.write(`export ${name}: onnxruntime vs PyTorch ${err.toExponential(2)}\n`);
+      assert.ok(err <= 1e-4, `${name}: ${err}`);
+    }
+  },
+);
 
 test(
   'onnx import: an eval-mode export (BatchNorm folded, names lost) and a training-mode one (Dropout) import too',
