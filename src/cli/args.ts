@@ -35,3 +35,10 @@ export const setOption = () =>
   new Option('--set <key=value>', 'override any schedule key, e.g. --set stages.1.lr=3e-4 (repeatable)').argParser(
     (v: string, all: string[] | undefined) => [...(all ?? []), v],
   );
+
+/** A number ≥ 0 (accuracy points for --max-drop). */
+export function nonNegative(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+}

@@ -6,7 +6,7 @@ import { buildPlan } from '../schedule/plan.js';
 import { errStyle, style } from './style.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { formatPlan, planJson } from './plan-view.js';
-import { backendOption, numberList, setOption, threadsOption, wholeNumber } from './args.js';
+import { backendOption, nonNegative, numberList, setOption, threadsOption, wholeNumber } from './args.js';
 import { addExamples, completionScript } from './help.js';
 import { runInit, STRATEGIES } from './init.js';
 import * as importArgs from './import-args.js';
@@ -233,6 +233,30 @@ export function buildProgram(): Command {
     .action(async (file: string, opts: import('./import.js').ImportCliOptions) => {
       const { runImport } = await import('./import.js');
       process.exitCode = await runImport(file, opts, out);
+    });
+
+  program
+    .command('export')
+    .description('write a trained model for deployment (tfjs, ONNX, Teachable Machine) and measure what it costs')
+    .argument('<source>', 'run directory (its model/, adapters merged) or model directory, model.json, model.onnx')
+    .addOption(new Option('-f, --format <name>', 'what to write').choices(['tfjs', 'onnx', 'tm']).default('tfjs'))
+    .addOption(
+      new Option('-q, --quantize <dtype>', 'store kernels as float16 or uint8 (tfjs, tm)').choices([
+        'float16',
+        'uint8',
+      ]),
+    )
+    .option('-o, --out <dir>', 'output folder (default: RUN_DIR/exports/<format>[-<dtype>], or <model>-<format> here)')
+    .option('--checkpoint <name>', 'with a run directory: export checkpoints/<name> (best, last, …) instead of model/')
+    .option('--max-drop <points>', 'fail (exit 1, nothing written) if accuracy drops by more than this', nonNegative)
+    .option('--nchw', 'ONNX: take NCHW input (a transpose in front), as PyTorch-style callers pass images')
+    .option('-d, --data <folder>', "measure on these labelled images (default: the run's validation images)")
+    .option('--force', 'replace an existing --out folder that is not an earlier export')
+    .option('--json', 'one JSON object on stdout (what export.json holds)')
+    .addOption(backendOption('compute backend for the measurement', 'auto'))
+    .action(async (source: string, opts: import('./export.js').ExportCliOptions) => {
+      const { runExportCli } = await import('./export.js');
+      process.exitCode = await runExportCli(source, opts);
     });
 
   program

@@ -79,7 +79,8 @@ async function foreignPipeline(json: string, shape: (number | null)[]) {
   return { labels: undefined, input, source: 'guessed' as const };
 }
 
-export async function loadTrained(location: string, checkpoint?: string): Promise<TrainedModel> {
+/** `fold: false` keeps BatchNorm as trained (export writes the model itself; predict folds for speed). */
+export async function loadTrained(location: string, checkpoint?: string, fold = true): Promise<TrainedModel> {
   const found = modelJsonPath(location, checkpoint);
   // an .onnx file: its import (cached), whose freezeflow.json holds the preprocessing given at import
   const json = isOnnxPath(found) ? await importedModelJson(found) : found;
@@ -98,7 +99,7 @@ export async function loadTrained(location: string, checkpoint?: string): Promis
   const input = meta?.input ?? foreign!.input;
   return {
     // predict/evaluate only run forward: BatchNorm folded into the convs is the same map, a third cheaper
-    model: foldBatchNorm(model).model,
+    model: fold ? foldBatchNorm(model).model : model,
     labels,
     input: { shape: input.shape, resize: input.resize ?? 'cover', preprocess: input.preprocess },
     guessed: foreign?.source === 'guessed',
