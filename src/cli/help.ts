@@ -46,6 +46,11 @@ export const EXAMPLES: Record<string, string[]> = {
     'freezeflow predict -m runs/try1 --checkpoint best -k 1 *.jpg',
   ],
   evaluate: ['freezeflow evaluate -m runs/try1 -d photos/', 'freezeflow evaluate -m runs/try1 -d photos/ --all --json'],
+  export: [
+    'freezeflow export runs/try1 --quantize uint8 --max-drop 1   # refuses if accuracy drops > 1 point',
+    'freezeflow export runs/try1 --format onnx --nchw             # for PyTorch-style callers',
+    'freezeflow export runs/try1 --format tm -o site/model       # Teachable Machine layout',
+  ],
   completion: ['freezeflow completion bash >> ~/.bashrc', 'freezeflow completion zsh > "${fpath[1]}/_freezeflow"'],
 };
 

@@ -54,7 +54,10 @@ function pickFormat(opts: ExportOptions): { format: ExportFormat; quantize?: Qua
 function defaultOut(opts: ExportOptions, run: boolean): string {
   const name = `${opts.format}${opts.quantize ? `-${opts.quantize}` : ''}`;
   if (run) return join(opts.source, 'exports', opts.checkpoint ? `${opts.checkpoint}-${name}` : name);
-  return `${basename(resolve(opts.source)).replace(/\.(json|onnx)$/, '')}-${name}`;
+  const model = opts.source.startsWith('builtin:')
+    ? opts.source.slice('builtin:'.length)
+    : basename(resolve(opts.source));
+  return `${model.replace(/\.(json|onnx)$/, '')}-${name}`;
 }
 
 /** An existing --out is replaced only when it is an earlier export (or with --force). */
@@ -133,12 +136,18 @@ export interface ExportResult {
   lines: string[];
 }
 
-export async function runExport(opts: ExportOptions): Promise<ExportResult> {
+/** Every check that needs no model loaded (and no backend): bad options fail before any work. */
+export function checkExport(opts: ExportOptions) {
   const { format, quantize } = pickFormat(opts);
   const run = isRunDir(opts.source);
   const modelPath = sourceModelPath(opts, run);
   const out = resolve(opts.out ?? defaultOut(opts, run));
   checkOut(out, opts.force);
+  return { format, quantize, run, modelPath, out };
+}
+
+export async function runExport(opts: ExportOptions): Promise<ExportResult> {
+  const { format, quantize, run, modelPath, out } = checkExport(opts);
   const t = await loadTrained(modelPath, undefined, false);
   const version = packageVersion();
   const exported = await format.write({
@@ -241,10 +250,11 @@ function summaryLines(
 ): string[] {
   const name = `${format}${quantize ? ` ${quantize}` : ''}`;
   const acc = (v: number | undefined) => (v === undefined ? '' : `  accuracy ${v.toFixed(2)} %`);
+  const width = Math.max(name.length, 'float32'.length);
   return [
     `exported ${name} → ${out}`,
-    `  float32   ${megabytes(sizes.float32).padStart(10)}${acc(m?.accuracy?.float32)}`,
-    `  ${name.padEnd(9)} ${megabytes(sizes.exported).padStart(10)}${acc(m?.accuracy?.exported)}${m ? `  largest output difference ${m.maxOutputDiff.toExponential(2)}, same top class ${m.agreement.toFixed(2)} %` : ''}`,
+    `  ${'float32'.padEnd(width)} ${megabytes(sizes.float32).padStart(9)}${acc(m?.accuracy?.float32)}`,
+    `  ${name.padEnd(width)} ${megabytes(sizes.exported).padStart(9)}${acc(m?.accuracy?.exported)}${m ? `  largest output difference ${m.maxOutputDiff.toExponential(2)}, same top class ${m.agreement.toFixed(2)} %` : ''}`,
     m
       ? `  measured on ${m.on} (${m.engine})`
       : '  not measured: onnxruntime-node is not installed (npm install onnxruntime-node)',
