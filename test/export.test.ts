@@ -20,7 +20,7 @@ import { modelArtifacts } from '../src/model/save.js';
 import { loadBuiltinDataset } from '../src/data/mnist.js';
 import { customLayersNet } from './onnx-builder.js';
 import { GroupConv2D, OnnxBinary, OnnxPad, OnnxUnary } from '../src/model/onnx/layers.js';
-import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, relErr, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 await tf.setBackend('cpu');
 const work = tempDir('ff-export-');
@@ -37,16 +37,7 @@ const ownLines = (stderr: string) =>
 const randomInput = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, 'float32', seed);
 
 /** max |a − b| over max(|b|, 1): a relative error that does not blow up on outputs near zero. */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'output sizes');
-  let d = 0;
-  let m = 1;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-}
+const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => relErr(a, b, 1);
 
 async function ortRun(bytes: Uint8Array, x: Float32Array, dims: number[]): Promise<Float32Array> {
   const ort = await loadOrt();

@@ -99,3 +99,15 @@ export function interruptWhen(
     p.on('close', (code) => res({ code, stdout, stderr }));
   });
 }
+
+/** max |a − b| / max(|b|, floor): relative to the output scale; a floor of 1 keeps outputs near 0 from blowing it up. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {
+  if (a.length !== b.length) throw new Error(`output sizes differ: ${a.length} vs ${b.length}`);
+  let d = 0;
+  let m = floor;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / m;
+}

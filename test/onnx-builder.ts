@@ -1,18 +1,10 @@
 // A small ONNX writer for tests: hand-made graphs for the importer's error paths and a numeric check that
 // needs no PyTorch. Protobuf wire format, written out directly.
+import { varint as encodeVarint } from '../src/export/onnx/proto-write.js';
+
 type Field = number[];
 
-function varint(n: number): Field {
-  const out: number[] = [];
-  let v = BigInt.asUintN(64, BigInt(Math.trunc(n)));
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return out;
-}
+const varint = (n: number): Field => [...encodeVarint(n)];
 const key = (no: number, wire: number) => varint(no * 8 + wire);
 const len = (no: number, body: Field) => [...key(no, 2), ...varint(body.length), ...body];
 const str = (no: number, s: string) => len(no, [...new TextEncoder().encode(s)]);

@@ -15,7 +15,7 @@ import { importOnnx } from '../src/model/onnx/import.js';
 import { loadModel } from '../src/model/io.js';
 import { modelToOnnx } from '../src/export/onnx/model.js';
 import { loadOrt } from '../src/export/onnx/runtime.js';
-import { cli, ROOT, tempDir } from './helpers.js';
+import { cli, relErr, ROOT, tempDir } from './helpers.js';
 
 const PY = '/usr/bin/python3';
 const probe = spawnSync(PY, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
@@ -46,17 +46,6 @@ const floats = (file: string) => {
   const b = readFileSync(file);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
-
-/** max |a − b| / max |b| */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-}
 
 const exported = skip
   ? Promise.resolve()

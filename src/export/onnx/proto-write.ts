@@ -56,8 +56,8 @@ export class Message {
 }
 
 /** Base-128 varint; negative int64 values as their two's complement (ten bytes), as protobuf does. */
-function varint(n: number | bigint): Uint8Array {
-  let v = BigInt.asUintN(64, BigInt(n));
+export function varint(n: number | bigint): Uint8Array {
+  let v = BigInt.asUintN(64, BigInt(typeof n === 'number' ? Math.trunc(n) : n));
   const out: number[] = [];
   do {
     let b = Number(v & 0x7fn);
