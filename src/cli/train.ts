@@ -53,7 +53,7 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   const { schedule, resume, out, backend, threads, strict, samples, seed, set } = opts;
   const request = { schedule, resume, out, backend, threads, strict, samples, seed, set };
   if (opts.printConfig) {
-    process.stdout.write(resolvedConfig(request));
+    process.stdout.write(await resolvedConfig(request));
     return EXIT_OK;
   }
   const progress = progressReporter(

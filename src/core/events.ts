@@ -41,6 +41,8 @@ export type RunEvent =
       skippedFiles: { path: string; reason: string }[];
       /** Pixel preprocessing (and resize mode for image folders), as recorded with the model. */
       input: { shape: [number, number, number]; resize?: string; preprocess: { name: string } };
+      /** Set when the schedule left data.preprocess out and the model's own files decided it. */
+      preprocessFrom?: string;
       resumedFrom?: { stage: number; epoch: number };
     }
   | {

@@ -6,8 +6,8 @@ import * as tf from '../tf.js';
 import { foldBatchNorm } from './fold.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel, readBesideModel, resolveModelSource } from './io.js';
-import { importedModelJson, isOnnxPath } from './onnx/import.js';
-import type { Preprocess } from '../schedule/preprocess.js';
+import { importedModelJson, isOnnxPath, PROVENANCE } from './onnx/import.js';
+import { normalizePreprocess, type ModelPreprocess, type Preprocess } from '../schedule/preprocess.js';
 import { DecodeCache, ImageSource, type ImageFile, type ResizeMode } from '../data/images.js';
 
 export interface TrainedModel {
@@ -57,14 +57,14 @@ interface TeachableMachineMeta {
  */
 async function foreignPipeline(json: string, shape: (number | null)[]) {
   const tm = await readBesideModel<TeachableMachineMeta>(json, 'metadata.json');
-  if (tm?.tmVersion !== undefined || tm?.packageName === '@teachablemachine/image') {
+  if (isTeachableMachine(tm)) {
     const size = tm.imageSize ?? shape[0] ?? 224;
     return {
       labels: tm.labels,
       input: {
         shape: [size, size, 3] as [number, number, number],
         resize: 'cover' as const,
-        preprocess: { name: 'symmetric' as const, mean: [0.5], std: [0.5] },
+        preprocess: normalizePreprocess('symmetric'),
       },
       source: 'teachable-machine' as const,
     };
@@ -80,6 +80,36 @@ async function foreignPipeline(json: string, shape: (number | null)[]) {
 }
 
 /** `fold: false` keeps BatchNorm as trained (export writes the model itself; predict folds for speed). */
+/** TM exports say so in metadata.json (its tmVersion or package name). */
+const isTeachableMachine = (tm: TeachableMachineMeta | undefined): tm is TeachableMachineMeta =>
+  tm?.tmVersion !== undefined || tm?.packageName === '@teachablemachine/image';
+
+/**
+ * The pixels a model's own files say it takes: freezeflow.json beside it (a run's model, an import) or a
+ * Teachable Machine export's metadata.json ([-1, 1]); undefined when they say nothing. `source` is a model
+ * source as a schedule gives it (path, URL, builtin:, .onnx), relative to `baseDir`.
+ */
+export async function modelPreprocess(source: string, baseDir: string): Promise<ModelPreprocess | undefined> {
+  let json = resolveModelSource(source, baseDir);
+  if (isOnnxPath(json)) json = await importedModelJson(json);
+  const meta = await readBesideModel<{ input?: { preprocess?: Preprocess; preprocessGiven?: boolean } }>(
+    json,
+    'freezeflow.json',
+  );
+  if (meta?.input?.preprocess) {
+    // an import's record is a guess (imagenet) unless --preprocess was given
+    const imported = (await readBesideModel<object>(json, PROVENANCE)) !== undefined;
+    const guessed = imported && meta.input.preprocessGiven !== true;
+    const from = imported
+      ? `the import's freezeflow.json${guessed ? ' (imagenet unless freezeflow import --preprocess says otherwise)' : ''}`
+      : "the model's freezeflow.json";
+    return { preprocess: meta.input.preprocess, from, guessed };
+  }
+  if (isTeachableMachine(await readBesideModel<TeachableMachineMeta>(json, 'metadata.json')))
+    return { preprocess: normalizePreprocess('symmetric'), from: "the Teachable Machine export's metadata.json" };
+  return undefined;
+}
+
 export async function loadTrained(location: string, checkpoint?: string, fold = true): Promise<TrainedModel> {
   const found = modelJsonPath(location, checkpoint);
   // an .onnx file: its import (cached), whose freezeflow.json holds the preprocessing given at import

@@ -47,6 +47,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         log(
           `data: ${e.trainSamples} train / ${e.valSamples} validation samples, ${e.classes.length} classes; run dir ${e.runDir}${e.resumedFrom ? `; resumed after epoch ${e.resumedFrom.epoch}` : ''}`,
         );
+        if (e.preprocessFrom) log(`pixels: ${e.input.preprocess.name}, as ${e.preprocessFrom} says`);
         if (e.skippedFiles.length > 0)
           log(
             c.yellow(

@@ -34,3 +34,41 @@ export function affineOf(p: Preprocess, channels: number): { scale: Float32Array
   }
   return { scale, offset };
 }
+
+/** Where a model says its pixels came from: its freezeflow.json, an import's, or TM's metadata.json. */
+export interface ModelPreprocess {
+  preprocess: Preprocess;
+  /** In words, for messages: "the model's freezeflow.json", "Teachable Machine's metadata.json". */
+  from: string;
+  /** A default the model's files hold without anyone having said so (an import without --preprocess). */
+  guessed?: boolean;
+}
+
+const same = (a: Preprocess, b: Preprocess) =>
+  a.mean.length === b.mean.length &&
+  a.std.length === b.std.length &&
+  a.mean.every((v, i) => Math.abs(v - b.mean[i]!) < 1e-9) &&
+  a.std.every((v, i) => Math.abs(v - b.std[i]!) < 1e-9);
+
+export const describePreprocess = (p: Preprocess): string =>
+  p.name === 'custom' ? `{mean: ${JSON.stringify(p.mean)}, std: ${JSON.stringify(p.std)}}` : p.name;
+
+/**
+ * One rule for every command: the model's own record decides the default; a schedule that says something
+ * else wins, with a warning naming both (fine-tuning on other pixels than pretraining is rarely meant).
+ */
+export function choosePreprocess(
+  given: Preprocess | undefined,
+  model: ModelPreprocess | undefined,
+): { preprocess: Preprocess; from: 'schedule' | 'model' | 'default'; warning?: string } {
+  if (given === undefined)
+    return model
+      ? { preprocess: model.preprocess, from: 'model' }
+      : { preprocess: normalizePreprocess(undefined), from: 'default' };
+  if (!model || model.guessed || same(given, model.preprocess)) return { preprocess: given, from: 'schedule' };
+  return {
+    preprocess: given,
+    from: 'schedule',
+    warning: `data.preprocess is ${describePreprocess(given)} but ${model.from} says the model was trained on ${describePreprocess(model.preprocess)} pixels; remove data.preprocess to follow the model`,
+  };
+}

@@ -25,6 +25,8 @@ import { describeData, openData, type OpenedData } from '../data/open.js';
 import { buildFineTuneModel } from '../model/finetune.js';
 import { loadModel, saveModel } from '../model/io.js';
 import { listLayers } from '../model/layers.js';
+import { modelPreprocess } from '../model/trained.js';
+import { choosePreprocess } from '../schedule/preprocess.js';
 import { FILE_REPORTERS } from '../report/reporters/index.js';
 import { summaryReporter } from '../report/reporters/summary.js';
 import { writeReport } from '../report/write.js';
@@ -98,6 +100,8 @@ function prepare(req: TrainRequest): Prepared {
 }
 
 interface Opened {
+  /** Where the pixels' preprocessing came from, and a warning when the schedule contradicts the model. */
+  preprocess: { from: 'schedule' | 'model' | 'default'; record?: string; warning?: string };
   backend: BackendReport;
   model: tf.LayersModel;
   data: OpenedData;
@@ -116,8 +120,25 @@ async function open(req: TrainRequest, p: Prepared): Promise<Opened> {
   const model = resumeState
     ? await loadModel(join(p.resumed!.file('checkpoints'), 'last', 'model.json'))
     : await located(loaded, buildFineTuneModel(plan, baseFile, described.classes.length));
+  const preprocess = await settlePreprocess(p);
   const data = await openData(plan, described, model.inputs[0]!.shape.slice(1), { strict: req.strict });
-  return { backend, model, data, resolved: resolveLoaded(loaded, plan, listLayers(model)) };
+  return { preprocess, backend, model, data, resolved: resolveLoaded(loaded, plan, listLayers(model)) };
+}
+
+/**
+ * data.preprocess that the schedule leaves out follows the model's own record (TM metadata, an import,
+ * a run's freezeflow.json; a resumed run its checkpoint's). Decided before config.yaml is written, so
+ * the resolved config says the pixels the run really used.
+ */
+async function settlePreprocess(p: Prepared): Promise<Opened['preprocess']> {
+  const { plan, resumeState } = p;
+  const record = resumeState
+    ? await modelPreprocess(join(p.resumed!.file('checkpoints'), 'last', 'model.json'), process.cwd())
+    : await modelPreprocess(plan.model.source, dirname(resolve(p.baseFile)));
+  const given = p.loaded.schedule.data.preprocess !== undefined;
+  const chosen = choosePreprocess(given ? plan.data.preprocess : undefined, record);
+  plan.data.preprocess = chosen.preprocess;
+  return { from: chosen.from, record: record?.from, warning: chosen.warning };
 }
 
 /** A schedule error found while building (model.cutAt against the real layers), with its file position. */
@@ -192,6 +213,7 @@ function runStart(p: Prepared, o: Opened, dir: RunDirectory): RunEvent {
     classes: data.classes,
     skippedFiles: data.skipped,
     input: data.input,
+    ...(o.preprocess.from === 'model' ? { preprocessFrom: o.preprocess.record } : {}),
     resumedFrom: resumeState
       ? { stage: resumeState.stageIndex, epoch: resumeState.epoch }
       : p.resumed
@@ -264,8 +286,10 @@ export async function trainSession(
 }
 
 /** The fully resolved schedule as YAML (--print-config): what config.yaml of a run started so holds. */
-export function resolvedConfig(req: TrainRequest): string {
-  return resolvedYaml(prepare(req).plan);
+export async function resolvedConfig(req: TrainRequest): Promise<string> {
+  const p = prepare(req);
+  await settlePreprocess(p); // the pixels the run would use, the model's record included
+  return resolvedYaml(p.plan);
 }
 
 /** config.yaml (the resolved schedule, --set values included) and environment.json (what it ran on). */
@@ -297,6 +321,7 @@ async function trainIn(
   bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
   const start = Date.now();
   bus.emit(runStart(p, o, dir));
+  if (o.preprocess.warning) bus.emit({ type: 'warning', message: o.preprocess.warning });
   const r = await train(p, o, dir, bus, io.signal);
   const last = events.filter((e) => e.type === 'epoch-end').at(-1);
   const finalValAcc = last?.type === 'epoch-end' ? last.valAcc : NaN;

@@ -146,8 +146,16 @@ async function importSource(src: Source, out: string, opts: ImportOptions): Prom
   const converted = convertModel(m, opts);
   const pre = opts.preprocess ?? normalizePreprocess('imagenet');
   const provenance = provenanceOf(src, m, converted, pre, t0);
+  // preprocessGiven: the user said so at import; imagenet by default is torchvision's convention, a guess
   const input =
-    converted.inputShape.length === 3 ? { shape: converted.inputShape, resize: 'cover', preprocess: pre } : undefined;
+    converted.inputShape.length === 3
+      ? {
+          shape: converted.inputShape,
+          resize: 'cover',
+          preprocess: pre,
+          preprocessGiven: opts.preprocess !== undefined,
+        }
+      : undefined;
   mkdirSync(dirname(resolve(out)), { recursive: true });
   await saveModel(converted.model, resolve(out), {
     files: { [PROVENANCE]: provenance, ...(input ? { 'freezeflow.json': { input } } : {}) },
