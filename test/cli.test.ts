@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { cli, interruptWhen, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
@@ -184,7 +184,15 @@ test('train: a short run end to end writes model, metrics, events, summary; --js
   assert.equal(again.code, 2, again.stderr);
   assert.match(again.stderr, /^freezeflow: --resume .*: that run has completed; nothing to resume/);
   assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status, 'completed');
-  assert.equal(cli(['train', '-s', f, '--out', out]).code, 2, 'a finished run directory is not overwritten');
+  const over = cli(['train', '-s', f, '--out', out]);
+  assert.equal(over.code, 2, 'a finished run directory is not overwritten');
+  assert.match(over.stderr, /already holds a finished run; choose another --out \(.*_1 is free\)/);
+  // --out at a folder of version_N runs (what output.dir makes) takes the next version
+  mkdirSync(join(dir, 'versions/version_0'), { recursive: true });
+  mkdirSync(join(dir, 'versions/version_2'));
+  const versioned = cli(['train', '-s', f, '--out', join(dir, 'versions'), '--quiet']);
+  assert.equal(versioned.code, 0, versioned.stderr);
+  assert.ok(existsSync(join(dir, 'versions/version_3/summary.json')));
 });
 
 test('train: NaN gradients stop the run with exit 1 naming stage, epoch and batch; checkpoints stay finite', () => {

@@ -49,6 +49,21 @@ test('--set errors name the flag: a bad value, an unknown key (with a hint), a s
     ['stages.9.lr=1', /^--set stages\.9\.lr=1: stages has 3 items \(0–2, or by name: head, last-block, all\)/m],
     ['lr', /^--set lr: expected KEY=VALUE/m],
     ['data.augment.flip=[1', /^--set data\.augment\.flip=\[1: the value is not valid YAML/m],
+    // a key in the wrong section says where it lives; a key the flag itself made is blamed on the flag
+    [
+      'training.batchSize=8',
+      /^--set training\.batchSize=8: training: unknown key 'batchSize'; 'batchSize' belongs at data\.batchSize;/m,
+    ],
+    [
+      'optimizer.epsilon=1e-8',
+      /^--set optimizer\.epsilon=1e-8: unknown key 'optimizer'; 'optimizer' belongs at stages\.N\.optimizer;/m,
+    ],
+    ['flip=true', /^--set flip=true: unknown key 'flip'; 'flip' belongs at data\.augment\.flip;/m],
+    // `optimizer: adam` is a short form: the flag cannot reach inside it, and says how to write it out
+    [
+      'stages.0.optimizer.epsilon=1e-8',
+      /^--set stages\.0\.optimizer\.epsilon=1e-8: stages\[0\]\.optimizer is "adam", a single value with no 'epsilon' inside; write it out: --set stages\.0\.optimizer='\{ type: adam, epsilon: … \}'$/m,
+    ],
   ];
   for (const [set, message] of cases) {
     const r = cli([...base, set]);

@@ -12,19 +12,24 @@ test(
   { skip: process.env['FREEZEFLOW_SKIP_PACK'] === '1' && 'FREEZEFLOW_SKIP_PACK=1' },
   () => {
     const dir = tempDir('ff-pack-');
-    // dist/ is already built by `npm test`: no prepare script during the test run
-    const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], {
+    // with its scripts, as a publish runs them: prepack takes `prepare` out of the tarball's manifest
+    const manifest = readFileSync(join(ROOT, 'package.json'), 'utf8');
+    const pack = spawnSync('npm', ['pack', '--pack-destination', dir, '--silent'], {
       cwd: ROOT,
       encoding: 'utf8',
     });
     assert.equal(pack.status, 0, pack.stderr);
+    assert.equal(readFileSync(join(ROOT, 'package.json'), 'utf8'), manifest, 'postpack restores package.json');
     const tarball = join(dir, pack.stdout.trim().split('\n').at(-1)!);
+    const packed = spawnSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' });
+    assert.equal(JSON.parse(packed.stdout).scripts.prepare, undefined, 'no prepare script in the tarball');
     const prefix = join(dir, 'prefix');
     const install = spawnSync('npm', ['install', '--prefix', prefix, tarball, '--no-audit', '--no-fund'], {
       encoding: 'utf8',
       timeout: 300_000,
     });
     assert.equal(install.status, 0, install.stderr);
+    assert.doesNotMatch(install.stderr, /EBADENGINE|install-scripts/, 'a user install prints no warnings');
     // the install weight a user pays (tfjs core + layers + cpu + wasm, sharp; no umbrella, no JSON digits)
     const mb = Number(
       spawnSync('du', ['-sm', join(prefix, 'node_modules')], { encoding: 'utf8' }).stdout.split('\t')[0],

@@ -84,6 +84,9 @@ stages:
     got[2]!,
     /^t\.yaml:10:24: stages\[0\]\.scheduler\.type must be one of .*'cosine'.* \(did you mean 'cosine'\?\)/,
   );
+  // a key in the wrong section: where it lives instead
+  const misplaced = issues(`${BASE}  lr: 0.01\nstages:\n  - { name: head, epochs: 1 }\n`);
+  assert.match(misplaced[0]!, /^t\.yaml:5:3: data: unknown key 'lr'; 'lr' belongs at stages\.N\.lr; allowed: /);
 });
 
 test('union errors name the branch the user meant', () => {

@@ -6,6 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, type Documen
 import { scheduleJsonSchema, type Schedule } from './schema.js';
 import { closest, didYouMean, formatPath, ScheduleError, type Location, type ScheduleIssue } from './issues.js';
 import { semanticIssues } from './semantic.js';
+import { keyHomeHint } from './key-home.js';
 import { AggregatePatternError, resolvePlan, type LayerInfo, type Plan, type ResolvedStage } from './plan.js';
 
 let validator: ReturnType<Ajv['compile']> | undefined;
@@ -33,7 +34,7 @@ export class SourceMap {
 
   /** Position of the node at `path`; `key` = point at the key of the last segment instead of its value. */
   locate(path: readonly (string | number)[], key = false): Location {
-    const set = [...this.sets].reverse().find((o) => o.path.every((seg, i) => String(path[i]) === String(seg)));
+    const set = [...this.sets].reverse().find((o) => o.owned.every((seg, i) => String(path[i]) === String(seg)));
     if (set) return { file: set.flag, line: 0, col: 0 };
     let node: unknown = this.doc.contents;
     let keyNode: YamlNode | undefined;
@@ -212,7 +213,7 @@ function toIssue(err: ErrorObject, map: SourceMap): ScheduleIssue {
       const allowed = Object.keys((schema['properties'] as Record<string, unknown> | undefined) ?? {});
       return {
         path: [...path, name],
-        message: `${where === '(root)' ? '' : `${where}: `}unknown key '${name}'${didYouMean(name, allowed)}; allowed: ${allowed.join(', ')}`,
+        message: `${where === '(root)' ? '' : `${where}: `}unknown key '${name}'${didYouMean(name, allowed) || keyHomeHint(name, path)}; allowed: ${allowed.join(', ')}`,
         location: map.locateKey(path, name),
       };
     }
@@ -414,6 +415,8 @@ function dedupe(issues: ScheduleIssue[]): ScheduleIssue[] {
 
 export interface SetOverride {
   path: (string | number)[];
+  /** The part of `path` the flag created or replaced: errors at or under it are the flag's. */
+  owned: (string | number)[];
   /** The flag as given, e.g. "--set stages.1.lr=3e-4": where errors in the value point. */
   flag: string;
 }
@@ -437,8 +440,20 @@ function applySets(doc: Document, sets: readonly string[]): SetOverride[] {
     } catch (err) {
       throw flagIssue(flag, `the value is not valid YAML: ${(err as Error).message.split(' at line')[0]}`);
     }
+    // `optimizer.epsilon` where no `optimizer` is: the flag made `optimizer`, so an error there is its
+    const made = path.findIndex((_, i) => !doc.hasIn(path.slice(0, i + 1)));
+    const owned = made < 0 ? path : path.slice(0, made + 1);
+    const scalar = path.findIndex((_, i) => i < path.length - 1 && isScalar(doc.getIn(path.slice(0, i + 1), true)));
+    if (scalar >= 0) {
+      const at = path.slice(0, scalar + 1);
+      const [kind, inner] = [doc.getIn(at), String(path[scalar + 1])];
+      // `optimizer: adam` is short for `{ type: adam }`: say how to write the long form
+      const longForm =
+        typeof kind === 'string' ? `; write it out: --set ${at.join('.')}='{ type: ${kind}, ${inner}: … }'` : '';
+      throw flagIssue(flag, `${formatPath(at)} is ${show(kind)}, a single value with no '${inner}' inside${longForm}`);
+    }
     doc.setIn(path, doc.createNode(value));
-    return { path, flag };
+    return { path, owned, flag };
   });
 }
 

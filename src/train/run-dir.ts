@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import * as tf from '../tf.js';
 import { recoverDirs } from '../core/files.js';
 import { readSummary } from '../core/summary.js';
@@ -64,7 +64,9 @@ export class RunDirectory {
   static check(out: string | undefined, name: string, versionsIn?: string): string {
     const path =
       out !== undefined
-        ? resolve(out)
+        ? isVersions(resolve(out))
+          ? nextVersion(resolve(out)) // --out at an output.dir folder: its next version, as output.dir does
+          : resolve(out)
         : versionsIn
           ? nextVersion(versionsIn)
           : resolve(join('runs', `${safeName(name)}-${stamp()}`));
@@ -202,7 +204,7 @@ function refuseExisting(path: string): void {
     );
   throw new UserError(
     entries.includes(RUN_FILES.summary)
-      ? `${path} already holds a finished run; choose another --out`
+      ? `${path} already holds a finished run; choose another --out (${freeSibling(path)} is free)`
       : `${path} holds an unfinished run; continue it with --resume ${path}, or choose another --out`,
     EXIT_USAGE,
   );
@@ -259,8 +261,23 @@ function takeLock(path: string): RunLock {
 
 /** output.dir holds one folder per run, version_0, version_1, … (as Lightning's logs do). */
 function nextVersion(parent: string): string {
-  const taken = existsSync(parent)
-    ? readdirSync(parent).flatMap((n) => (/^version_(\d+)$/.exec(n) ? [Number(n.slice(8))] : []))
-    : [];
+  const taken = existsSync(parent) ? versionsIn(parent) : [];
   return join(resolve(parent), `version_${taken.length ? Math.max(...taken) + 1 : 0}`);
+}
+
+const versionsIn = (dir: string): number[] =>
+  readdirSync(dir).flatMap((n) => (/^version_(\d+)$/.exec(n) ? [Number(n.slice(8))] : []));
+
+/** A folder of version_N runs and nothing else (what output.dir makes). */
+function isVersions(dir: string): boolean {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
+  const entries = readdirSync(dir).filter((n) => !n.startsWith('.'));
+  return entries.length > 0 && versionsIn(dir).length === entries.length;
+}
+
+/** The first of PATH_1, PATH_2, … that does not exist: a name to offer instead of a finished run's. */
+function freeSibling(path: string): string {
+  let n = 1;
+  while (existsSync(`${path}_${n}`)) n++;
+  return relative(process.cwd(), `${path}_${n}`) || `${path}_${n}`;
 }
