@@ -27,7 +27,7 @@ test('plan states that a stage with advance.onPlateau is a budget and later stag
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /advance\s+after 1 epochs without val_loss improvement \(by more than 10\): epochs 1–8 are a budget, later stages move up/,
+    /advance\s+after 1 epoch without val_loss improvement \(by more than 10\): epochs 1–8 are a budget, later stages move up/,
   );
   const both = writeSchedule(
     dir,

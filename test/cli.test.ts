@@ -7,7 +7,10 @@ import sharp from 'sharp';
 import { cli, interruptWhen, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('--version, --help and unknown commands', () => {
-  assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
+  const version = cli(['--version']).stdout.trim();
+  assert.match(version, /^\d+\.\d+\.\d+/);
+  // doctor's first line says which freezeflow (a bug report starts there)
+  assert.match(cli(['doctor']).stdout, new RegExp(`^freezeflow ${version.replace(/\./g, '\\.')}; node v\\d+`));
   assert.equal(cli(['--help']).code, 0);
   const bad = cli(['frobnicate']);
   assert.equal(bad.code, 2);
@@ -65,7 +68,37 @@ test('validate: exit 0 on the examples, 2 with file:line:col errors, JSON for sc
   const parsed = JSON.parse(json.stdout);
   assert.equal(parsed.valid, false);
   assert.equal(parsed.issues[0].location.line, 4);
-  assert.match(cli(['validate', join(dir, 'missing.yaml')]).stderr, /cannot read schedule .*no such file/);
+  assert.match(
+    cli(['validate', join(dir, 'missing.yaml')]).stderr,
+    /^freezeflow: cannot read schedule .*no such file$/m,
+  );
+  assert.match(cli(['train', '-s', join(dir, 'missing.yaml')]).stderr, /^freezeflow: cannot read schedule /);
+  assert.match(ok.stdout, /^ok .*progressive\.yaml: 3 stages, 20 epochs$/m);
+});
+
+test('a model or data path that is not there names the schedule key at its file:line:col', () => {
+  const dir = tempDir();
+  const noModel = writeSchedule(
+    dir,
+    'model:\n  source: ./nomodel/model.json\ndata:\n  source: builtin:mnist-5-9\nstages:\n  - { name: head, epochs: 1 }\n',
+    'm.yaml',
+  );
+  const noData = writeSchedule(
+    dir,
+    'model:\n  source: builtin:resnet-mini\ndata:\n  source: ./nophotos\nstages:\n  - { name: head, epochs: 1 }\n',
+    'd.yaml',
+  );
+  const m = cli(['train', '-s', noModel, '--out', join(dir, 'r1'), '--backend', 'wasm', '--quiet']);
+  assert.equal(m.code, 1);
+  assert.match(
+    m.stderr,
+    /^freezeflow: .*m\.yaml:2:11: model\.source: cannot read .*nomodel\/model\.json: no such file$/m,
+  );
+  assert.match(cli(['plan', '-s', noModel, '--model']).stderr, /m\.yaml:2:11: model\.source: cannot read /);
+  const d = cli(['train', '-s', noData, '--out', join(dir, 'r2'), '--backend', 'wasm', '--quiet']);
+  assert.equal(d.code, 1);
+  assert.match(d.stderr, /^freezeflow: .*d\.yaml:4:11: data\.source '.*nophotos' is not a folder/m);
+  assert.ok(!existsSync(join(dir, 'r1')) && !existsSync(join(dir, 'r2')), 'no run folder left');
 });
 
 test('plan: text and JSON; --model resolves patterns; a pattern matching nothing is an error', () => {
@@ -161,6 +194,11 @@ test('train: a short run end to end writes model, metrics, events, summary; --js
   assert.equal(events.at(-1).type, 'run-end');
   assert.equal(events.filter((e) => e.type === 'epoch-end').length, 2);
   assert.equal(events.filter((e) => e.type === 'gradient-report').length, 2);
+  // each epoch-end carries the best epoch so far (what the progress bar shows), the last one the summary's
+  const ends = events.filter((e) => e.type === 'epoch-end');
+  assert.equal(ends[0].best.epoch, 1);
+  const best = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).bestEpoch;
+  assert.equal(ends.at(-1).best.epoch, best);
   for (const p of [
     'model/model.json',
     'model/labels.json',
@@ -415,6 +453,11 @@ test('every command has examples in its --help; shell completion offers the real
   assert.equal(complete(['freezeflow', 'ev']), 'evaluate');
   assert.equal(complete(['freezeflow', 'train', '--res']), '--resume');
   assert.match(complete(['freezeflow', 'predict', '--']), /--checkpoint/);
+  // option values: backends, strategies, formats (from the options' own choices)
+  assert.equal(complete(['freezeflow', 'train', '--backend', 'w']), 'webgpu wasm');
+  assert.equal(complete(['freezeflow', 'init', '--strategy', 'full-']), 'full-freeze full-unfreeze');
+  assert.equal(complete(['freezeflow', 'export', 'RUN', '-f', 'o']), 'onnx');
+  assert.equal(complete(['freezeflow', 'export', 'RUN', '--quantize', '']), 'float16 uint8');
   assert.equal(cli(['completion', 'fish']).code, 2);
 });
 
@@ -430,4 +473,19 @@ test('validate --model checks every pattern against the real layers, as file:lin
     r.stderr.trim(),
     /:5:38: stages\[1\] 'b': pattern 'layr3\*' matches no layer; closest layers: layer3_0_conv1/,
   );
+});
+
+test('train in a pipeline: counts read right, and the last lines point to report.html and TensorBoard', () => {
+  const dir = tempDir();
+  const f = writeSchedule(dir, tinySchedule(64, `  - { name: head, epochs: 1, lr: 1.0e-3 }\n`), 'one.yaml');
+  const r = cli(['train', '-s', f, '--out', join(dir, 'run'), '--backend', 'wasm']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^done: 1 epoch in /m);
+  assert.doesNotMatch(r.stdout, /\b1 (epochs|layers|trainable layers|classes)\b/);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines.at(-2)!, /^report: .*run\/report\.html \(open it in a browser\)$/);
+  assert.match(lines.at(-1)!, /^TensorBoard: tensorboard --logdir .*run\/tensorboard /);
+  assert.ok(existsSync(join(dir, 'run/report.html')) && existsSync(join(dir, 'run/tensorboard/validation')));
+  const quiet = cli(['train', '-s', f, '--out', join(dir, 'run2'), '--backend', 'wasm', '--quiet']);
+  assert.equal(quiet.stdout, '', 'nothing on stdout with --quiet');
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { lineChart, renderReport, runCharts } from '../src/report/html.js';
 import { aggregate, formatCompare, type CellResult } from '../src/cli/compare.js';
@@ -88,7 +89,7 @@ test('train writes report.html; report regenerates it and renders a PNG', () => 
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   assert.match(html, /data-chart="loss" data-points="6"/);
   assert.equal(count(html, /class="stage-marker" data-label="last"/g), 4, 'the stage boundary on all four charts');
-  const png = join(dir, 'curves.png');
+  const png = join(dir, 'charts', 'new', 'curves.png'); // a folder that is not there yet is made
   const r = cli(['report', out, '--png', png]);
   assert.equal(r.code, 0, r.stderr);
   return sharp(png)
@@ -187,6 +188,16 @@ test('compare: mean ± sd over seeds, best strategy per size, failed runs left o
   const cmds = dry.stdout.trim().split('\n');
   assert.equal(cmds.length, 8, '2 schedules × 2 sizes × 2 seeds');
   assert.ok(cmds.every((c) => /bin\/freezeflow train -s .* --seed [12] --samples (200|1000)$/.test(c)));
+  // with --jobs, each command gets the share of the cores compare itself would give it
+  const shared = cli(['compare', '--schedules', 'schedules/compare/full-freeze.yaml', '-j', '2', '--dry-run'], {
+    env: { FREEZEFLOW_THREADS: '' },
+  });
+  const share = Math.max(1, Math.floor(availableParallelism() / 2));
+  assert.match(shared.stdout.trim(), new RegExp(`--threads ${share}$`));
+  const pinned = cli(['compare', '--schedules', 'schedules/compare/full-freeze.yaml', '-j', '2', '--dry-run'], {
+    env: { FREEZEFLOW_THREADS: '3' },
+  });
+  assert.match(pinned.stdout.trim(), /--threads 3$/, 'FREEZEFLOW_THREADS is each run’s own');
   // the commands run as printed from any folder and survive a shell: spaces and quotes in paths stay whole
   const odd = join(tempDir(), "it's a dir");
   mkdirSync(odd);

@@ -84,6 +84,25 @@ function decodeEvent(buf: Buffer): Ev {
   return ev;
 }
 
+/**
+ * The epochs TensorBoard keeps from one run's folder (a SessionLog START drops its step and later), with
+ * their scalars; checks one event file per process and the file version record.
+ */
+function keptEpochs(dir: string): Map<number, Record<string, number>> {
+  const files = readdirSync(dir).sort();
+  assert.equal(files.length, 2, `one event file per process in ${dir}`);
+  for (const name of files) assert.match(name, /^events\.out\.tfevents\.\d+\./);
+  const events = files.flatMap((n) => records(readFileSync(join(dir, n))).map(decodeEvent));
+  assert.equal(events[0]!.version, 'brain.Event:2');
+  assert.equal(events.find((e) => e.sessionStart)?.step, 3, 'the resumed process restarts TensorBoard at epoch 3');
+  const kept = new Map<number, Record<string, number>>();
+  for (const e of events) {
+    if (e.sessionStart) for (const s of [...kept.keys()]) if (s >= e.step) kept.delete(s);
+    if (Object.keys(e.scalars).length > 0) kept.set(e.step, { ...kept.get(e.step), ...e.scalars });
+  }
+  return kept;
+}
+
 test('CRC-32C: the check value of the standard, table-driven and bit by bit alike', () => {
   const nine = new TextEncoder().encode('123456789');
   assert.equal(crc32cBitwise(nine), 0xe3069283);
@@ -107,34 +126,32 @@ test('a run writes TensorBoard scalars per epoch; a resumed one tells TensorBoar
   });
   assert.equal(first.code, null, 'killed after the first stage');
   assert.equal(cli(['train', '--resume', out, '--quiet']).code, 0);
-  const files = readdirSync(join(out, 'tensorboard')).sort();
-  assert.equal(files.length, 2, 'one event file per process');
-  for (const name of files) assert.match(name, /^events\.out\.tfevents\.\d+\./);
-  const events = files.flatMap((n) => records(readFileSync(join(out, 'tensorboard', n))).map(decodeEvent));
-  assert.equal(events[0]!.version, 'brain.Event:2');
-  const start = events.find((e) => e.sessionStart);
-  assert.equal(start?.step, 3, 'the resumed process restarts TensorBoard at epoch 3');
-  // the epochs TensorBoard keeps (a SessionLog START drops its step and later) equal the run's history
-  const kept = new Map<number, Record<string, number>>();
-  for (const e of events) {
-    if (e.sessionStart) for (const s of [...kept.keys()]) if (s >= e.step) kept.delete(s);
-    if (Object.keys(e.scalars).length > 0) kept.set(e.step, { ...kept.get(e.step), ...e.scalars });
-  }
+  // as Keras lays it out: train and validation are two runs with the same tags, so their curves overlay
+  const kept = {
+    train: keptEpochs(join(out, 'tensorboard', 'train')),
+    validation: keptEpochs(join(out, 'tensorboard', 'validation')),
+  };
   const history = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).history as {
     epoch: number;
     loss: number;
+    acc: number;
     valLoss: number;
     valAcc: number;
   }[];
-  assert.deepEqual([...kept.keys()], [1, 2, 3, 4]);
+  assert.deepEqual([...kept.train.keys()], [1, 2, 3, 4]);
+  assert.deepEqual([...kept.validation.keys()], [1, 2, 3, 4]);
   for (const h of history) {
-    const s = kept.get(h.epoch)!;
-    assert.equal(s['loss/val'], Math.fround(h.valLoss), `epoch ${h.epoch} val loss`);
-    assert.equal(s['loss/train'], Math.fround(h.loss));
-    assert.equal(s['accuracy/val'], Math.fround(h.valAcc));
-    assert.ok(s['lr']! > 0 && s['params/trainable']! > 0);
-    // the per-layer telemetry: the head trains in every epoch, the frozen backbone never moves
-    assert.ok(s['grad_norm/head/dense_1']! > 0 && s['weight_change/head/dense_1']! > 0);
-    assert.equal(s['frozen/max_change'], 0);
+    const [t, v] = [kept.train.get(h.epoch)!, kept.validation.get(h.epoch)!];
+    assert.equal(t['epoch_loss'], Math.fround(h.loss), `epoch ${h.epoch} train loss`);
+    assert.equal(t['epoch_accuracy'], Math.fround(h.acc));
+    assert.equal(v['epoch_loss'], Math.fround(h.valLoss), `epoch ${h.epoch} val loss`);
+    assert.equal(v['epoch_accuracy'], Math.fround(h.valAcc));
+    assert.deepEqual(Object.keys(v).sort(), ['epoch_accuracy', 'epoch_loss'], 'validation holds only its curves');
+    assert.ok(t['epoch_learning_rate']! > 0 && t['trainable_params']! > 0);
+    // the per-layer telemetry, all under layers/: the head trains in every epoch, the frozen backbone never moves
+    assert.ok(t['layers/grad_norm/head/dense_1']! > 0 && t['layers/weight_change/head/dense_1']! > 0);
+    assert.equal(t['layers/frozen_max_change'], 0);
+    const ungrouped = Object.keys(t).filter((k) => k.includes('/') && !k.startsWith('layers/'));
+    assert.deepEqual(ungrouped, [], 'no per-layer tag outside layers/');
   }
 });

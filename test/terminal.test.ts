@@ -53,5 +53,12 @@ test(
     // the final line wraps onto following rows instead of being cut at 80 columns
     const done = rows.findIndex((r) => r.startsWith('done: '));
     assert.ok(done >= 0 && rows.slice(done).join('').includes("--checkpoint best the best epoch's"));
+    // the run bar shows the real best epoch so far; the run ends pointing to its report and TensorBoard
+    assert.ok(
+      bars.some((r) => /^run +\[.*best: epoch [1-3], val_acc \d+\.\d\d%/.test(r)),
+      `no best-so-far in the bars:\n${bars.join('\n')}`,
+    );
+    assert.ok(rows.some((r) => r.startsWith('report: ') && r.includes('report.html')));
+    assert.ok(rows.some((r) => r.startsWith('TensorBoard: tensorboard --logdir ')));
   },
 );

@@ -230,13 +230,17 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
         : join('runs', `compare-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)),
   );
   const cells = planned ?? cellsOf(opts, out);
+  const jobs = opts.jobs ?? 1;
+  // runs at once share the cores (FREEZEFLOW_THREADS, if set, is each run's own; one at a time, each
+  // run picks its default)
+  const threads = threadsSetting() ?? (jobs > 1 ? Math.max(1, Math.floor(defaultThreads() / jobs)) : undefined);
   if (opts.dryRun) {
-    // for other job runners: one command per line, each an independent process
-    for (const c of cells) process.stdout.write(`${commandLine(trainArgs(c))}\n`);
+    // for other job runners: one command per line, each an independent process, with the same share of
+    // the cores as compare itself would give it at --jobs
+    for (const c of cells) process.stdout.write(`${commandLine(trainArgs(c, threads))}\n`);
     return EXIT_OK;
   }
   if (opts.plan && !opts.collect) return writePlan({ ...opts, plan: opts.plan }, cells);
-  const jobs = opts.jobs ?? 1;
   mkdirSync(out, { recursive: true });
   // finished cells are kept: a compare can be re-run to fill in what failed or was spread elsewhere;
   // --collect runs nothing and tabulates what has finished
@@ -246,9 +250,6 @@ export async function runCompare(opts: CompareOptions): Promise<number> {
       ? `compare: collecting ${cells.length} runs in ${out}\n`
       : `compare: ${cells.length} runs (${cells.length - todo.length} already done), ${jobs} at a time, in ${out}\n`,
   );
-  // runs at once share the cores (FREEZEFLOW_THREADS, if set, is each run's own; one at a time, each
-  // run picks its default)
-  const threads = threadsSetting() ?? (jobs > 1 ? Math.max(1, Math.floor(defaultThreads() / jobs)) : undefined);
   let next = 0;
   let failed = 0;
   await Promise.all(

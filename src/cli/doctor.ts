@@ -1,5 +1,6 @@
 // `freezeflow doctor`: which backends this machine has, their versions, whether a GPU is really used,
 // and which one `auto` picks.
+import { packageVersion } from '../core/paths.js';
 import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import * as tf from '../tf.js';
@@ -97,6 +98,7 @@ export async function doctorReport(): Promise<{
   });
   return {
     environment: {
+      freezeflow: packageVersion(),
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       cpus: cpus().length,
@@ -120,7 +122,7 @@ export async function runDoctor(opts: { json?: boolean }): Promise<number> {
   }
   const env = r.environment;
   const lines = [
-    `node ${env['node']} on ${env['platform']}, ${env['cpus']} CPU cores; @tensorflow/tfjs ${env['tfjs']}`,
+    `freezeflow ${env['freezeflow']}; node ${env['node']} on ${env['platform']}, ${env['cpus']} CPU cores; @tensorflow/tfjs ${env['tfjs']}`,
     '',
   ];
   for (const b of r.backends) {

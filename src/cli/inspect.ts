@@ -1,4 +1,5 @@
 // `freezeflow inspect <model>`: every layer with its path, class, shape, parameters and trainable flag.
+import { count } from '../core/format.js';
 import * as tf from '../tf.js';
 import { initInspectionBackend } from '../backend/index.js';
 import { style } from './style.js';
@@ -169,7 +170,7 @@ export async function runInspect(
   if (stages) {
     for (const [i, s] of stages.entries())
       out(
-        `stage ${i + 1} ${s.stage.name}: ${n(s.trainable.size)} trainable layers, ${n(s.trainableParams)} trainable parameters`,
+        `stage ${i + 1} ${s.stage.name}: ${count(s.trainable.size, 'trainable layer')}, ${count(s.trainableParams, 'trainable parameter')}`,
       );
   }
   return EXIT_OK;

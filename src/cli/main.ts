@@ -1,6 +1,7 @@
 // Command-line entry: commander parses, each command does its work, errors become one line + exit code.
+import { count } from '../core/format.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { ScheduleError, formatIssue } from '../schedule/issues.js';
+import { ScheduleError, formatIssue, type ScheduleIssue } from '../schedule/issues.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
 import { errStyle, style } from './style.js';
@@ -25,15 +26,18 @@ async function cmdValidate(files: string[], opts: { json?: boolean; model?: stri
       if (opts.model !== undefined) {
         const { describeFineTuneLayers } = await import('../train/describe.js');
         const source = typeof opts.model === 'string' ? opts.model : undefined;
-        resolveLoaded(loaded, plan, await describeFineTuneLayers(plan, loaded.file, source));
+        const { located } = await import('../train/located.js');
+        const layers = await located(loaded, () => describeFineTuneLayers(plan, loaded.file, source));
+        resolveLoaded(loaded, plan, layers);
       }
       if (opts.json) out(JSON.stringify({ file, valid: true, stages: plan.stages.length, epochs: plan.totalEpochs }));
-      else out(`${style.green('ok')} ${file}: ${plan.stages.length} stage(s), ${plan.totalEpochs} epochs`);
+      else
+        out(`${style.green('ok')} ${file}: ${count(plan.stages.length, 'stage')}, ${count(plan.totalEpochs, 'epoch')}`);
     } catch (err) {
       if (!(err instanceof ScheduleError)) throw err;
       failed++;
       if (opts.json) out(JSON.stringify({ file, valid: false, issues: err.issues }));
-      else for (const i of err.issues) process.stderr.write(`${formatIssue(i)}\n`);
+      else for (const i of err.issues) process.stderr.write(`${issueLine(i)}\n`);
     }
   }
   return failed > 0 ? EXIT_USAGE : EXIT_OK;
@@ -45,7 +49,9 @@ async function cmdPlan(opts: { schedule: string; model?: string; json?: boolean;
   let resolved;
   if (opts.model !== undefined) {
     const { describeFineTuneLayers } = await import('../train/describe.js');
-    const layers = await describeFineTuneLayers(plan, loaded.file, opts.model === '' ? undefined : opts.model);
+    const { located } = await import('../train/located.js');
+    const source = opts.model === '' ? undefined : opts.model;
+    const layers = await located(loaded, () => describeFineTuneLayers(plan, loaded.file, source));
     resolved = resolveLoaded(loaded, plan, layers);
   }
   out(
@@ -327,13 +333,16 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** A schedule problem as one line: at its position, or (a missing file) under freezeflow's name. */
+const issueLine = (i: ScheduleIssue): string => `${i.location ? '' : 'freezeflow: '}${formatIssue(i)}`;
+
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // help and version are "errors" to commander but successes to the user
     return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
   if (err instanceof ScheduleError) {
-    for (const i of err.issues) process.stderr.write(`${formatIssue(i)}\n`);
+    for (const i of err.issues) process.stderr.write(`${issueLine(i)}\n`);
     return EXIT_USAGE;
   }
   if (err instanceof BackendUnavailableError) {

@@ -1,5 +1,5 @@
 // Text and JSON views of a plan (optionally resolved against a model's layers).
-import { fmtLr } from '../core/format.js';
+import { count, fmtLr } from '../core/format.js';
 import type { ChalkInstance } from 'chalk';
 import { describeHead } from '../schedule/heads/index.js';
 import { epochLrs, type Plan, type ResolvedStage } from '../schedule/plan.js';
@@ -24,10 +24,12 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
     `  training  ${plan.training.loss}  BatchNorm ${plan.training.batchNorm === 'frozen' ? 'frozen → inference mode' : 'always trained'}  backend ${plan.training.backend}`,
   );
   if (plan.guard)
-    out.push(`  guard     ${plan.guard.action} when val loss rises ${plan.guard.patience} epochs after an unfreeze`);
+    out.push(
+      `  guard     ${plan.guard.action} when val loss rises ${count(plan.guard.patience, 'epoch')} after an unfreeze`,
+    );
   const ck = plan.output.checkpoints;
   out.push(
-    `  output    checkpoints: last${ck.everyStage ? ', every stage' : ''}${ck.everyEpochs ? `, every ${ck.everyEpochs} epochs` : ''}${ck.best ? `, best by ${ck.best.monitor}${ck.best.keep > 1 ? ` (top ${ck.best.keep} kept)` : ''}` : ''}; files: ${plan.output.metrics.join(', ')}${plan.training.telemetry ? '; per-layer telemetry' : ''}`,
+    `  output    checkpoints: last${ck.everyStage ? ', every stage' : ''}${ck.everyEpochs ? `, every ${count(ck.everyEpochs, 'epoch')}` : ''}${ck.best ? `, best by ${ck.best.monitor}${ck.best.keep > 1 ? ` (top ${ck.best.keep} kept)` : ''}` : ''}; files: ${plan.output.metrics.join(', ')}${plan.training.telemetry ? '; per-layer telemetry' : ''}`,
   );
   out.push(
     `  epochs    ${plan.totalEpochs} in ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}${plan.stages.some((s) => s.advance) ? ' at most (stages with advance end early and the rest move up)' : ''}`,
@@ -65,12 +67,12 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
     }
     if (s.advance)
       out.push(
-        `  advance       after ${s.advance.patience} epochs without ${s.advance.monitor} improvement${s.advance.minDelta ? ` (by more than ${s.advance.minDelta})` : ''}: epochs ${s.firstEpoch}–${s.lastEpoch} are a budget, later stages move up`,
+        `  advance       after ${count(s.advance.patience, 'epoch')} without ${s.advance.monitor} improvement${s.advance.minDelta ? ` (by more than ${s.advance.minDelta})` : ''}: epochs ${s.firstEpoch}–${s.lastEpoch} are a budget, later stages move up`,
       );
     const r = resolved?.[i];
     if (r) {
       const layers = [...r.trainable];
-      out.push(`  trainable     ${layers.length} layers, ${r.trainableParams.toLocaleString('en-US')} params`);
+      out.push(`  trainable     ${count(layers.length, 'layer')}, ${count(r.trainableParams, 'param')}`);
       for (const l of layers) {
         const lr = r.layerLr.get(l);
         out.push(`    ${c.green('●')} ${l}${lr !== undefined && lr !== s.lr ? c.dim(`  lr ${fmtLr(lr)}`) : ''}`);

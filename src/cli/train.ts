@@ -1,6 +1,9 @@
 // `freezeflow train`: flags → a TrainRequest, Ctrl-C → an AbortSignal, the result → an exit code. The run
 // itself lives in src/train/session.ts.
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { BackendChoice } from '../backend/names.js';
+import { RUN_FILES } from '../core/run-files.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '../core/errors.js';
 import { progressReporter, type ProgressMode } from '../report/progress.js';
 import { resolvedConfig, trainSession } from '../train/session.js';
@@ -65,6 +68,8 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   const { signal, release } = interrupts();
   try {
     const r = await trainSession(request, { progress, signal });
+    const mode = progressMode(opts);
+    if (mode === 'bars' || mode === 'lines') for (const line of resultsPointers(r.runDir)) process.stdout.write(line);
     if (r.error) {
       process.stderr.write(`freezeflow: ${r.error}\n`);
       return EXIT_FAILURE;
@@ -75,4 +80,15 @@ export async function runTrain(opts: TrainOptions): Promise<number> {
   } finally {
     release();
   }
+}
+
+/** The run's last lines: where its report is, and how to watch it in TensorBoard (those that were written). */
+function resultsPointers(runDir: string): string[] {
+  const shown = relative(process.cwd(), runDir) || '.';
+  const lines: string[] = [];
+  if (existsSync(join(runDir, RUN_FILES.report)))
+    lines.push(`report: ${join(shown, RUN_FILES.report)} (open it in a browser)\n`);
+  if (existsSync(join(runDir, 'tensorboard')))
+    lines.push(`TensorBoard: tensorboard --logdir ${join(shown, 'tensorboard')} (train and validation overlay)\n`);
+  return lines;
 }

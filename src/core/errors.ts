@@ -9,6 +9,8 @@ export class UserError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = EXIT_FAILURE,
+    /** The schedule key the failure is about (data.source): the CLI prefixes its file:line:col. */
+    readonly key?: readonly (string | number)[],
   ) {
     super(message);
     this.name = 'UserError';

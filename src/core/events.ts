@@ -14,6 +14,8 @@ export interface EpochMetrics {
   valAcc: number;
   seconds: number;
   samplesPerSec: number;
+  /** The best epoch so far by the checkpoint monitor (absent in events of older runs). */
+  best?: { epoch: number; valLoss: number; valAcc: number };
 }
 
 export interface GradientLayer {

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { RUN_FILES } from '../core/run-files.js';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
-import { UserError } from '../core/errors.js';
+import { EXIT_FAILURE, UserError } from '../core/errors.js';
 import { augmentBatch, type AugmentRequest, type BatchSource } from './dataset.js';
 import { affineOf, type Preprocess } from '../schedule/preprocess.js';
 
@@ -100,7 +100,11 @@ function classFolders(dir: string, root: string, ignored: SkippedFile[], seen: S
 /** Read a folder's layout. `valFolder` (from the schedule) overrides a val/ part inside `dir`. */
 export function scanFolder(dir: string, valFolder?: string): FolderLayout {
   if (!isDir(dir))
-    throw new UserError(`data.source '${dir}' is not a folder (give a folder with one sub-folder per class)`);
+    throw new UserError(
+      `data.source '${dir}' is not a folder (give a folder with one sub-folder per class)`,
+      EXIT_FAILURE,
+      ['data', 'source'],
+    );
   const ignored: SkippedFile[] = [];
   const parts = subdirs(dir);
   const valName = parts.find((p) => p === 'val' || p === 'validation');
@@ -111,7 +115,11 @@ export function scanFolder(dir: string, valFolder?: string): FolderLayout {
   const train = classFolders(trainDir, dir, ignored, seen);
   const valSource = valFolder ?? (split ? join(dir, valName) : undefined);
   if (valFolder !== undefined && !isDir(valFolder))
-    throw new UserError(`data.validation.folder '${valFolder}' is not a folder`);
+    throw new UserError(`data.validation.folder '${valFolder}' is not a folder`, EXIT_FAILURE, [
+      'data',
+      'validation',
+      'folder',
+    ]);
   if (valSource) seen.dirs.add(real(valSource));
   const val = valSource ? classFolders(valSource, valSource, ignored, seen) : undefined;
   const classes = [...train.keys()];

@@ -1,4 +1,5 @@
 // The model a schedule trains: the pretrained source, cut, with the schedule's head on top.
+import { UserError } from '../core/errors.js';
 import { dirname, resolve } from 'node:path';
 import type * as tf from '../tf.js';
 import type { Plan } from '../schedule/plan.js';
@@ -31,7 +32,11 @@ export async function buildFineTuneModel(
   const base = await loadModel(
     source ?? plan.model.source,
     source === undefined ? dirname(resolve(scheduleFile)) : process.cwd(),
-  );
+  ).catch((err: unknown) => {
+    // a model the schedule names: say where it names it
+    if (source !== undefined || !(err instanceof UserError) || err.key) throw err;
+    throw new UserError(err.message, err.exitCode, ['model', 'source']);
+  });
   const cut = cutModel(base, plan.model.cutAt);
   return attachHead(cut, plan.model.head, classes);
 }

@@ -1,4 +1,5 @@
 // Classification metrics from (true, predicted) label pairs (pure).
+import { count } from '../core/format.js';
 
 export interface ClassMetrics {
   label: string;
@@ -60,7 +61,7 @@ export function formatClassificationReport(r: ClassificationReport): string {
   const w = Math.max(9, ...r.labels.map((l) => l.length));
   const pad = (s: string, n: number) => s.padStart(n);
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
-  const lines = [`accuracy ${pct(r.accuracy)} on ${r.samples} images`, ''];
+  const lines = [`accuracy ${pct(r.accuracy)} on ${count(r.samples, 'image')}`, ''];
   lines.push(`${'class'.padEnd(w)}  precision  recall     f1  support`);
   for (const m of r.perClass)
     lines.push(

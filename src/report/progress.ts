@@ -3,7 +3,7 @@
 import cliProgress from 'cli-progress';
 import type { ChalkInstance } from 'chalk';
 import { backendLabel, type Reporter, type RunEvent } from '../core/events.js';
-import { fmtLr } from '../core/format.js';
+import { count, fmtLr } from '../core/format.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
 
@@ -45,7 +45,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
           `${c.bold('freezeflow')} ${e.name}: backend ${backendLabel(e)}${e.skippedBackends.length ? c.dim(` (not used: ${e.skippedBackends.map((s) => s.name).join(', ')}; 'freezeflow doctor' says why)`) : ''}`,
         );
         log(
-          `data: ${e.trainSamples} train / ${e.valSamples} validation samples, ${e.classes.length} classes; run dir ${e.runDir}${e.resumedFrom ? `; resumed after epoch ${e.resumedFrom.epoch}` : ''}`,
+          `data: ${e.trainSamples} train / ${count(e.valSamples, 'validation sample')}, ${count(e.classes.length, 'class', 'classes')}; run dir ${e.runDir}${e.resumedFrom ? `; resumed ${e.resumedFrom.epoch ? `after epoch ${e.resumedFrom.epoch}` : 'in epoch 1'}` : ''}`,
         );
         if (e.preprocessFrom) log(`pixels: ${e.input.preprocess.name}, as ${e.preprocessFrom} says`);
         if (e.skippedFiles.length > 0)
@@ -78,13 +78,13 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
       case 'stage-start':
         stageName = e.stage;
         log(
-          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${e.trainable.length} trainable layers (${e.trainableParams.toLocaleString('en-US')} params), lr ${e.groups.map((g) => `${e.groups.length > 1 ? `${g.id} ` : ''}${fmtLr(g.lr)}${g.kept ? ' (state kept)' : ''}`).join(', ')}${e.frozenBatchNorm ? `, ${e.frozenBatchNorm} frozen BatchNorm layers in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
+          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${count(e.trainable.length, 'trainable layer')} (${count(e.trainableParams, 'param')}), lr ${e.groups.map((g) => `${e.groups.length > 1 ? `${g.id} ` : ''}${fmtLr(g.lr)}${g.kept ? ' (state kept)' : ''}`).join(', ')}${e.frozenBatchNorm ? `, ${count(e.frozenBatchNorm, 'frozen BatchNorm layer')} in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
         );
         break;
       case 'gradient-report': {
         const top = [...e.layers].sort((a, b) => b.norm - a.norm).slice(0, 3);
         log(
-          `  gradients: ${e.layers.length} trainable layers receive gradients${top.length ? `; largest ${top.map((l) => `${l.path} ${l.norm.toExponential(2)}`).join(', ')}` : ''}`,
+          `  gradients: ${count(e.layers.length, 'trainable layer')} receive${e.layers.length === 1 ? 's' : ''} gradients${top.length ? `; largest ${top.map((l) => `${l.path} ${l.norm.toExponential(2)}`).join(', ')}` : ''}`,
         );
         for (const w of e.warnings) log(c.yellow(`  warning: ${w}`));
         break;
@@ -99,7 +99,9 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         });
         break;
       case 'epoch-end':
-        total?.update(e.epoch, { info: `best so far → see summary` });
+        total?.update(e.epoch, {
+          info: e.best?.epoch ? `best: epoch ${e.best.epoch}, val_acc ${(e.best.valAcc * 100).toFixed(2)}%` : '',
+        });
         log(
           `epoch ${String(e.epoch).padStart(3)}/${totalEpochs} ${e.stage}  loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(2)}%  val_loss ${e.valLoss.toFixed(4)} val_acc ${(e.valAcc * 100).toFixed(2)}%  lr ${fmtLr(e.lr)}  ${e.samplesPerSec.toFixed(0)} samples/s  ${e.seconds.toFixed(1)} s`,
         );
@@ -124,7 +126,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
       case 'early-stop':
         log(
           c.yellow(
-            `stage ${e.stage} ends at epoch ${e.epoch} — ${e.reason}${e.unusedEpochs ? `; ${e.unusedEpochs} unused epochs, the next stage starts at epoch ${e.epoch + 1}` : ''}`,
+            `stage ${e.stage} ends at epoch ${e.epoch} — ${e.reason}${e.unusedEpochs ? `; ${count(e.unusedEpochs, 'unused epoch')}, the next stage starts at epoch ${e.epoch + 1}` : ''}`,
           ),
         );
         break;
@@ -136,7 +138,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         bars = undefined;
         write(
           e.bestEpoch > 0
-            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${e.epochs} epochs in ${e.seconds.toFixed(0)} s; best epoch ${e.bestEpoch} (val_loss ${e.bestValLoss.toFixed(4)}, val_acc ${(e.bestValAcc * 100).toFixed(2)}%); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir} (the last epoch's; predict/evaluate -m RUN_DIR use it, --checkpoint best the best epoch's)` : ''}`
+            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${count(e.epochs, 'epoch')} in ${e.seconds.toFixed(0)} s; best epoch ${e.bestEpoch} (val_loss ${e.bestValLoss.toFixed(4)}, val_acc ${(e.bestValAcc * 100).toFixed(2)}%); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir} (the last epoch's; predict/evaluate -m RUN_DIR use it, --checkpoint best the best epoch's)` : ''}`
             : `${c.yellow(e.status)}: no epoch finished (${e.seconds.toFixed(0)} s)`,
         );
         break;

@@ -1,5 +1,6 @@
 // Writing the run report files from a run directory (events.ndjson, summary.json).
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { writeAtomic } from '../core/files.js';
 import type { RunEvent } from '../core/events.js';
@@ -18,6 +19,7 @@ export function writeReport(runDir: string, events: readonly RunEvent[] = readRu
 
 /** Render the run's charts to a PNG (sharp rasterises the SVG; no browser needed). */
 export async function writeChartsPng(events: readonly RunEvent[], file: string): Promise<void> {
+  mkdirSync(dirname(resolve(file)), { recursive: true }); // as any file a run writes, its folder is made
   // 144 dpi: twice the SVG's pixel size, sharp enough for a CI artifact
   await sharp(Buffer.from(chartsSvg(events)), { density: 144 })
     .png()

@@ -2,6 +2,7 @@
 // mechanics apart from the schedule callback). Each policy owns its state and hands it out for a
 // checkpoint (`save`) and takes it back on --resume (`load`), so a resumed run decides as the
 // uninterrupted one would.
+import { count } from '../core/format.js';
 import type { Plan, StagePlan } from '../schedule/plan.js';
 
 /** Counts epochs without improvement of at least minDelta; true when patience is exhausted. */
@@ -189,7 +190,7 @@ export class GuardPolicy implements Policy {
   endEpoch(o: EpochOutcome): PolicyAction[] {
     this.lastValLoss = o.valLoss;
     if (!this.guard || !this.watch?.observe(o.valLoss)) return [];
-    const reason = `val loss rose ${this.watch.risingEpochs} epochs in a row after unfreezing in stage '${o.stage.name}'`;
+    const reason = `val loss rose ${count(this.watch.risingEpochs, 'epoch')} in a row after unfreezing in stage '${o.stage.name}'`;
     this.watch = undefined;
     if (this.guard.action === 'stop-unfreezing') this.stopped = true;
     return [{ type: 'guard', action: this.guard.action, reason }];
@@ -229,7 +230,9 @@ export class StageAdvance implements Policy {
     // Patience wants lower-is-better: accuracy goes in negated
     const value = this.monitor === 'val_acc' ? -o.valAcc : o.valLoss;
     if (!this.patience?.observe(value)) return [];
-    return [{ type: 'end-stage', reason: `no ${this.monitor} improvement for ${this.patience.staleEpochs} epochs` }];
+    return [
+      { type: 'end-stage', reason: `no ${this.monitor} improvement for ${count(this.patience.staleEpochs, 'epoch')}` },
+    ];
   }
   save() {
     return { patience: this.patience?.save() };

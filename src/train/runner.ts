@@ -2,6 +2,7 @@
 // variables, trains with a custom loop (model.fit cannot change the trainable set or lr groups mid-run),
 // validates, checkpoints, and emits events. Mechanics (freeze, BN mode, optimizers) are kept apart from
 // the policy (guard, early stopping) that decides when to stop.
+import { count } from '../core/format.js';
 import * as tf from '../tf.js';
 import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
 import { applyTrainable, listLayers, type LayerEntry } from '../model/layers.js';
@@ -520,13 +521,17 @@ class Run {
     const bad = await nonFiniteLayers(this.layers);
     if (bad.length > 0)
       throw new NonFiniteLossError(
-        `weights of '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more layer(s)` : ''} became NaN or infinite in stage '${stage.name}', epoch ${epoch}; the last good checkpoint is kept (try a lower lr)`,
+        `weights of '${bad[0]}'${bad.length > 1 ? ` and ${count(bad.length - 1, 'more layer')}` : ''} became NaN or infinite in stage '${stage.name}', epoch ${epoch}; the last good checkpoint is kept (try a lower lr)`,
         this.state,
       );
     const v = await evaluate(sr.data!.model, this.mode, sr.data!.val);
     const seconds = (Date.now() - t0) / 1000;
     this.state.epoch = epoch;
     this.state.lastValLoss = v.loss;
+    // the policies judge the epoch first, so the event can carry the best epoch so far (progress shows it)
+    const outcome = { stage, stageIndex: si, epoch, valLoss: v.loss, valAcc: v.acc };
+    const actions = Object.values(this.policies).flatMap((p) => p.endEpoch(outcome));
+    this.sync();
     this.opts.bus.emit({
       type: 'epoch-end',
       stage: stage.name,
@@ -542,11 +547,9 @@ class Run {
       valAcc: v.acc,
       seconds,
       samplesPerSec: r.samples / seconds,
+      best: { epoch: this.state.bestEpoch, valLoss: this.state.bestValLoss, valAcc: this.state.bestValAcc },
     });
     if (grads) await this.telemetry(sr, epoch, grads, r.gradNorms);
-    const outcome = { stage, stageIndex: si, epoch, valLoss: v.loss, valAcc: v.acc };
-    const actions = Object.values(this.policies).flatMap((p) => p.endEpoch(outcome));
-    this.sync();
     return this.act(actions, sr, epoch);
   }
 

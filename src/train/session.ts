@@ -13,7 +13,7 @@ import { packageVersion } from '../core/paths.js';
 import { resolvedYaml } from '../schedule/resolved.js';
 import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedule/load.js';
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
-import { ScheduleError } from '../schedule/issues.js';
+import { located } from './located.js';
 import { initBackend, type BackendChoice, type BackendReport } from '../backend/index.js';
 import { BACKENDS } from '../backend/names.js';
 import { takeDeviceError } from '../backend/webgpu.js';
@@ -111,7 +111,7 @@ interface Opened {
 /** Backend, seeds, model (fresh or from the checkpoint) and data. */
 async function open(req: TrainRequest, p: Prepared): Promise<Opened> {
   const { plan, baseFile, loaded, resumeState } = p;
-  const described = describeData(plan, baseFile);
+  const described = await located(loaded, () => describeData(plan, baseFile));
   const threads =
     p.overrides.threads ?? (described.builtin ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : defaultThreads());
   const backend = await initBackend(p.overrides.backend ?? plan.training.backend, { threads });
@@ -119,7 +119,7 @@ async function open(req: TrainRequest, p: Prepared): Promise<Opened> {
   seedStream(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
   const model = resumeState
     ? await loadModel(join(p.resumed!.file('checkpoints'), 'last', 'model.json'))
-    : await located(loaded, buildFineTuneModel(plan, baseFile, described.classes.length));
+    : await located(loaded, () => buildFineTuneModel(plan, baseFile, described.classes.length));
   const preprocess = await settlePreprocess(p);
   const data = await openData(plan, described, model.inputs[0]!.shape.slice(1), { strict: req.strict });
   return { preprocess, backend, model, data, resolved: resolveLoaded(loaded, plan, listLayers(model)) };
@@ -139,16 +139,6 @@ async function settlePreprocess(p: Prepared): Promise<Opened['preprocess']> {
   const chosen = choosePreprocess(given ? plan.data.preprocess : undefined, record);
   plan.data.preprocess = chosen.preprocess;
   return { from: chosen.from, record: record?.from, warning: chosen.warning };
-}
-
-/** A schedule error found while building (model.cutAt against the real layers), with its file position. */
-async function located<T>(loaded: LoadedSchedule, work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (!(err instanceof ScheduleError)) throw err;
-    throw new ScheduleError(err.issues.map((i) => ({ ...i, location: i.location ?? loaded.source.locate(i.path) })));
-  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { fmtLr } from '../../core/format.js';
+import { count, fmtLr } from '../../core/format.js';
 import { defineScheduler, minLrBelow } from './kind.js';
 
 /** The base lr; the reductions depend on val loss and are made by the PlateauLr policy (train/policy.ts). */
@@ -28,6 +28,6 @@ export const reduceOnPlateau = defineScheduler({
     stepPer: 'epoch' as const,
   }),
   at: (_s, lr) => lr,
-  describe: (s) => `reduce on plateau ×${s.factor} after ${s.patience} epochs (min ${fmtLr(s.minLr)})`,
+  describe: (s) => `reduce on plateau ×${s.factor} after ${count(s.patience, 'epoch')} (min ${fmtLr(s.minLr)})`,
   check: (s, lr) => minLrBelow(s, lr),
 });
