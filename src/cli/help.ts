@@ -10,6 +10,11 @@ export const EXAMPLES: Record<string, string[]> = {
   init: [
     'freezeflow init --samples 3000            # recommends a strategy',
     'freezeflow init --strategy selective -o my.yaml',
+    'freezeflow init --model tm-model/model.json --data photos -o photos.yaml   # for your model and pictures',
+  ],
+  finetune: [
+    'freezeflow finetune --model tm-model/model.json --data photos',
+    'freezeflow finetune -m resnet18.onnx -d photos --epochs 12 --out runs/first',
   ],
   inspect: [
     'freezeflow inspect builtin:resnet-mini',

@@ -38,11 +38,17 @@ export function templateText(strategy: Strategy, samples?: number): string {
   return doc.toString();
 }
 
-export function runInit(
-  opts: { strategy?: Strategy; samples?: number; out?: string; force?: boolean },
-  out: (s: string) => void,
-  info: (s: string) => void,
-): number {
+export interface InitOptions {
+  strategy?: Strategy;
+  samples?: number;
+  model?: string;
+  data?: string;
+  out?: string;
+  force?: boolean;
+}
+
+export async function runInit(opts: InitOptions, out: (s: string) => void, info: (s: string) => void): Promise<number> {
+  if (opts.model !== undefined || opts.data !== undefined) return initForModel(opts, out, info);
   let strategy = opts.strategy;
   if (!strategy) {
     if (opts.samples === undefined)
@@ -51,18 +57,57 @@ export function runInit(
     strategy = rec.strategy;
     info(`recommended: ${rec.strategy} — ${rec.why}`);
   }
-  const text = templateText(strategy, opts.samples);
-  const target = opts.out ?? `${strategy}.yaml`;
+  return writeSchedule(templateText(strategy, opts.samples), opts.out ?? `${strategy}.yaml`, opts.force, out, info);
+}
+
+function writeSchedule(
+  text: string,
+  target: string,
+  force: boolean | undefined,
+  out: (s: string) => void,
+  info: (s: string) => void,
+): number {
   if (target === '-') {
     out(text.trimEnd());
     return EXIT_OK;
   }
-  if (existsSync(target) && !opts.force)
+  if (existsSync(target) && !force)
     throw new UserError(
       `${target} already exists; use --force to overwrite or --out to choose another file`,
       EXIT_USAGE,
     );
   writeFileSync(target, text);
-  info(`wrote ${target} — check it with: freezeflow plan --schedule ${target}`);
+  info(`wrote ${target} — check it with: freezeflow plan --schedule ${target} --model`);
   return EXIT_OK;
+}
+
+/** A template without its remarks on the builtin model (what it is, where it is cut). */
+export const forYourModel = (s: Strategy): string =>
+  templateText(s)
+    .replace(/^# Here:.*\n/m, '')
+    .replace(/^\s*# cutAt defaults.*\n/m, '');
+
+/** --model and --data: a schedule for that model and folder (src/train/init-model.ts). */
+async function initForModel(opts: InitOptions, out: (s: string) => void, info: (s: string) => void): Promise<number> {
+  if (opts.model === undefined || opts.data === undefined)
+    throw new UserError('--model and --data go together: init --model M --data FOLDER', EXIT_USAGE);
+  const target = opts.out ?? 'schedule.yaml';
+  if (target !== '-' && existsSync(target) && !opts.force)
+    throw new UserError(
+      `${target} already exists; use --force to overwrite or --out to choose another file`,
+      EXIT_USAGE,
+    );
+  const { scheduleForModel } = await import('../train/init-model.js');
+  const { text, notes } = await scheduleForModel({
+    model: opts.model,
+    data: opts.data,
+    target,
+    // the builtin example's own story does not describe the user's model
+    template: forYourModel,
+    recommend,
+    ...(opts.strategy ? { strategy: opts.strategy } : {}),
+    ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
+  });
+  for (const n of notes) info(n);
+  return writeSchedule(text, target, true, out, info);
 }

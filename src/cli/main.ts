@@ -9,7 +9,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js'
 import { formatPlan, planJson } from './plan-view.js';
 import { backendOption, nonNegative, numberList, setOption, threadsOption, wholeNumber } from './args.js';
 import { addExamples, completionScript } from './help.js';
-import { runInit, STRATEGIES } from './init.js';
+import { runInit, STRATEGIES, type InitOptions } from './init.js';
 import * as importArgs from './import-args.js';
 import { packageVersion } from '../core/paths.js';
 import { BackendUnavailableError } from '../backend/errors.js';
@@ -108,13 +108,16 @@ export function buildProgram(): Command {
       'number of training samples (recommends a strategy when --strategy is absent)',
       wholeNumber(1),
     )
+    .option('-m, --model <model>', "your model (model.json, .onnx, URL): real block names, the model's pixels")
+    .option(
+      '-d, --data <folder>',
+      'your image folder (one sub-folder per class): counts the images, picks the strategy',
+    )
     .option('-o, --out <file>', 'where to write the schedule (default: <strategy>.yaml; - for stdout)')
     .option('-f, --force', 'overwrite an existing file')
-    .action(
-      async (opts: { strategy?: (typeof STRATEGIES)[number]; samples?: number; out?: string; force?: boolean }) => {
-        process.exitCode = runInit(opts, out, (s) => process.stderr.write(`${s}\n`));
-      },
-    );
+    .action(async (opts: InitOptions) => {
+      process.exitCode = await runInit(opts, out, (s) => process.stderr.write(`${s}\n`));
+    });
 
   program
     .command('inspect')
@@ -146,6 +149,33 @@ export function buildProgram(): Command {
     .action(async (opts: import('./train.js').TrainOptions) => {
       const { runTrain } = await import('./train.js');
       process.exitCode = await runTrain(opts);
+    });
+
+  program
+    .command('finetune')
+    .description(
+      'one command for your model and pictures: the head on cached features, then the last blocks, then all, each lr from a range test',
+    )
+    .requiredOption('-m, --model <model>', 'the pretrained model (model.json, .onnx, URL)')
+    .requiredOption('-d, --data <folder>', 'the image folder (one sub-folder per class)')
+    .option(
+      '-e, --epochs <n>',
+      "total epochs, shared out as the strategy's stages are (default: the template's)",
+      wholeNumber(1),
+    )
+    .addOption(
+      new Option('--strategy <name>', 'progressive, full-freeze or full-unfreeze (default: by image count)').choices(
+        STRATEGIES,
+      ),
+    )
+    .option('--samples <n>', 'use this many training images (default: all)', wholeNumber(1))
+    .option('-o, --out <dir>', 'run directory (default runs/<strategy>-<model>-<timestamp>)')
+    .addOption(backendOption('compute backend (default auto)'))
+    .option('--json', 'stream NDJSON events on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (opts: import('./finetune.js').FinetuneOptions) => {
+      const { runFinetune } = await import('./finetune.js');
+      process.exitCode = await runFinetune(opts, (s) => process.stderr.write(`${s}\n`));
     });
 
   program

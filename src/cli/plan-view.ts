@@ -56,7 +56,9 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
     );
     if (s.freeze.length > 0) out.push(`  freeze        ${s.freeze.join(', ')}`);
     if (s.unfreeze.length > 0) out.push(`  unfreeze      ${s.unfreeze.join(', ')}`);
-    if (s.freeze.length === 0 && s.unfreeze.length === 0)
+    if (s.unfreezeLastBlocks !== undefined)
+      out.push(`  unfreeze      the backbone's last ${count(s.unfreezeLastBlocks, 'block')}`);
+    if (s.freeze.length === 0 && s.unfreeze.length === 0 && s.unfreezeLastBlocks === undefined)
       out.push(`  freeze        ${i === 0 ? '(default: pretrained body frozen, head trainable)' : '(unchanged)'}`);
     for (const g of s.lrGroups) out.push(`  lr group      ${g.patterns.join(', ')} → ${fmtLr(g.lr)}`);
     if (s.lrDecay) {

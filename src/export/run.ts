@@ -117,7 +117,13 @@ function runFacts(runDir: string): CardFacts['run'] {
       epochs: s.epochs,
       lr: s.lr,
       optimizer: s.optimizer.type,
-      trainable: s.unfreeze.length ? s.unfreeze.join(', ') : s.index === 0 ? 'the new head' : 'as the stage before',
+      trainable: s.unfreezeLastBlocks
+        ? `the last ${s.unfreezeLastBlocks} block(s) too`
+        : s.unfreeze.length
+          ? s.unfreeze.join(', ')
+          : s.index === 0
+            ? 'the new head'
+            : 'as the stage before',
     })),
   };
 }

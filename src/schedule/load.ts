@@ -350,7 +350,7 @@ export function parseSchedule(text: string, file = '<schedule>', sets: readonly 
   const semantic = semanticOf(schedule).map((i) => ({ ...i, location: i.location ?? map.locate(i.path) }));
   if (errors.length > 0 || infinite.length > 0) {
     // every problem in one pass: the semantic ones too, where the schema found nothing wrong at that spot
-    const issues = [...infinite, ...pickErrors(errors).map((e) => toIssue(e, map))];
+    const issues = [...infinite, ...misspeltNotMissing(pickErrors(errors)).map((e) => toIssue(e, map))];
     const taken = issues.map((i) => formatPath(i.path));
     const more = semantic.filter(
       (i) => !taken.some((t) => formatPath(i.path).startsWith(t) || t.startsWith(formatPath(i.path))),
@@ -360,6 +360,12 @@ export function parseSchedule(text: string, file = '<schedule>', sets: readonly 
   if (semantic.length > 0) throw new ScheduleError(byPosition(semantic));
   const name = schedule.name ?? (file === '<stdin>' ? 'stdin' : basename(file).replace(/\.ya?ml$/i, ''));
   return { schedule, file, name, source: map, text };
+}
+
+/** `{ lastBlock: 2 }`: the unknown key says it all; "missing 'lastBlocks'" beside it is the same mistake. */
+function misspeltNotMissing(errors: ErrorObject[]): ErrorObject[] {
+  const unknownAt = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => e.instancePath));
+  return errors.filter((e) => e.keyword !== 'required' || !unknownAt.has(e.instancePath));
 }
 
 /**

@@ -1,4 +1,5 @@
 // Schedule → Plan: every default filled in, epochs as ranges, lr curves computable. No tensors here.
+import { backboneBlocks } from './blocks.js';
 import type { HeadLayerSpec, OptimizerInput, Schedule, StageInput } from './schema.js';
 import { lrAt, normalizeScheduler, type NormalizedScheduler } from './schedulers/index.js';
 import { normalizeOptimizer, optimizerKind, type NormalizedOptimizer } from './optimizers/index.js';
@@ -27,6 +28,8 @@ export interface StagePlan {
   epochs: number;
   freeze: string[];
   unfreeze: string[];
+  /** `unfreeze: { lastBlocks: N }`: the backbone's last N blocks (src/schedule/blocks.ts). */
+  unfreezeLastBlocks?: number;
   optimizer: NormalizedOptimizer;
   lr: number;
   weightDecay: number;
@@ -134,7 +137,8 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       lastEpoch: r.last,
       epochs: r.last - r.first + 1,
       freeze: s.freeze ?? [],
-      unfreeze: s.unfreeze ?? [],
+      unfreeze: Array.isArray(s.unfreeze) ? s.unfreeze : [],
+      ...(s.unfreeze && !Array.isArray(s.unfreeze) ? { unfreezeLastBlocks: s.unfreeze.lastBlocks } : {}),
       optimizer: opt,
       lr: stageLr,
       weightDecay,
@@ -330,6 +334,17 @@ export function resolvePlan(plan: Plan, layers: readonly LayerInfo[]): ResolvedS
     stage.unfreeze.forEach((p, j) =>
       tryMatch(p, ['stages', stage.index, 'unfreeze', j]).forEach((l) => trainable.add(l.path)),
     );
+    if (stage.unfreezeLastBlocks !== undefined) {
+      const blocks = backboneBlocks(layers);
+      if (stage.unfreezeLastBlocks > blocks.length)
+        errors.push(
+          new PatternError(
+            ['stages', stage.index, 'unfreeze', 'lastBlocks'],
+            `${label}: lastBlocks is ${stage.unfreezeLastBlocks} but the backbone has ${blocks.length} blocks (${blocks.map((b) => b.name).join(', ')})`,
+          ),
+        );
+      for (const b of blocks.slice(-stage.unfreezeLastBlocks)) b.layers.forEach((l) => trainable.add(l));
+    }
     const now = new Set(trainable);
     if (plan.training.batchNorm === 'train') layers.filter((l) => l.isBatchNorm).forEach((l) => now.add(l.path));
     const layerLr = new Map<string, number>();

@@ -14,7 +14,7 @@ function stageOf(s: Plan['stages'][number]): Stage {
     name: s.name,
     epochs: [s.firstEpoch, s.lastEpoch],
     freeze: s.freeze,
-    unfreeze: s.unfreeze,
+    unfreeze: s.unfreezeLastBlocks !== undefined ? { lastBlocks: s.unfreezeLastBlocks } : s.unfreeze,
     optimizer: s.optimizer,
     lr: s.lrFind ? 'find' : s.lr,
     ...(s.lrFind ? { lrFind: s.lrFind } : {}),

@@ -212,7 +212,25 @@ export const StageSpec = Type.Object(
       { description: 'Epoch count or inclusive 1-based range [first, last].' },
     ),
     freeze: Type.Optional(Patterns('Layers to freeze at the start of this stage (applied before unfreeze).')),
-    unfreeze: Type.Optional(Patterns('Layers to unfreeze at the start of this stage.')),
+    unfreeze: Type.Optional(
+      Type.Union(
+        [
+          Patterns('Layers to unfreeze at the start of this stage.'),
+          Type.Object(
+            {
+              lastBlocks: Type.Integer({
+                minimum: 1,
+                maximum: 10000,
+                description:
+                  "Unfreeze the backbone's last N blocks (fastai's freeze_to(-N)); blocks come from the layer names, as `plan --model` lists them.",
+              }),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        { description: 'Layers to unfreeze at the start of this stage: patterns, or { lastBlocks: N }.' },
+      ),
+    ),
     optimizer: Type.Optional(OptimizerSpec),
     lr: Type.Optional(
       Type.Union(

@@ -136,7 +136,8 @@ export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
       }
     });
     for (const key of ['freeze', 'unfreeze'] as const) {
-      (stage[key] ?? []).forEach((p, j) => {
+      const patterns = stage[key];
+      (Array.isArray(patterns) ? patterns : []).forEach((p, j) => {
         try {
           compilePattern(p);
         } catch (err) {

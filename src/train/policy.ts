@@ -184,7 +184,7 @@ export class GuardPolicy implements Policy {
   constructor(private readonly guard: Plan['guard']) {}
   startStage(stage: StagePlan, si: number, resumed: boolean): void {
     if (resumed || !this.guard || this.stopped) return;
-    if (stage.unfreeze.length > 0 && si > 0)
+    if ((stage.unfreeze.length > 0 || stage.unfreezeLastBlocks !== undefined) && si > 0)
       this.watch = new UnfreezeGuard(this.guard.patience, this.guard.minDelta, this.lastValLoss);
   }
   endEpoch(o: EpochOutcome): PolicyAction[] {
