@@ -3,10 +3,11 @@
 // lr: find equals, bit for bit, a run given the found lr, and a resume does not sweep again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { join } from 'node:path';
 import { SmoothedLoss, suggestLr, sweepLr, LR_FIND_DEFAULTS, type LrPoint } from '../src/schedule/lr-find.js';
-import { cli, ndjson, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 const curve = (f: (x: number) => number, n = 100): LrPoint[] =>
   Array.from({ length: n }, (_, i) => {
@@ -45,10 +46,25 @@ test('freezeflow lr-find on the default task: the head stage pick is within 10×
   assert.ok(out.lr >= 1e-4 && out.lr <= 1e-2, `picked ${out.lr}, the schedule uses 1e-3`);
   assert.ok(out.points.length >= 20);
   assert.match(readFileSync(join(dir, 'run/lr-find.html'), 'utf8'), /lr range test, stage head/);
-  const text = cli(['lr-find', '-s', 'schedules/progressive.yaml', '--out', join(dir, 'run2')]);
+  // --apply writes the pick into the file, 2 significant digits, comments kept; the sweep writes no TensorBoard curves
+  const copy = join(dir, 'mine.yaml');
+  copyFileSync(join(ROOT, 'schedules/progressive.yaml'), copy);
+  const text = cli(['lr-find', '-s', copy, '--out', join(dir, 'run2'), '--apply']);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /┤/);
-  assert.match(text.stdout, /stage head: suggested lr /);
+  const said = /^sweep finished: picked (\S+) \(valley\) for stage head; curve in /m.exec(text.stdout);
+  assert.ok(said, text.stdout);
+  const applied = parse(readFileSync(copy, 'utf8')).stages[0].lr;
+  assert.equal(applied, Number(applied.toPrecision(2)), 'two significant digits');
+  assert.ok(Math.abs(applied - Number(said[1])) <= 0.05 * applied, `${applied} is what it said, ${said[1]}`);
+  const after = readFileSync(copy, 'utf8');
+  assert.match(after, /# pretrained backbone shipped with freezeflow/, 'comments kept');
+  const original = parse(readFileSync(join(ROOT, 'schedules/progressive.yaml'), 'utf8'));
+  original.stages[0].lr = applied;
+  assert.deepEqual(parse(after), original, 'only the head stage lr changed');
+  for (const comment of readFileSync(join(ROOT, 'schedules/progressive.yaml'), 'utf8').match(/#.*$/gm)!)
+    assert.ok(after.includes(comment.trim()), `comment kept: ${comment}`);
+  assert.ok(!existsSync(join(dir, 'run2', 'tensorboard')), 'a sweep writes no TensorBoard run');
   assert.equal(cli(['lr-find', '-s', 'schedules/progressive.yaml', '--stage', 'nope']).code, 2);
 });
 

@@ -1,11 +1,14 @@
 // `freezeflow lr-find -s FILE [--stage NAME]`: the lr range test of one stage, as that stage would see it
 // (the stages before it train first, as the schedule says), then the curve and the suggestion. The run
 // folder keeps lr-find.html and lr-find.png beside the usual files.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import sharp from 'sharp';
 import type { BackendChoice } from '../backend/names.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import type { RunEvent } from '../core/events.js';
+import { fmtLr } from '../core/format.js';
 import { writeAtomic } from '../core/files.js';
 import { asciiCurve, lrFindChart } from '../report/lr-find.js';
 import { progressReporter } from '../report/progress.js';
@@ -17,6 +20,7 @@ export interface LrFindOptions {
   schedule: string;
   stage?: string;
   out?: string;
+  apply?: boolean;
   backend?: BackendChoice;
   threads?: number;
   set?: string[];
@@ -24,7 +28,10 @@ export interface LrFindOptions {
 }
 
 export async function runLrFind(opts: LrFindOptions): Promise<number> {
-  const stages = readScheduleFile(opts.schedule, opts.set).schedule.stages;
+  if (opts.apply && opts.schedule === '-')
+    throw new UserError('--apply writes the pick into the schedule file: give a file, not -', EXIT_USAGE);
+  const loaded = readScheduleFile(opts.schedule, opts.set);
+  const stages = loaded.schedule.stages;
   const stage = opts.stage ?? (stages.find((s) => s.lr === 'find') ?? stages[0]!).name;
   if (!stages.some((s) => s.name === stage))
     throw new UserError(
@@ -41,10 +48,16 @@ export async function runLrFind(opts: LrFindOptions): Promise<number> {
   const r = await trainSession(
     {
       schedule: opts.schedule,
-      out: opts.out,
+      // a sweep, not a training run: its folder says so, and it writes no TensorBoard curves
+      out:
+        opts.out ??
+        join(
+          'runs',
+          `${safeFolder(loaded.name)}-lr-find-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+        ),
       backend: opts.backend,
       threads: opts.threads,
-      set: [...(opts.set ?? []), `stages.${stage}.lr=find`],
+      set: [...(opts.set ?? []), `stages.${stage}.lr=find`, 'output.metrics=[csv, ndjson]'],
       lrFindStage: stage,
     },
     {
@@ -70,7 +83,21 @@ export async function runLrFind(opts: LrFindOptions): Promise<number> {
     );
   else
     process.stdout.write(
-      `${asciiCurve(found)}\n\nstage ${stage}: suggested lr ${found.lr} (${found.rule}); curve in ${join(r.runDir, 'lr-find.html')}\n`,
+      `${asciiCurve(found)}\n\nsweep finished: picked ${fmtLr(found.lr)} (${found.rule}) for stage ${stage}; curve in ${join(r.runDir, 'lr-find.html')}\n`,
     );
+  if (opts.apply) applyLr(opts.schedule, stage, found.lr);
   return EXIT_OK;
+}
+
+const safeFolder = (name: string) => name.replace(/[^A-Za-z0-9_.-]+/g, '-');
+
+/** Write the pick (2 significant digits) into the stage's lr in the file itself; comments stay. */
+function applyLr(file: string, stage: string, lr: number): void {
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  const stages = doc.get('stages') as { items: { get(k: string): unknown; set(k: string, v: unknown): void }[] };
+  const node = stages.items.find((s) => s.get('name') === stage);
+  if (!node) throw new UserError(`--apply: stage ${stage} is set by --set only, not in ${file}`, EXIT_USAGE);
+  node.set('lr', Number(lr.toPrecision(2)));
+  writeAtomic(file, doc.toString());
+  process.stderr.write(`applied: ${file} stage ${stage} lr: ${fmtLr(Number(lr.toPrecision(2)))}\n`);
 }
