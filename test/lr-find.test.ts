@@ -45,7 +45,12 @@ test('freezeflow lr-find on the default task: the head stage pick is within 10×
   assert.equal(out.stage, 'head');
   assert.ok(out.lr >= 1e-4 && out.lr <= 1e-2, `picked ${out.lr}, the schedule uses 1e-3`);
   assert.ok(out.points.length >= 20);
-  assert.match(readFileSync(join(dir, 'run/lr-find.html'), 'utf8'), /lr range test, stage head/);
+  const chart = readFileSync(join(dir, 'run/lr-find.html'), 'utf8');
+  assert.match(chart, /lr range test, stage head/);
+  // the x axis in lrs, not exponents
+  assert.match(chart, />1e-5<\/text>/);
+  assert.match(chart, />lr \(log scale\)<\/text>/);
+  assert.doesNotMatch(chart, />-5<\/text>/);
   // --apply writes the pick into the file, 2 significant digits, comments kept; the sweep writes no TensorBoard curves
   const copy = join(dir, 'mine.yaml');
   copyFileSync(join(ROOT, 'schedules/progressive.yaml'), copy);

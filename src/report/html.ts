@@ -33,7 +33,7 @@ export function lineChart(
   title: string,
   series: readonly Series[],
   markers: readonly Marker[],
-  opts: { log?: boolean; width?: number; height?: number; xLabel?: string } = {},
+  opts: { log?: boolean; width?: number; height?: number; xLabel?: string; xTick?: (x: number) => string } = {},
 ): string {
   const W = opts.width ?? 720;
   const H = opts.height ?? 260;
@@ -66,7 +66,7 @@ export function lineChart(
   const first = Math.ceil(x0);
   const stepX = Math.max(1, Math.ceil((Math.floor(x1) - first) / 12));
   for (let x = first; x <= x1; x += stepX)
-    out.push(`<text x="${px(x)}" y="${H - m.b + 14}" text-anchor="middle">${x}</text>`);
+    out.push(`<text x="${px(x)}" y="${H - m.b + 14}" text-anchor="middle">${esc(opts.xTick?.(x) ?? String(x))}</text>`);
   out.push(`<text x="${(W + m.l) / 2}" y="${H - 4}" text-anchor="middle">${esc(opts.xLabel ?? 'epoch')}</text>`);
   for (const k of markers) {
     const color = k.kind === 'stage' ? '#888' : k.kind === 'guard' ? '#d62728' : '#ff7f0e';

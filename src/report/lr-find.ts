@@ -38,9 +38,10 @@ export function asciiCurve(e: LrFind, width = 64, rows = 14): string {
 export function lrFindChart(e: LrFind): string {
   return lineChart(
     `lr-find-${e.stageIndex}`,
-    `lr range test, stage ${e.stage}: smoothed loss by lr (log10); picked ${fmtLr(e.lr)} (${e.rule})`,
+    `lr range test, stage ${e.stage}: smoothed loss by lr; picked ${fmtLr(e.lr)} (${e.rule})`,
     [{ name: 'smoothed loss', points: e.points.map((p) => [Math.log10(p.lr), p.loss]) }],
     [{ x: Math.log10(e.lr), label: `${fmtLr(e.lr)}`, kind: 'guard' }],
-    { xLabel: 'log10(lr)' },
+    // ticks at the powers of ten, written as lrs (1e-5, 1e-4, 0.01), on a log axis
+    { xLabel: 'lr (log scale)', xTick: (x) => fmtLr(10 ** x) },
   );
 }
