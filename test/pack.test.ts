@@ -23,6 +23,14 @@ test(
     const tarball = join(dir, pack.stdout.trim().split('\n').at(-1)!);
     const packed = spawnSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' });
     assert.equal(JSON.parse(packed.stdout).scripts.prepare, undefined, 'no prepare script in the tarball');
+    // a source map points at src/*.ts, which the tarball does not carry: none ship
+    const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n');
+    assert.ok(listing.includes('package/dist/src/index.d.ts'), 'types ship');
+    assert.deepEqual(
+      listing.filter((f) => f.endsWith('.map')),
+      [],
+      'no orphan source maps',
+    );
     const prefix = join(dir, 'prefix');
     const install = spawnSync('npm', ['install', '--prefix', prefix, tarball, '--no-audit', '--no-fund'], {
       encoding: 'utf8',

@@ -135,7 +135,7 @@ function buildHeadLayer(spec: HeadLayerSpec, classes: number, counters: Map<stri
   counters.set(kind.key, n);
   const name = (settings as { name?: string }).name ?? `${kind.prefix}_${n}`;
   const kernelInitializer = () => tf.initializers.glorotNormal({ seed: nextSeed() });
-  return kind.build(tf.layers, settings, { classes, name, kernelInitializer });
+  return kind.build<tf.layers.Layer>(tf.layers, settings, { classes, name, kernelInitializer });
 }
 
 /**

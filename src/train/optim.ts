@@ -27,7 +27,7 @@ export interface GroupOptimizer extends ParamGroup {
 
 /** A group's own optimizer, built from the (normalized) optimizer settings. */
 export function newGroup(spec: NormalizedOptimizer, g: ParamGroup): GroupOptimizer {
-  const optimizer = optimizerKind(spec.type).build(tf.train, spec, g.baseLr);
+  const optimizer = optimizerKind(spec.type).build<tf.Optimizer>(tf.train, spec, g.baseLr);
   const out: GroupOptimizer = {
     ...g,
     optimizer,

@@ -1,7 +1,6 @@
 // The head-layer kinds. A new kind: one file beside this one (or a definition in one), and one entry in
 // HEADS.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type * as tf from '../../tf.js';
 import { activation } from './activation.js';
 import { batchNorm } from './batch-norm.js';
 import { dense } from './dense.js';
@@ -24,7 +23,7 @@ interface AnyHead {
   key: string;
   prefix: string;
   pools?: boolean;
-  build(layers: TfLayers, settings: object, ctx: HeadContext): tf.layers.Layer;
+  build<L>(layers: TfLayers<L>, settings: object, ctx: HeadContext): L;
   describe(settings: object): string;
 }
 

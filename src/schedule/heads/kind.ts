@@ -2,16 +2,28 @@
 // an injected tf.layers, so the schedule stays free of tensors), its default name and its description.
 // One file per kind; index.ts lists them.
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
-import type * as tf from '../../tf.js';
 
-export type TfLayers = typeof tf.layers;
+/**
+ * The part of tfjs' `layers` namespace the kinds call, declared here rather than imported (as TfTrain is:
+ * tfjs' declarations fail a strict consumer's compile). `tf.layers` fits it with L = tf.layers.Layer;
+ * tfjs checks the configs.
+ */
+export interface TfLayers<L> {
+  dense(config: object): L;
+  dropout(config: object): L;
+  batchNormalization(config: object): L;
+  activation(config: object): L;
+  flatten(config: object): L;
+  globalAveragePooling2d(config: object): L;
+  globalMaxPooling2d(config: object): L;
+}
 
 export interface HeadContext {
   classes: number;
   name: string;
   /** tfjs's default Dense kernel initialiser (Glorot normal), seeded from the run's stream: call it only
    * for a layer that uses it, as each call draws a seed. */
-  kernelInitializer(): ReturnType<typeof tf.initializers.glorotNormal>;
+  kernelInitializer(): unknown;
 }
 
 export interface HeadKind<K extends string, S extends TSchema> {
@@ -21,7 +33,7 @@ export interface HeadKind<K extends string, S extends TSchema> {
   prefix: string;
   /** Turns a feature map into a vector (so no pooling is added before it). */
   pools?: boolean;
-  build(layers: TfLayers, settings: Static<S>, ctx: HeadContext): tf.layers.Layer;
+  build<L>(layers: TfLayers<L>, settings: Static<S>, ctx: HeadContext): L;
   describe(settings: Static<S>): string;
 }
 

@@ -1,6 +1,5 @@
 // The optimizer kinds. A new kind: one file beside this one, and one entry in OPTIMIZERS.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type * as tf from '../../tf.js';
 import { adam } from './adam.js';
 import { adamw } from './adamw.js';
 import type { TfTrain } from './kind.js';
@@ -35,7 +34,7 @@ export function optimizerKind(type: string) {
   if (!k) throw new Error(`unknown optimizer '${type}' (known: ${OPTIMIZERS.map((o) => o.type).join(', ')})`);
   return k as unknown as {
     normalize(o: { type: string }): NormalizedOptimizer;
-    build(train: TfTrain, o: NormalizedOptimizer, lr: number): tf.Optimizer;
+    build<O>(train: TfTrain<O>, o: NormalizedOptimizer, lr: number): O;
     decay: 'decoupled' | 'l2';
     describe(o: NormalizedOptimizer): string;
   };
