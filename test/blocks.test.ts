@@ -98,14 +98,27 @@ test('unfreeze: { lastBlocks: N } on resnet-mini selects what the equivalent pat
   });
 });
 
-test('lastBlocks in the CLI: plan says it, --print-config keeps it, a bad value is one line', () => {
+test('lastBlocks in the CLI: plan says it a line per block (--layers: every layer), --print-config keeps it, a bad value is one line', async () => {
   const dir = tempDir();
   const f = writeSchedule(dir, SCHEDULE('{ lastBlocks: 2 }'), 'blocks.yaml');
   const plan = cli(['plan', '-s', f, '--model']);
   assert.equal(plan.code, 0, plan.stderr);
   assert.match(plan.stdout, /unfreeze {6}the backbone's last 2 blocks/);
-  assert.match(plan.stdout, /layer2_0_conv1/);
-  assert.doesNotMatch(plan.stdout.split('Stage 2')[1]!, /layer1_0_conv1/);
+  const stage2 = plan.stdout.split('Stage 2')[1]!;
+  // a line per block, its count of layers with weights and its parameters, from the model's own layers
+  const { layers } = await resolved('{ lastBlocks: 2 }');
+  for (const name of ['layer2', 'layer3']) {
+    const block = backboneBlocks(layers).find((b) => b.name === name)!;
+    const weighted = layers.filter((l) => block.layers.includes(l.path) && l.trainableParams > 0);
+    const params = weighted.reduce((n, l) => n + l.trainableParams, 0);
+    const k = `${+(params / 1e3).toPrecision(3)}k`;
+    assert.match(stage2, new RegExp(`● ${name}  ${weighted.length}/${weighted.length} layers, ${k} params, lr 1e-3`));
+  }
+  assert.match(stage2, /· frozen: 2 blocks \(stem, layer1\)/);
+  assert.doesNotMatch(stage2, /layer2_0_conv1/, 'no per-layer lines by default');
+  const all = cli(['plan', '-s', f, '--model', '--layers']).stdout.split('Stage 2')[1]!;
+  assert.match(all, /● layer2_0_conv1/);
+  assert.doesNotMatch(all, /layer1_0_conv1/);
   const printed = cli(['train', '-s', f, '--print-config']);
   assert.match(printed.stdout, /unfreeze:\s*\n?\s*lastBlocks: 2/);
   const bad = cli(['validate', writeSchedule(dir, SCHEDULE('{ lastBlock: 2 }'), 'bad.yaml')]);
@@ -131,3 +144,27 @@ test(
     for (let k = 1; k <= 16; k++) assert.equal(names.filter((n) => n === `block_${k}`).length, 1, `block_${k}`);
   },
 );
+
+test('inspect --depth 1: a 31-layer model as its blocks, each with the totals of its layers', () => {
+  const shallow = cli(['inspect', 'builtin:resnet-mini', '--depth', '1']);
+  assert.equal(shallow.code, 0, shallow.stderr);
+  const rows = shallow.stdout.trim().split('\n').slice(1, -1);
+  assert.deepEqual(
+    rows.map((r) => r.trim().split(/\s+/)[r.startsWith(' ') ? 0 : 1]),
+    ['stem', 'layer1', 'layer2', 'layer3', 'pool', 'fc'],
+  );
+  const json = JSON.parse(cli(['inspect', 'builtin:resnet-mini', '--json']).stdout) as {
+    layers: { path: string; trainableParams: number; nonTrainableParams: number }[];
+  };
+  for (const name of ['stem', 'layer1', 'layer2', 'layer3']) {
+    const own = json.layers.filter((l) => l.path.startsWith(`${name}_`));
+    const sum = (f: (l: (typeof own)[number]) => number) => own.reduce((n, l) => n + f(l), 0).toLocaleString('en-US');
+    const row = rows.find((r) => r.trim().startsWith(`${name} `))!;
+    assert.match(
+      row,
+      new RegExp(`\\(block\\)\\s+${sum((l) => l.trainableParams)}\\s+${sum((l) => l.nonTrainableParams)}`),
+    );
+  }
+  const full = cli(['inspect', 'builtin:resnet-mini']).stdout;
+  assert.match(full, /^4 +layer1_0_conv1 /m, 'without --depth every layer is listed');
+});

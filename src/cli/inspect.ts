@@ -7,6 +7,7 @@ import { EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel } from '../model/io.js';
 import { listLayers, type LayerEntry } from '../model/layers.js';
 import { compilePattern, moduleAncestors } from '../schedule/patterns.js';
+import { blockKey, pathBlocks } from '../schedule/blocks.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan, nearestNames, type ResolvedStage } from '../schedule/plan.js';
 import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
@@ -21,19 +22,38 @@ interface Row {
   depth: number;
   label: string;
   layer?: LayerEntry;
-  module?: string;
+  /** A header row over these layers: a PyTorch module or a block (its totals shown). */
+  group?: string[];
+  kind?: 'module' | 'block';
+}
+
+/**
+ * The blocks a flat list of layers falls into (block_1_expand … block_1_project → block_1), for layers that
+ * no PyTorch module already groups: path → the block's members, for blocks of two or more layers.
+ */
+function layerBlocks(layers: readonly LayerEntry[]): Map<string, string[]> {
+  // a nested model named like a block ('head') is already a row of its own
+  const containers = new Set(layers.filter((l) => l.isContainer).map((l) => l.path));
+  const flat = layers.filter((l) => !l.isContainer && moduleAncestors(l.path).length === 0).map((l) => l.path);
+  const out = new Map<string, string[]>();
+  for (const b of pathBlocks(flat))
+    if (b.paths.length >= 2 && !containers.has(b.name)) for (const p of b.paths) out.set(p, b.paths);
+  return out;
 }
 
 /**
  * Rows for the listing: a model imported from PyTorch has flat layer names with dotted module paths
  * ('layer1.0.conv1'); they are shown as PyTorch nests them, each module (a dotted prefix over two or more
- * layers that is not itself a layer) as a header row with its parameter totals.
+ * layers that is not itself a layer) as a header row with its parameter totals. Other layers are grouped
+ * by block the same way, so a 150-layer network reads as its 20 blocks at --depth.
  */
 function moduleTree(layers: readonly LayerEntry[]): Row[] {
   const names = new Set(layers.map((l) => l.path));
   const count = new Map<string, number>();
   for (const l of layers) for (const a of moduleAncestors(l.path)) count.set(a, (count.get(a) ?? 0) + 1);
   const isModule = (a: string) => !names.has(a) && (count.get(a) ?? 0) >= 2;
+  const inside = (m: string) => layers.filter((l) => moduleAncestors(l.path).includes(m)).map((l) => l.path);
+  const blocks = layerBlocks(layers);
   const rows: Row[] = [];
   let open: string[] = [];
   for (const l of layers) {
@@ -43,18 +63,23 @@ function moduleTree(layers: readonly LayerEntry[]): Row[] {
       if (open[i] === m) return;
       open = open.slice(0, i);
       open.push(m);
-      rows.push({ depth: l.depth + i, label: m.slice(i === 0 ? last : mods[i - 1]!.length + 1), module: m });
+      const label = m.slice(i === 0 ? last : mods[i - 1]!.length + 1);
+      rows.push({ depth: l.depth + i, label, group: inside(m), kind: 'module' });
     });
     open = open.slice(0, mods.length);
     const parent = mods.at(-1);
-    rows.push({ depth: l.depth + mods.length, label: l.path.slice(parent ? parent.length + 1 : last), layer: l });
+    const block = blocks.get(l.path);
+    if (block?.[0] === l.path)
+      rows.push({ depth: l.depth, label: blockKey(l.path).slice(last), group: block, kind: 'block' });
+    const depth = l.depth + mods.length + (block ? 1 : 0);
+    rows.push({ depth, label: l.path.slice(parent ? parent.length + 1 : last), layer: l });
   }
   return rows;
 }
 
 export async function runInspect(
   source: string,
-  opts: { json?: boolean; schedule?: string; grep?: string },
+  opts: { json?: boolean; schedule?: string; grep?: string; depth?: number },
   out: (s: string) => void,
 ): Promise<number> {
   await initInspectionBackend();
@@ -138,17 +163,17 @@ export async function runInspect(
     ),
   );
   const moduleRow = (r: Row) => {
-    const inside = layers.filter((l) => !l.isContainer && moduleAncestors(l.path).includes(r.module!));
+    const inside = layers.filter((l) => !l.isContainer && r.group!.includes(l.path));
     const on = inside.filter((l) => l.trainable).reduce((a, l) => a + l.trainableParams, 0);
     const all = inside.reduce((a, l) => a + l.trainableParams + l.nonTrainableParams, 0);
     out(
       style.dim(
-        `${pad('', 4)} ${pad(`${'  '.repeat(r.depth)}${r.label}`, pathW)} ${pad('(module)', classW)} ${pad('', shapeW)} ${pad(n(on), 10)} ${pad(n(all - on), 8)}`,
+        `${pad('', 4)} ${pad(`${'  '.repeat(r.depth)}${r.label}`, pathW)} ${pad(`(${r.kind})`, classW)} ${pad('', shapeW)} ${pad(n(on), 10)} ${pad(n(all - on), 8)}`,
       ),
     );
   };
   const row = (r: Row) => {
-    if (r.module !== undefined) return moduleRow(r);
+    if (r.group !== undefined) return moduleRow(r);
     const l = r.layer!;
     const name = `${'  '.repeat(r.depth)}${r.label}`;
     const flag = l.isContainer ? '  ' : l.trainable ? style.green('✓ ') : style.dim('· ');
@@ -163,7 +188,8 @@ export async function runInspect(
       `${pad(String(l.index), 4)} ${pad(name, pathW)} ${pad(l.className, classW)} ${pad(l.outputShape, shapeW)} ${pad(trainableP, 10)} ${pad(frozenP, 8)} ${flag}${cols}${marks}`,
     );
   };
-  rows.forEach(row);
+  // --depth N: the first N levels (nested models, modules, blocks); what lies deeper is in its row's totals
+  rows.filter((r) => opts.depth === undefined || r.depth < opts.depth).forEach(row);
   out(
     `total: ${n(totals.layers)} layers, ${n(totals.trainableParams)} trainable and ${n(totals.nonTrainableParams)} non-trainable parameters`,
   );

@@ -43,21 +43,29 @@ async function cmdValidate(files: string[], opts: { json?: boolean; model?: stri
   return failed > 0 ? EXIT_USAGE : EXIT_OK;
 }
 
-async function cmdPlan(opts: { schedule: string; model?: string; json?: boolean; set?: string[] }): Promise<number> {
+async function cmdPlan(opts: {
+  schedule: string;
+  model?: string;
+  json?: boolean;
+  set?: string[];
+  layers?: boolean;
+}): Promise<number> {
   const loaded = readScheduleFile(opts.schedule, opts.set);
   const plan = buildPlan(loaded.schedule, loaded.name);
   let resolved;
+  let view;
   if (opts.model !== undefined) {
     const { describeFineTuneLayers } = await import('../train/describe.js');
     const { located } = await import('../train/located.js');
     const source = opts.model === '' ? undefined : opts.model;
     const layers = await located(loaded, () => describeFineTuneLayers(plan, loaded.file, source));
     resolved = resolveLoaded(loaded, plan, layers);
+    view = { resolved, layers, all: opts.layers ?? false };
   }
   out(
     opts.json
       ? JSON.stringify(planJson(plan, loaded.file, resolved), null, 2)
-      : formatPlan(plan, loaded.file, style, resolved),
+      : formatPlan(plan, loaded.file, style, view),
   );
   return EXIT_OK;
 }
@@ -91,13 +99,22 @@ export function buildProgram(): Command {
     .requiredOption('-s, --schedule <file>', 'schedule YAML file')
     .option('-m, --model [source]', "resolve patterns against the model's real layers (default: the schedule's model)")
     .option('--json', 'print the plan as JSON')
+    .option('--layers', 'with --model: every trainable layer on its own line (default: a line per block)')
     .addOption(setOption())
-    .action(async (opts: { schedule: string; model?: string | boolean; json?: boolean; set?: string[] }) => {
-      process.exitCode = await cmdPlan({
-        ...opts,
-        model: opts.model === true ? '' : (opts.model as string | undefined),
-      });
-    });
+    .action(
+      async (opts: {
+        schedule: string;
+        model?: string | boolean;
+        json?: boolean;
+        set?: string[];
+        layers?: boolean;
+      }) => {
+        process.exitCode = await cmdPlan({
+          ...opts,
+          model: opts.model === true ? '' : (opts.model as string | undefined),
+        });
+      },
+    );
 
   program
     .command('init')
@@ -126,7 +143,12 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .option('-s, --schedule <file>', 'add a column per stage: which layers are trainable there')
     .option('-g, --grep <pattern>', 'show only the layers a pattern matches')
-    .action(async (model: string, opts: { json?: boolean; schedule?: string; grep?: string }) => {
+    .option(
+      '--depth <n>',
+      'show N levels (nested models, modules, blocks); deeper layers count in their totals',
+      wholeNumber(1),
+    )
+    .action(async (model: string, opts: { json?: boolean; schedule?: string; grep?: string; depth?: number }) => {
       const { runInspect } = await import('./inspect.js');
       process.exitCode = await runInspect(model, opts, out);
     });

@@ -1,15 +1,74 @@
 // Text and JSON views of a plan (optionally resolved against a model's layers).
-import { count, fmtLr } from '../core/format.js';
+import { count, fmtCount, fmtLr } from '../core/format.js';
 import type { ChalkInstance } from 'chalk';
 import { describeHead } from '../schedule/heads/index.js';
-import { epochLrs, type Plan, type ResolvedStage } from '../schedule/plan.js';
+import { epochLrs, type LayerInfo, type Plan, type ResolvedStage } from '../schedule/plan.js';
+import { modelBlocks } from '../schedule/blocks.js';
 import { sparkline } from '../schedule/lr.js';
 import { describeScheduler } from '../schedule/schedulers/index.js';
 import { optimizerKind } from '../schedule/optimizers/index.js';
 
 const DEFAULT_SKETCH_STEPS = 100;
 
-export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?: ResolvedStage[]): string {
+/** What `plan --model` knows beyond the plan: the model's layers (for blocks) and whether to list them all. */
+export interface PlanModelView {
+  resolved: ResolvedStage[];
+  layers: readonly LayerInfo[];
+  /** Every trainable layer on its own line, instead of a line per block. */
+  all?: boolean;
+}
+
+const lrSpan = (lrs: number[]) => {
+  const lo = Math.min(...lrs);
+  const hi = Math.max(...lrs);
+  return lo === hi ? fmtLr(lo) : `${fmtLr(lo)}–${fmtLr(hi)}`;
+};
+
+/** The longest path prefix ending in '/' that every name shares ('' when none). */
+function commonParent(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  let p = names[0]!.slice(0, names[0]!.lastIndexOf('/') + 1);
+  while (p && !names.every((n) => n.startsWith(p))) p = p.slice(0, p.slice(0, -1).lastIndexOf('/') + 1);
+  return p;
+}
+
+/**
+ * A stage's trainable layers a line per block ('● layer3  6/6 layers, 48.2k params, lr 1e-4'; ◐ when only
+ * some of its layers train), then the frozen blocks on one line: a 150-layer model stays one screen.
+ */
+function blockLines(r: ResolvedStage, layers: readonly LayerInfo[], c: ChalkInstance): string[] {
+  const info = new Map(layers.map((l) => [l.path, l]));
+  const out: string[] = [];
+  const frozen: string[] = [];
+  const blocks = modelBlocks(layers);
+  // a nested model's blocks share their parents' path (sequential_1/model1/): named without it
+  const parent = commonParent(blocks.filter((b) => b.name !== 'head').map((b) => b.name));
+  const weighted = (p: string) => (info.get(p)?.trainableParams ?? 0) + (info.get(p)?.nonTrainableParams ?? 0) > 0;
+  for (const b of blocks) {
+    const name = b.name.slice(b.name.startsWith(parent) ? parent.length : 0);
+    // counted over layers with weights: a ReLU neither trains nor stays frozen
+    const own = b.layers.filter(weighted);
+    const on = own.filter((p) => r.trainable.has(p));
+    if (on.length === 0) {
+      frozen.push(name);
+      continue;
+    }
+    const params = on.reduce((n, p) => n + (info.get(p)?.trainableParams ?? 0), 0);
+    const mark = on.length === own.length ? c.green('●') : c.yellow('◐');
+    const lrs = on.map((p) => r.layerLr.get(p) ?? r.stage.lr);
+    out.push(
+      `    ${mark} ${name}  ${on.length}/${count(own.length, 'layer')}, ${fmtCount(params)} params, lr ${lrSpan(lrs)}`,
+    );
+  }
+  if (frozen.length > 0) {
+    const names = frozen.length > 6 ? `${frozen.slice(0, 3).join(', ')} … ${frozen.at(-1)}` : frozen.join(', ');
+    out.push(c.dim(`    · frozen: ${count(frozen.length, 'block')} (${names})`));
+  }
+  return out;
+}
+
+export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: PlanModelView): string {
+  const resolved = view?.resolved;
   const out: string[] = [];
   const steps = plan.stepsPerEpoch ?? DEFAULT_SKETCH_STEPS;
   out.push(`${c.bold('Plan')} ${plan.name}  (${file})`);
@@ -72,13 +131,17 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, resolved?
         `  advance       after ${count(s.advance.patience, 'epoch')} without ${s.advance.monitor} improvement${s.advance.minDelta ? ` (by more than ${s.advance.minDelta})` : ''}: epochs ${s.firstEpoch}–${s.lastEpoch} are a budget, later stages move up`,
       );
     const r = resolved?.[i];
-    if (r) {
+    if (r && view) {
       const layers = [...r.trainable];
-      out.push(`  trainable     ${count(layers.length, 'layer')}, ${count(r.trainableParams, 'param')}`);
-      for (const l of layers) {
-        const lr = r.layerLr.get(l);
-        out.push(`    ${c.green('●')} ${l}${lr !== undefined && lr !== s.lr ? c.dim(`  lr ${fmtLr(lr)}`) : ''}`);
-      }
+      out.push(
+        `  trainable     ${count(layers.length, 'layer')}, ${count(r.trainableParams, 'param')} (${fmtCount(r.trainableParams)})`,
+      );
+      if (!view.all) out.push(...blockLines(r, view.layers, c));
+      else
+        for (const l of layers) {
+          const lr = r.layerLr.get(l);
+          out.push(`    ${c.green('●')} ${l}${lr !== undefined && lr !== s.lr ? c.dim(`  lr ${fmtLr(lr)}`) : ''}`);
+        }
     }
   });
   return out.join('\n');
