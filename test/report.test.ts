@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { lineChart, renderReport, runCharts } from '../src/report/html.js';
@@ -97,7 +97,9 @@ test('train writes report.html; report regenerates it and renders a PNG', () => 
     .then((m) => {
       assert.equal(m.format, 'png');
       assert.equal(m.width, 2 * 720, 'rendered at 144 dpi');
-      assert.equal(m.height, 2 * 4 * 270, 'four charts stacked');
+      const heights = [...html.matchAll(/<svg[^>]*class="chart"[^>]*height="(\d+)"/g)].map((h) => Number(h[1]));
+      assert.equal(heights.length, 4);
+      assert.equal(m.height, 2 * heights.reduce((a, b) => a + b, 0), 'four charts stacked, none overlapping');
       assert.equal(cli(['report', dir]).code, 1, 'not a run directory: one-line error');
     });
 });
@@ -239,3 +241,205 @@ test('compare end to end: two schedules, one small size, table, compare.json and
   assert.ok(existsSync(join(out, 'compare.html')));
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8')).rows, res.rows);
 });
+
+/**
+ * Measures the page as Chromium lays it out at `width` px, by a script added to a copy of it (the report
+ * itself has none): every <details> opened, then what is clipped by its SVG, legend entries that collide
+ * with marker labels or each other, heat-map row labels that overlap, page overflow, and the tick labels.
+ */
+const LAYOUT_PROBE = `<script>
+document.querySelectorAll('details').forEach((d) => (d.open = true));
+const bad = [];
+// boxes closer than 3 px read as one label ('allguard: …'): they count as touching
+const hit = (a, b) => a.left < b.right + 3 && b.left < a.right + 3 && a.top < b.bottom && b.top < a.bottom;
+for (const svg of document.querySelectorAll('svg')) {
+  const box = svg.getBoundingClientRect();
+  const name = svg.id || svg.getAttribute('class');
+  for (const t of svg.querySelectorAll('text')) {
+    const b = t.getBoundingClientRect();
+    if (b.left < box.left - 1 || b.right > box.right + 1 || b.top < box.top - 1 || b.bottom > box.bottom + 1)
+      bad.push('clipped in ' + name + ': ' + t.textContent);
+  }
+  const boxes = (sel) => [...svg.querySelectorAll(sel)].map((t) => [t.textContent, t.getBoundingClientRect()]);
+  const legend = boxes('text.legend'), marks = boxes('text.marker-label'), rows = boxes('text.row-label');
+  for (const [i, [a, ra]] of legend.entries()) {
+    for (const [b, rb] of marks) if (hit(ra, rb)) bad.push('legend ' + a + ' under marker ' + b + ' in ' + name);
+    for (const [b, rb] of legend.slice(i + 1)) if (hit(ra, rb)) bad.push('legend ' + a + ' on ' + b);
+  }
+  for (const [i, [a, ra]] of marks.entries())
+    for (const [b, rb] of marks.slice(i + 1)) if (hit(ra, rb)) bad.push('marker ' + a + ' on ' + b + ' in ' + name);
+  for (let i = 1; i < rows.length; i++) if (hit(rows[i - 1][1], rows[i][1])) bad.push('row labels overlap: ' + rows[i][0]);
+}
+if (document.documentElement.scrollWidth > innerWidth) bad.push('page wider than the window');
+for (const tr of document.querySelectorAll('tr'))
+  if ([...tr.children].every((c) => c.tagName === 'TH' && !c.textContent.trim())) bad.push('an empty header row');
+const ticks = (id) => [...document.querySelectorAll('#' + id + ' text.y-tick')].map((t) => t.textContent);
+const charts = [...document.querySelectorAll('svg.chart')].map((s) => Math.round(s.getBoundingClientRect().width));
+const result = { bad, loss: ticks('loss'), accuracy: ticks('accuracy'), params: ticks('params'), charts,
+  heatRows: [...document.querySelectorAll('svg.heatmap')].map((s) => +s.dataset.rows),
+  height: document.documentElement.scrollHeight };
+document.body.insertAdjacentHTML('beforeend', '<pre id="probe">' + JSON.stringify(result) + '</pre>');
+</script>`;
+
+interface Layout {
+  bad: string[];
+  loss: string[];
+  accuracy: string[];
+  params: string[];
+  charts: number[];
+  heatRows: number[];
+  height: number;
+}
+
+/** The probe's findings for a report page, and a full-page screenshot of it kept under `shot`. */
+function layoutOf(page: string, shot: string, width = 1400): Layout {
+  const probed = page.replace('.html', '.probe.html');
+  writeFileSync(probed, readFileSync(page, 'utf8').replace('</body>', `${LAYOUT_PROBE}</body>`));
+  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars'];
+  const dom = spawnSync(CHROMIUM!, [...flags, `--window-size=${width},1000`, '--dump-dom', `file://${probed}`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(dom.status, 0, dom.stderr);
+  // the last match: the script's own text names the element too
+  const json = [...dom.stdout.matchAll(/<pre id="probe">(.*?)<\/pre>/gs)].at(-1)?.[1];
+  assert.ok(json, 'the probe ran');
+  const layout = JSON.parse(json.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>')) as Layout;
+  mkdirSync(dirname(shot), { recursive: true });
+  const height = Math.min(layout.height, 16_000);
+  const s = spawnSync(
+    CHROMIUM!,
+    [...flags, `--screenshot=${shot}`, `--window-size=${width},${height}`, `file://${page}`],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  assert.equal(s.status, 0, s.stderr);
+  return layout;
+}
+
+/** Where the browser tests leave their screenshots (CI keeps the folder as the run's artefacts). */
+const ARTIFACTS = process.env['FREEZEFLOW_ARTIFACTS'] ?? join(ROOT, 'test-artifacts');
+
+function assertReadable(l: Layout, what: string): void {
+  assert.deepEqual(l.bad, [], `${what}: ${l.bad.slice(0, 5).join('; ')}`);
+  const round = (t: string) => /^-?\d+(\.\d{1,2})?( %|k|M)?$|^\de-?\d+$/.test(t);
+  for (const axis of ['loss', 'accuracy', 'params'] as const)
+    assert.ok(l[axis].every(round), `${what}: ${axis} ticks are round numbers: ${l[axis].join(', ')}`);
+  assert.ok(
+    l.accuracy.every((t) => t.endsWith(' %')),
+    `${what}: accuracy in percent: ${l.accuracy.join(', ')}`,
+  );
+  assert.ok(
+    l.params.some((t) => /k$/.test(t)),
+    `${what}: parameter counts as 412k: ${l.params.join(', ')}`,
+  );
+  // two charts a row at 1400 px, each using its half of the page (not a fixed 720 px)
+  assert.ok(
+    l.charts.every((w) => w > 600),
+    `${what}: chart widths ${l.charts.join(', ')}`,
+  );
+}
+
+test(
+  'report.html at 1400 px in Chromium, main job and a Teachable Machine-sized model: nothing clipped or covered, round ticks, blocks (screenshots)',
+  { skip: !CHROMIUM && 'no Chromium (apt-get install chromium)' },
+  async () => {
+    const dir = tempDir();
+    // the main job's schedule, on fewer digits
+    const run = join(dir, 'main');
+    const r = cli(['train', '-s', 'schedules/progressive.yaml', '--samples', '192', '--out', run, '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    const main = layoutOf(join(run, 'report.html'), join(ARTIFACTS, 'report-main-job-1400.png'));
+    assertReadable(main, 'main job');
+    // the heat maps: a row per block (stem, layer1–3, head), every layer behind <details>
+    assert.deepEqual(
+      main.heatRows.filter((_, i) => i % 2 === 0),
+      [5, 5],
+    );
+    const html = readFileSync(join(run, 'report.html'), 'utf8');
+    assert.match(html, /<summary>layer3 <span class="n">\(\d+\)<\/span><\/summary>/, 'gradient table by block');
+
+    const tm = join(ROOT, '../shared/models/tm-nail-biting/model.json');
+    if (!existsSync(tm)) return;
+    // the TM MobileNetV2's 150 real layer paths, in a run's events written as a three-stage run writes them
+    const { listLayers } = await import('../src/model/layers.js');
+    const { loadModel } = await import('../src/model/io.js');
+    const tf = await import('../src/tf.js');
+    await tf.setBackend('cpu');
+    const paths = listLayers(await loadModel(tm))
+      .filter((l) => !l.isContainer && l.trainableParams > 0)
+      .map((l) => l.path);
+    const page = join(dir, 'tm', 'report.html');
+    mkdirSync(dirname(page));
+    writeFileSync(page, renderReport(tmRun(paths), { schedule: 'photos-mobilenet' }));
+    const big = layoutOf(page, join(ARTIFACTS, 'report-teachable-machine-1400.png'));
+    assertReadable(big, 'Teachable Machine');
+    const blocks = big.heatRows[0]!;
+    assert.ok(blocks >= 18 && blocks <= 22, `${blocks} block rows for ${paths.length} layers`);
+    assert.equal(big.heatRows[1], paths.length, 'every layer in the map behind <details>');
+  },
+);
+
+/** A three-stage run over `paths` (15 epochs; stages unfreeze the last 3 blocks, then everything). */
+function tmRun(paths: string[]): RunEvent[] {
+  const ev: RunEvent[] = [];
+  const stages = [
+    ['head', 1, 5, paths.filter((p) => p.startsWith('sequential_3'))],
+    ['last-blocks', 6, 10, paths.filter((p) => /block_1[56]|Conv_1|sequential_3/.test(p))],
+    ['all', 11, 15, paths],
+  ] as const;
+  stages.forEach(([stage, first, last, on], stageIndex) => {
+    const params = on.length * 2_750;
+    ev.push({
+      type: 'stage-start',
+      stageIndex,
+      stage,
+      firstEpoch: first,
+      lastEpoch: last,
+      trainable: [...on],
+      trainableParams: params,
+      groups: [{ id: 'stage', lr: 10 ** -(3 + stageIndex), variables: on.length, kept: false }],
+      frozenBatchNorm: 0,
+    });
+    ev.push({
+      type: 'gradient-report',
+      stageIndex,
+      stage,
+      step: 0,
+      layers: on.map((path, i) => ({ path, norm: 10 ** (-3 + (i % 7) / 3), trainable: true })),
+      warnings: [],
+    });
+    for (let epoch = first; epoch <= last; epoch++) {
+      ev.push({
+        type: 'layer-telemetry',
+        stageIndex,
+        stage,
+        epoch,
+        since: 'stage-start',
+        layers: paths.map((path, i) =>
+          on.includes(path)
+            ? { path, trainable: true, gradNorm: 10 ** (-4 + (i % 11) / 4), change: 1e-3 * (epoch - first + 1) }
+            : { path, trainable: false, change: 0 },
+        ),
+      });
+      ev.push({
+        type: 'epoch-end',
+        stage,
+        stageIndex,
+        epoch,
+        lr: 10 ** -(3 + stageIndex),
+        groupLrs: [10 ** -(3 + stageIndex)],
+        trainableParams: params,
+        loss: 0.9 / epoch,
+        acc: 0.6 + epoch / 40,
+        valLoss: 1 / epoch,
+        valAcc: 0.55 + epoch / 40,
+        seconds: 12,
+        samplesPerSec: 25,
+      });
+    }
+  });
+  return ev;
+}

@@ -4,6 +4,8 @@ import { telemetrySection } from './heatmap.js';
 import { lrFindChart } from './lr-find.js';
 import { backendLabel, type RunEvent } from '../core/events.js';
 import type { RunSummary } from '../core/summary.js';
+import { fmtCount } from '../core/format.js';
+import { pathBlocks } from '../core/blocks.js';
 
 type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
@@ -27,28 +29,84 @@ export interface Marker {
 const fmtNum = (v: number) =>
   v === 0 ? '0' : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2 ? v.toExponential(0) : String(+v.toPrecision(3));
 
-/** One line chart as an SVG element; `log` uses a log10 y axis. Data attributes let tests count points. */
+/** Axis ticks at round numbers (1, 2 or 5 × 10^k apart) from at or below lo to at or above hi, about `n`. */
+export function niceTicks(lo: number, hi: number, n = 5): number[] {
+  const raw = (hi - lo) / Math.max(1, n - 1);
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * p).find((k) => k >= raw) ?? 10 * p;
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.max(first + 1, Math.ceil(hi / step - 1e-9));
+  return Array.from({ length: last - first + 1 }, (_, k) => +((first + k) * step).toPrecision(12));
+}
+
+/** Log-axis ticks (in log10 units): whole decades, with 2 and 5 between them when there are few. */
+function logTicks(lo: number, hi: number): number[] {
+  const decades = Math.max(1, Math.ceil(hi - 1e-9) - Math.floor(lo + 1e-9));
+  const per = decades <= 2 ? [1, 2, 5] : [1];
+  const out: number[] = [];
+  for (let d = Math.floor(lo + 1e-9); d <= Math.ceil(hi - 1e-9); d++) for (const k of per) out.push(d + Math.log10(k));
+  const inside = out.filter((t) => t >= Math.floor(lo + 1e-9) && t <= Math.ceil(hi - 1e-9));
+  return inside.length >= 2 ? inside : [Math.floor(lo), Math.floor(lo) + 1];
+}
+
+export interface ChartOptions {
+  /** log10 y axis. */
+  log?: boolean;
+  width?: number;
+  height?: number;
+  xLabel?: string;
+  xTick?: (x: number) => string;
+  /** How y tick labels are written (default: 3 significant digits). */
+  yTick?: (y: number) => string;
+}
+
+/** The legend as rows of entries in the top margin, clear of the plot and its markers: rows and height. */
+function legendRows(series: readonly Series[], width: number): string[][] {
+  const rows: string[][] = [[]];
+  let used = 0;
+  for (const s of series) {
+    const w = 24 + s.name.length * 6.2;
+    if (used + w > width && rows.at(-1)!.length > 0) {
+      rows.push([]);
+      used = 0;
+    }
+    rows.at(-1)!.push(s.name);
+    used += w;
+  }
+  return series.length ? rows : [];
+}
+
+/**
+ * One line chart as an SVG element. Data attributes let tests count points; the SVG scales to its
+ * container's width (viewBox), and the legend sits above the plot so stage markers never cover it.
+ */
 export function lineChart(
   id: string,
   title: string,
   series: readonly Series[],
   markers: readonly Marker[],
-  opts: { log?: boolean; width?: number; height?: number; xLabel?: string; xTick?: (x: number) => string } = {},
+  opts: ChartOptions = {},
 ): string {
   const W = opts.width ?? 720;
-  const H = opts.height ?? 260;
   const m = { l: 64, r: 16, t: 28, b: 36 };
+  const legend = legendRows(series, W - m.l - m.r);
+  m.t += legend.length * 14;
+  const H = (opts.height ?? 260) + legend.length * 14;
   const all = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y) && (!opts.log || y > 0));
   const xs = [...all.map(([x]) => x), ...markers.map((k) => k.x)];
   const x0 = Math.min(...xs, 0.5);
   const x1 = Math.max(...xs, x0 + 1);
   const tf = (y: number) => (opts.log ? Math.log10(y) : y);
-  let y0 = Math.min(...all.map(([, y]) => tf(y)));
-  let y1 = Math.max(...all.map(([, y]) => tf(y)));
-  if (!Number.isFinite(y0)) [y0, y1] = [0, 1];
-  if (y1 - y0 < 1e-12) [y0, y1] = [y0 - 0.5, y1 + 0.5];
+  let lo = Math.min(...all.map(([, y]) => tf(y)));
+  let hi = Math.max(...all.map(([, y]) => tf(y)));
+  if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
+  if (hi - lo < 1e-12) [lo, hi] = [lo - 0.5, hi + 0.5];
+  const ticks = opts.log ? logTicks(lo, hi) : niceTicks(lo, hi);
+  const y0 = Math.min(ticks[0]!, lo);
+  const y1 = Math.max(ticks.at(-1)!, hi);
   const px = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
-  const py = (y: number) => H - m.b - ((tf(y) - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const pyT = (t: number) => H - m.b - ((t - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const py = (y: number) => pyT(tf(y));
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${id}" data-chart="${id}" data-points="${all.length}" data-markers="${markers.length}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -56,23 +114,34 @@ export function lineChart(
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#444"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#444"/>`,
   ];
-  for (let k = 0; k <= 4; k++) {
-    const v = y0 + ((y1 - y0) * k) / 4;
-    const y = H - m.b - ((H - m.t - m.b) * k) / 4;
-    const label = opts.log ? fmtNum(10 ** v) : fmtNum(v);
+  const yLabel = opts.yTick ?? fmtNum;
+  for (const t of ticks) {
+    const y = pyT(t);
+    const label = opts.log ? fmtNum(+(10 ** t).toPrecision(3)) : yLabel(t);
     out.push(`<line x1="${m.l - 4}" y1="${y}" x2="${W - m.r}" y2="${y}" stroke="#eee"/>`);
-    out.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${label}</text>`);
+    out.push(`<text class="y-tick" x="${m.l - 6}" y="${y + 4}" text-anchor="end">${esc(label)}</text>`);
   }
   const first = Math.ceil(x0);
   const stepX = Math.max(1, Math.ceil((Math.floor(x1) - first) / 12));
   for (let x = first; x <= x1; x += stepX)
-    out.push(`<text x="${px(x)}" y="${H - m.b + 14}" text-anchor="middle">${esc(opts.xTick?.(x) ?? String(x))}</text>`);
+    out.push(
+      `<text class="x-tick" x="${px(x)}" y="${H - m.b + 14}" text-anchor="middle">${esc(opts.xTick?.(x) ?? String(x))}</text>`,
+    );
   out.push(`<text x="${(W + m.l) / 2}" y="${H - 4}" text-anchor="middle">${esc(opts.xLabel ?? 'epoch')}</text>`);
-  for (const k of markers) {
+  // a label that would run into the one before it (stages a few epochs apart) goes a line lower; near the
+  // right edge a label is written leftwards of its line, inside the plot
+  const ends: number[] = [];
+  for (const k of [...markers].sort((a, b) => a.x - b.x)) {
     const color = k.kind === 'stage' ? '#888' : k.kind === 'guard' ? '#d62728' : '#ff7f0e';
+    const width = k.label.length * 6.2;
+    const leftwards = px(k.x) + 3 + width > W - m.r;
+    const [from, to] = leftwards ? [px(k.x) - 3 - width, px(k.x) - 3] : [px(k.x) + 3, px(k.x) + 3 + width];
+    let row = ends.findIndex((end) => end + 8 < from);
+    if (row < 0) row = ends.push(0) - 1;
+    ends[row] = to;
     out.push(
       `<line class="${k.kind}-marker" data-label="${esc(k.label)}" x1="${px(k.x)}" y1="${m.t}" x2="${px(k.x)}" y2="${H - m.b}" stroke="${color}" stroke-dasharray="4 3"/>`,
-      `<text x="${px(k.x) + 3}" y="${m.t + 10}" fill="${color}">${esc(k.label)}</text>`,
+      `<text class="marker-label" x="${leftwards ? to : from}" y="${m.t + 10 + row * 12}" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke"${leftwards ? ' text-anchor="end"' : ''}>${esc(k.label)}</text>`,
     );
   }
   series.forEach((s, i) => {
@@ -84,14 +153,25 @@ export function lineChart(
       d += s.step ? `H${px(pts[k]![0])}V${py(pts[k]![1])}` : `L${px(pts[k]![0])},${py(pts[k]![1])}`;
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
     for (const [x, y] of pts) out.push(`<circle class="pt" cx="${px(x)}" cy="${py(y)}" r="2.5" fill="${color}"/>`);
-    out.push(
-      `<rect x="${W - m.r - 170}" y="${m.t + 4 + i * 14}" width="10" height="3" fill="${color}"/>`,
-      `<text x="${W - m.r - 156}" y="${m.t + 9 + i * 14}">${esc(s.name)}</text>`,
-    );
+  });
+  let k = 0;
+  legend.forEach((row, r) => {
+    let x = m.l;
+    for (const name of row) {
+      const color = COLORS[k++ % COLORS.length]!;
+      const y = 24 + r * 14;
+      out.push(
+        `<rect x="${x}" y="${y + 2}" width="12" height="3" fill="${color}"/>`,
+        `<text class="legend" x="${x + 16}" y="${y + 7}">${esc(name)}</text>`,
+      );
+      x += 24 + name.length * 6.2;
+    }
   });
   out.push('</svg>');
   return out.join('\n');
 }
+
+const percent = (v: number) => `${+(v * 100).toPrecision(3)} %`;
 
 export interface ReportCharts {
   loss: string;
@@ -159,6 +239,7 @@ export function runCharts(events: readonly RunEvent[]): ReportCharts {
         { name: 'val acc', points: pts((e) => e.valAcc) },
       ],
       markers,
+      { yTick: percent },
     ),
     lr: lineChart('lr', 'Learning rate per lr group (log scale, as applied)', lrSeries, markers, { log: true }),
     params: lineChart(
@@ -166,14 +247,36 @@ export function runCharts(events: readonly RunEvent[]): ReportCharts {
       'Trainable parameters',
       [{ name: 'trainable params', points: pts((e) => e.trainableParams), step: true }],
       markers,
+      { yTick: fmtCount },
     ),
   };
 }
 
-const table = (head: string[], rows: (string | number)[][]) =>
-  `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`)
+/** A table; `head` null for a key/value table (its first column as row headers, no empty header row). */
+const table = (head: string[] | null, rows: (string | number)[][]) =>
+  `<table>${head ? `<tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>` : ''}${rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => (head === null && i === 0 ? `<th>${esc(String(c))}</th>` : `<td>${esc(String(c))}</td>`)).join('')}</tr>`,
+    )
     .join('')}</table>`;
+
+const fmtNorm = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : 'not finite');
+
+/**
+ * One gradient report as a row per block (its norm: the square root of its layers' squared norms, so the
+ * rows compare as the layers do), each opening into its layers, largest first; blocks in model order.
+ */
+function gradientTable(r: Ev<'gradient-report'>): string {
+  const norm = new Map(r.layers.map((l) => [l.path, l.norm]));
+  const rows = pathBlocks(r.layers.map((l) => l.path)).map((b) => {
+    const total = Math.sqrt(b.paths.reduce((a, p) => a + norm.get(p)! ** 2, 0));
+    const inner = [...b.paths].sort((x, y) => norm.get(y)! - norm.get(x)!);
+    const detail = inner.map((p) => `<tr><td class="sub">${esc(p)}</td><td>${fmtNorm(norm.get(p)!)}</td></tr>`);
+    return `<tbody class="block"><tr><td><details><summary>${esc(b.name)} <span class="n">(${b.paths.length})</span></summary><table class="inner">${detail.join('')}</table></details></td><td>${fmtNorm(total)}</td></tr></tbody>`;
+  });
+  return `<table class="grad"><tr><th>block (click for its layers)</th><th>gradient norm</th></tr>${rows.join('')}</table>`;
+}
 
 /** The whole report page. */
 export function renderReport(events: readonly RunEvent[], summary: Partial<RunSummary> = {}): string {
@@ -211,34 +314,37 @@ export function renderReport(events: readonly RunEvent[], summary: Partial<RunSu
   const stageRows = starts.map((s) => [
     s.stage,
     `${s.firstEpoch}–${s.lastEpoch}`,
-    s.trainableParams.toLocaleString('en-US'),
+    fmtCount(s.trainableParams),
     s.groups
       .map(
         (g) =>
           `${s.groups.length > 1 && g.id ? `${g.id} ` : ''}${g.lr.toExponential(1)}${g.kept ? ' (state kept)' : ''}`,
       )
       .join(', '),
-    s.trainable.length > 12
-      ? `${s.trainable.slice(0, 12).join(', ')} … (${s.trainable.length})`
-      : s.trainable.join(', '),
+    // by block, in model order: 'layer3 (10), head (3)' instead of a 150-name list
+    pathBlocks(s.trainable)
+      .map((b) => (b.paths.length > 1 ? `${b.name} (${b.paths.length})` : b.name))
+      .join(', '),
     s.skippedUnfreeze ? 'unfreeze skipped (guard)' : '',
   ]);
-  const gradBlocks = reports.map((r) => {
-    const top = [...r.layers].sort((a, b) => b.norm - a.norm);
-    return `<h3>${esc(r.stage)} (step ${r.step})</h3>${table(
-      ['layer', 'gradient norm'],
-      top.map((l) => [l.path, Number.isFinite(l.norm) ? l.norm.toExponential(2) : 'not finite']),
-    )}${r.warnings.map((w) => `<p class="warn">⚠ ${esc(w)}</p>`).join('')}`;
-  });
+  const gradBlocks = reports.map(
+    (r) =>
+      `<h3>${esc(r.stage)} (step ${r.step})</h3>${gradientTable(r)}${r.warnings.map((w) => `<p class="warn">⚠ ${esc(w)}</p>`).join('')}`,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>freezeflow report: ${esc(header[0]![1])}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:24px;max-width:1500px;color:#222}
-table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;font-size:13px}
-th{background:#f4f4f4}.charts{display:flex;flex-wrap:wrap;gap:12px}.warn{color:#b00}
+body{font-family:system-ui,sans-serif;margin:24px;color:#222}
+table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;font-size:13px;vertical-align:top}
+th{background:#f4f4f4}.warn{color:#b00}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:12px}
+.charts svg.chart{width:100%;height:auto}.heat{overflow-x:auto}.caption{font-size:12px;color:#555;margin:2px 0 12px}
+summary{cursor:pointer}.n{color:#888}table.inner{margin:4px 0 0 12px}table.inner td{border:none;padding:1px 8px}
+td.sub{font-family:ui-monospace,monospace;font-size:12px}
+.heats{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:12px}
 </style></head><body>
 <h1>freezeflow run: ${esc(header[0]![1])}</h1>
-${table(['', ''], header)}
+${table(null, header)}
 <div class="charts">
 ${charts.loss}
 ${charts.accuracy}
@@ -246,7 +352,7 @@ ${charts.lr}
 ${charts.params}
 </div>
 <h2>Stages</h2>
-${table(['stage', 'epochs', 'trainable params', 'lr groups', 'trainable layers', ''], stageRows)}
+${table(['stage', 'epochs', 'trainable params', 'lr groups', 'trainable blocks (layers)', 'note'], stageRows)}
 ${
   caches.length
     ? `<h2>Feature cache</h2>${table(
@@ -287,10 +393,14 @@ ${gradBlocks.join('\n')}
 `;
 }
 
-/** The charts stacked into one SVG (for `report --png`). */
+/** The charts stacked into one SVG (for `report --png`), each at its own height. */
 export function chartsSvg(events: readonly RunEvent[]): string {
   const c = runCharts(events);
-  const parts = [c.loss, c.accuracy, c.lr, c.params];
-  const body = parts.map((svg, i) => `<g transform="translate(0, ${i * 270})">${svg}</g>`).join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="${parts.length * 270}">${body}</svg>`;
+  let y = 0;
+  const body = [c.loss, c.accuracy, c.lr, c.params].map((svg) => {
+    const at = y;
+    y += Number(/ height="(\d+)"/.exec(svg)![1]);
+    return `<g transform="translate(0, ${at})">${svg}</g>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="${y}">${body.join('\n')}</svg>`;
 }

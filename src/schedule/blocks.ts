@@ -4,45 +4,15 @@
 // its parent path; a key that comes back after others (Conv1, bn_Conv1, Conv1_relu) pulls what lies
 // between into one block, and layers without weights join the block before them.
 import type { LayerInfo } from './plan.js';
+import { blockKey, spans } from '../core/blocks.js';
+
+export { blockKey, pathBlocks } from '../core/blocks.js';
 
 export interface Block {
   name: string;
   /** Layer paths, in model order. */
   layers: string[];
   params: number;
-}
-
-/** The block key of one layer path. */
-export function blockKey(path: string): string {
-  const cut = path.lastIndexOf('/');
-  const [parent, name] = cut < 0 ? ['', path] : [path.slice(0, cut + 1), path.slice(cut + 1)];
-  const words = name.split(/[._]/);
-  const numbered = words.findIndex((w) => /\d/.test(w));
-  // a word that is only a number ('features.3') belongs to the word before it
-  const end = numbered < 0 ? 1 : numbered + 1;
-  return (
-    parent +
-    name
-      .split(/(?<=[._])/)
-      .slice(0, end)
-      .join('')
-      .replace(/[._]$/, '')
-  );
-}
-
-/** Index ranges [first, last] of blocks over consecutive keys: a key that comes back pulls the keys between in. */
-function spans(keys: readonly string[]): [number, number][] {
-  const last = new Map(keys.map((k, i) => [k, i]));
-  const out: [number, number][] = [];
-  let start = 0;
-  let reach = -1;
-  for (let i = 0; i < keys.length; i++) {
-    reach = Math.max(reach, last.get(keys[i]!)!);
-    if (i < reach) continue;
-    out.push([start, i]);
-    start = i + 1;
-  }
-  return out;
 }
 
 /** The body's blocks (the new head left out), input to output. */
@@ -66,13 +36,4 @@ export function modelBlocks(layers: readonly LayerInfo[]): Block[] {
   const params = head.reduce((n, l) => n + l.trainableParams + l.nonTrainableParams, 0);
   const tail = head.length ? [{ name: 'head', layers: head.map((l) => l.path), params }] : [];
   return [...backboneBlocks(layers), ...tail];
-}
-
-/**
- * Blocks over layer paths alone, as a run's events name them (the layers with weights): the same keys,
- * with everything under head/ as one block 'head'. Order kept; for reports that group rows.
- */
-export function pathBlocks(paths: readonly string[]): { name: string; paths: string[] }[] {
-  const keys = paths.map((p) => (p.startsWith('head/') ? 'head' : blockKey(p)));
-  return spans(keys).map(([first, last]) => ({ name: keys[first]!, paths: paths.slice(first, last + 1) }));
 }
