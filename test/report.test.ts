@@ -106,6 +106,13 @@ test('train writes report.html; report regenerates it and renders a PNG', () => 
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
 
+/** Headless Chromium with `args` (a page to dump or to screenshot). */
+const chromium = (args: string[]) =>
+  spawnSync(CHROMIUM!, ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+
 test(
   'report.html in a real browser: charts render with the right points and markers (screenshot)',
   { skip: !CHROMIUM && 'no Chromium (apt-get install chromium)' },
@@ -113,8 +120,7 @@ test(
     const dir = tempDir();
     const page = join(dir, 'report.html');
     writeFileSync(page, renderReport(syntheticRun(), { schedule: 'browser' }));
-    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars'];
-    const dom = spawnSync(CHROMIUM!, [...flags, '--dump-dom', `file://${page}`], { encoding: 'utf8', timeout: 60_000 });
+    const dom = chromium(['--dump-dom', `file://${page}`]);
     assert.equal(dom.status, 0, dom.stderr);
     // the DOM the browser built (not our string): four SVG charts, 10 loss points, 2 stage markers each
     assert.equal(count(dom.stdout, /<svg[^>]*class="chart"/g), 4);
@@ -125,10 +131,7 @@ test(
     assert.equal(count(loss, /class="pt"/g), 10);
     assert.equal(count(loss, /class="stage-marker"/g), 2);
     const shot = join(dir, 'shot.png');
-    const s = spawnSync(CHROMIUM!, [...flags, `--screenshot=${shot}`, '--window-size=1500,1400', `file://${page}`], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const s = chromium([`--screenshot=${shot}`, '--window-size=1500,1400', `file://${page}`]);
     assert.equal(s.status, 0, s.stderr);
     const stats = await sharp(shot).stats();
     // not a blank page: the charts' coloured lines are there
@@ -295,11 +298,7 @@ interface Layout {
 function layoutOf(page: string, shot: string, width = 1400): Layout {
   const probed = page.replace('.html', '.probe.html');
   writeFileSync(probed, readFileSync(page, 'utf8').replace('</body>', `${LAYOUT_PROBE}</body>`));
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars'];
-  const dom = spawnSync(CHROMIUM!, [...flags, `--window-size=${width},1000`, '--dump-dom', `file://${probed}`], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const dom = chromium([`--window-size=${width},1000`, '--dump-dom', `file://${probed}`]);
   assert.equal(dom.status, 0, dom.stderr);
   // the last match: the script's own text names the element too
   const json = [...dom.stdout.matchAll(/<pre id="probe">(.*?)<\/pre>/gs)].at(-1)?.[1];
@@ -307,14 +306,7 @@ function layoutOf(page: string, shot: string, width = 1400): Layout {
   const layout = JSON.parse(json.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>')) as Layout;
   mkdirSync(dirname(shot), { recursive: true });
   const height = Math.min(layout.height, 16_000);
-  const s = spawnSync(
-    CHROMIUM!,
-    [...flags, `--screenshot=${shot}`, `--window-size=${width},${height}`, `file://${page}`],
-    {
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
+  const s = chromium([`--screenshot=${shot}`, `--window-size=${width},${height}`, `file://${page}`]);
   assert.equal(s.status, 0, s.stderr);
   return layout;
 }

@@ -7,7 +7,7 @@ import { EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { loadModel } from '../model/io.js';
 import { listLayers, type LayerEntry } from '../model/layers.js';
 import { compilePattern, moduleAncestors } from '../schedule/patterns.js';
-import { blockKey, pathBlocks } from '../schedule/blocks.js';
+import { blockKey, pathBlocks } from '../core/blocks.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan, nearestNames, type ResolvedStage } from '../schedule/plan.js';
 import { buildFineTuneModel, classCountHint } from '../model/finetune.js';

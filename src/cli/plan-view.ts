@@ -4,6 +4,7 @@ import type { ChalkInstance } from 'chalk';
 import { describeHead } from '../schedule/heads/index.js';
 import { epochLrs, type LayerInfo, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { modelBlocks } from '../schedule/blocks.js';
+import { commonParent } from '../core/blocks.js';
 import { sparkline } from '../schedule/lr.js';
 import { describeScheduler } from '../schedule/schedulers/index.js';
 import { optimizerKind } from '../schedule/optimizers/index.js';
@@ -23,14 +24,6 @@ const lrSpan = (lrs: number[]) => {
   const hi = Math.max(...lrs);
   return lo === hi ? fmtLr(lo) : `${fmtLr(lo)}–${fmtLr(hi)}`;
 };
-
-/** The longest path prefix ending in '/' that every name shares ('' when none). */
-function commonParent(names: readonly string[]): string {
-  if (names.length === 0) return '';
-  let p = names[0]!.slice(0, names[0]!.lastIndexOf('/') + 1);
-  while (p && !names.every((n) => n.startsWith(p))) p = p.slice(0, p.slice(0, -1).lastIndexOf('/') + 1);
-  return p;
-}
 
 /**
  * A stage's trainable layers a line per block ('● layer3  6/6 layers, 48.2k params, lr 1e-4'; ◐ when only

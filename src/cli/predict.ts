@@ -14,10 +14,6 @@ export interface PredictOptions {
 }
 
 const note = (line: string) => process.stderr.write(`freezeflow: note: ${line}\n`);
-const threads = () => {
-  const n = threadsSetting();
-  return n === undefined ? {} : { threads: n };
-};
 
 function printRaw(rows: { file: string; output: number[] }[], json?: boolean): void {
   if (json)
@@ -31,7 +27,7 @@ function failures(errors: FileError[]): number {
 }
 
 export async function runPredict(images: string[], opts: PredictOptions): Promise<number> {
-  const r = await predictImages(opts.model, images, { ...opts, ...threads() });
+  const r = await predictImages(opts.model, images, { ...opts, threads: threadsSetting() });
   r.notes.forEach(note);
   if (opts.raw) {
     printRaw(r.predictions, opts.json);
@@ -60,7 +56,7 @@ export interface EvaluateOptions {
 }
 
 export async function runEvaluate(opts: EvaluateOptions): Promise<number> {
-  const { notes, ...report } = await evaluateFolder(opts.model, opts.data, { ...opts, ...threads() });
+  const { notes, ...report } = await evaluateFolder(opts.model, opts.data, { ...opts, threads: threadsSetting() });
   notes.forEach(note);
   for (const s of report.skipped) process.stderr.write(`freezeflow: skipped ${s.path}: ${s.reason}\n`);
   if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -36,6 +36,14 @@ export function spans(keys: readonly string[]): [number, number][] {
   return out;
 }
 
+/** The longest path prefix ending in '/' that every name shares ('' when none): a nested model's parents. */
+export function commonParent(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  let p = names[0]!.slice(0, names[0]!.lastIndexOf('/') + 1);
+  while (p && !names.every((n) => n.startsWith(p))) p = p.slice(0, p.slice(0, -1).lastIndexOf('/') + 1);
+  return p;
+}
+
 /**
  * Blocks over layer paths alone, as a run's events name them (the layers with weights): the same keys,
  * with everything under head/ as one block 'head'. Order kept; for reports that group rows.

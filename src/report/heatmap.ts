@@ -3,8 +3,8 @@
 // opens below it, so a 150-layer model stays readable. Frozen cells are grey; a frozen layer that moved is
 // the one alarm, drawn apart from the scale (a red ring), never a colour the scale also uses.
 import type { RunEvent } from '../core/events.js';
-import { pathBlocks } from '../core/blocks.js';
-import { esc } from './html.js';
+import { commonParent, pathBlocks } from '../core/blocks.js';
+import { CHAR_W, esc } from './html.js';
 
 type Telemetry = Extract<RunEvent, { type: 'layer-telemetry' }>;
 type LayerRow = Telemetry['layers'][number];
@@ -40,10 +40,11 @@ function cellOf(layers: LayerRow[], metric: 'grad' | 'change'): Cell | undefined
 }
 
 function heatmap(title: string, epochs: Telemetry[], rows: MapRow[], metric: 'grad' | 'change'): string {
+  const byPath = epochs.map((e) => new Map(e.layers.map((l) => [l.path, l])));
   const grid = rows.map((r) =>
-    epochs.map((e) =>
+    byPath.map((at) =>
       cellOf(
-        e.layers.filter((l) => r.paths.includes(l.path)),
+        r.paths.flatMap((p) => at.get(p) ?? []),
         metric,
       ),
     ),
@@ -52,7 +53,7 @@ function heatmap(title: string, epochs: Telemetry[], rows: MapRow[], metric: 'gr
   const lo = values.length ? Math.log10(Math.min(...values)) : 0;
   const hi = values.length ? Math.log10(Math.max(...values)) : 1;
   const cell = { w: Math.max(8, Math.min(28, 600 / epochs.length)), h: 14 };
-  const left = 10 + 6.2 * Math.max(8, ...rows.map((r) => r.label.length));
+  const left = 10 + CHAR_W * Math.max(8, ...rows.map((r) => r.label.length));
   const top = 40;
   const rects = grid.flatMap((row, y) =>
     row.map((c, x) => {
@@ -91,10 +92,7 @@ function heatmap(title: string, epochs: Telemetry[], rows: MapRow[], metric: 'gr
 
 /** A block's label: its name without the path its blocks share (sequential_1/model1/). */
 function shortLabels(rows: MapRow[]): MapRow[] {
-  const first = rows[0]?.label ?? '';
-  let p = first.slice(0, first.lastIndexOf('/') + 1);
-  while (p && !rows.every((r) => r.label.startsWith(p) || r.label === 'head'))
-    p = p.slice(0, p.slice(0, -1).lastIndexOf('/') + 1);
+  const p = commonParent(rows.filter((r) => r.label !== 'head').map((r) => r.label));
   return rows.map((r) => ({ ...r, label: r.label.startsWith(p) ? r.label.slice(p.length) : r.label }));
 }
 

@@ -60,20 +60,20 @@ export interface ChartOptions {
   yTick?: (y: number) => string;
 }
 
-/** The legend as rows of entries in the top margin, clear of the plot and its markers: rows and height. */
-function legendRows(series: readonly Series[], width: number): string[][] {
-  const rows: string[][] = [[]];
-  let used = 0;
+/** Width of one character of the charts' 11 px sans-serif text, for laying labels out before a browser does. */
+export const CHAR_W = 6.2;
+
+/** The legend's entries in rows in the top margin, clear of the plot and its markers: each one's x and row. */
+function legendEntries(series: readonly Series[], width: number): { name: string; x: number; row: number }[] {
+  const out: { name: string; x: number; row: number }[] = [];
+  let [x, row] = [0, 0];
   for (const s of series) {
-    const w = 24 + s.name.length * 6.2;
-    if (used + w > width && rows.at(-1)!.length > 0) {
-      rows.push([]);
-      used = 0;
-    }
-    rows.at(-1)!.push(s.name);
-    used += w;
+    const w = 24 + s.name.length * CHAR_W;
+    if (x + w > width && x > 0) [x, row] = [0, row + 1];
+    out.push({ name: s.name, x, row });
+    x += w;
   }
-  return series.length ? rows : [];
+  return out;
 }
 
 /**
@@ -89,9 +89,10 @@ export function lineChart(
 ): string {
   const W = opts.width ?? 720;
   const m = { l: 64, r: 16, t: 28, b: 36 };
-  const legend = legendRows(series, W - m.l - m.r);
-  m.t += legend.length * 14;
-  const H = (opts.height ?? 260) + legend.length * 14;
+  const legend = legendEntries(series, W - m.l - m.r);
+  const legendH = legend.length ? (legend.at(-1)!.row + 1) * 14 : 0;
+  m.t += legendH;
+  const H = (opts.height ?? 260) + legendH;
   const all = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y) && (!opts.log || y > 0));
   const xs = [...all.map(([x]) => x), ...markers.map((k) => k.x)];
   const x0 = Math.min(...xs, 0.5);
@@ -133,7 +134,7 @@ export function lineChart(
   const ends: number[] = [];
   for (const k of [...markers].sort((a, b) => a.x - b.x)) {
     const color = k.kind === 'stage' ? '#888' : k.kind === 'guard' ? '#d62728' : '#ff7f0e';
-    const width = k.label.length * 6.2;
+    const width = k.label.length * CHAR_W;
     const leftwards = px(k.x) + 3 + width > W - m.r;
     const [from, to] = leftwards ? [px(k.x) - 3 - width, px(k.x) - 3] : [px(k.x) + 3, px(k.x) + 3 + width];
     let row = ends.findIndex((end) => end + 8 < from);
@@ -154,18 +155,13 @@ export function lineChart(
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
     for (const [x, y] of pts) out.push(`<circle class="pt" cx="${px(x)}" cy="${py(y)}" r="2.5" fill="${color}"/>`);
   });
-  let k = 0;
-  legend.forEach((row, r) => {
-    let x = m.l;
-    for (const name of row) {
-      const color = COLORS[k++ % COLORS.length]!;
-      const y = 24 + r * 14;
-      out.push(
-        `<rect x="${x}" y="${y + 2}" width="12" height="3" fill="${color}"/>`,
-        `<text class="legend" x="${x + 16}" y="${y + 7}">${esc(name)}</text>`,
-      );
-      x += 24 + name.length * 6.2;
-    }
+  legend.forEach(({ name, x, row }, k) => {
+    const color = COLORS[k % COLORS.length]!;
+    const y = 24 + row * 14;
+    out.push(
+      `<rect x="${m.l + x}" y="${y + 2}" width="12" height="3" fill="${color}"/>`,
+      `<text class="legend" x="${m.l + x + 16}" y="${y + 7}">${esc(name)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');
@@ -337,11 +333,10 @@ export function renderReport(events: readonly RunEvent[], summary: Partial<RunSu
 body{font-family:system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;font-size:13px;vertical-align:top}
 th{background:#f4f4f4}.warn{color:#b00}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:12px}
+.charts,.heats{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:12px}
 .charts svg.chart{width:100%;height:auto}.heat{overflow-x:auto}.caption{font-size:12px;color:#555;margin:2px 0 12px}
 summary{cursor:pointer}.n{color:#888}table.inner{margin:4px 0 0 12px}table.inner td{border:none;padding:1px 8px}
 td.sub{font-family:ui-monospace,monospace;font-size:12px}
-.heats{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:12px}
 </style></head><body>
 <h1>freezeflow run: ${esc(header[0]![1])}</h1>
 ${table(null, header)}

@@ -6,7 +6,7 @@
 import type { LayerInfo } from './plan.js';
 import { blockKey, spans } from '../core/blocks.js';
 
-export { blockKey, pathBlocks } from '../core/blocks.js';
+export { blockKey } from '../core/blocks.js';
 
 export interface Block {
   name: string;

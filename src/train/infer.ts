@@ -55,7 +55,7 @@ export interface EvaluateResult extends ClassificationReport {
 }
 
 async function open(model: string, o: UseOptions): Promise<{ t: TrainedModel; notes: string[] }> {
-  await initBackend(backendChoice(o.backend ?? 'auto'), o.threads ? { threads: o.threads } : {});
+  await initBackend(backendChoice(o.backend ?? 'auto'), { threads: o.threads });
   const t = await loadTrained(model, o.checkpoint);
   const notes: string[] = [];
   if (t.teachableMachine)
