@@ -8,6 +8,7 @@ import { registerSimdKernels } from './kernels/index.js';
 import { defaultThreads, enableWasmThreads, threadsUnsupported, unrefPoolWorkers } from './wasm-threads.js';
 import { probeWebgpu, registerWebgpu } from './webgpu.js';
 import { BackendUnavailableError } from './errors.js';
+import { guardWasmHeap, type EngineLike, type WasmBackendLike } from './wasm-alloc.js';
 
 export { probeWebgpu };
 
@@ -174,6 +175,7 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
         const ok = await use('wasm');
         threads.restore?.();
         if (ok) {
+          guardWasmHeap(tf.backend() as unknown as WasmBackendLike, tf.engine() as unknown as EngineLike);
           unrefPoolWorkers();
           const got = Math.max(1, wasm.getThreadsCount());
           const note = threads.note ?? (got < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);

@@ -1,17 +1,63 @@
-// Kernel outputs and scratch on tfjs' wasm heap, checked. tfjs-wasm's makeOutput does not look at what
-// malloc returned: when the 4 GB heap cannot grow it is 0, and a kernel that then writes there overwrites
-// the runtime's own data (with threads, its locks: the process spun forever instead of failing).
-import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+// tfjs-wasm's heap, guarded. Two ways a full 4 GB heap broke a run instead of ending it with our
+// out-of-memory line: malloc called from JavaScript returns 0, which tfjs-wasm does not check (the
+// kernel then writes over the runtime's own data at address 0); and a trap inside the module (malloc
+// itself running out of bounds, an abort from C++ new) can leave malloc's lock held on the threaded
+// build, so every free during tfjs' unwinding (tidy disposes the scope's tensors) waited forever.
+const GUARDED = Symbol('freezeflow.wasmGuard');
 
-interface Allocator<D extends DataType> {
-  makeOutput(shape: number[], dtype: D): TensorInfo;
-  getMemoryOffset(dataId: object): number;
+interface WasmModule {
+  _malloc(bytes: number): number;
+  onAbort?: (what: unknown) => void;
+  [GUARDED]?: true;
+}
+export interface WasmBackendLike {
+  wasm?: WasmModule;
+  dataIdMap: { delete(dataId: object): boolean };
+  disposeData(dataId: object, force?: boolean): boolean;
+  move(...args: unknown[]): void;
+}
+export interface EngineLike {
+  runKernelFunc(...args: unknown[]): unknown;
 }
 
-/** makeOutput, or an out-of-memory error (which the run reports as such) when the heap is full. */
-export function checkedOutput<D extends DataType>(b: Allocator<D>, shape: number[], dtype: D): TensorInfo {
-  const t = b.makeOutput(shape, dtype);
-  if (b.getMemoryOffset(t.dataId) === 0 && shape.every((d) => d > 0))
-    throw new Error(`out of memory: the wasm heap could not hold a [${shape.join(', ')}] ${dtype} tensor`);
-  return t;
+/**
+ * Guard the wasm backend (idempotent): a malloc of 0 throws, and after the module traps or aborts it is
+ * dead — disposing only forgets the tensor, and running a kernel says the module failed earlier.
+ */
+export function guardWasmHeap(backend: WasmBackendLike, engine: EngineLike): void {
+  const wasm = backend.wasm;
+  if (!wasm || wasm[GUARDED]) return;
+  wasm[GUARDED] = true;
+  let dead = false;
+  const die = (): void => {
+    dead = true;
+  };
+  const malloc = wasm._malloc.bind(wasm);
+  wasm._malloc = (bytes: number): number => {
+    const at = malloc(bytes);
+    if (at === 0 && bytes > 0) throw new Error(`out of memory: the wasm heap could not hold ${bytes} more bytes`);
+    return at;
+  };
+  const chained = wasm.onAbort;
+  wasm.onAbort = (what: unknown): void => (die(), chained?.(what));
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId, force) => (dead ? (backend.dataIdMap.delete(dataId), true) : dispose(dataId, force));
+  backend.move = watch(backend.move.bind(backend), die);
+  const run = engine.runKernelFunc.bind(engine);
+  engine.runKernelFunc = watch((...args: unknown[]) => {
+    if (dead) throw new WebAssembly.RuntimeError('memory access out of bounds (the wasm module failed earlier)');
+    return run(...args);
+  }, die);
+}
+
+/** f, calling die() before a WebAssembly trap leaves it. */
+function watch<A extends unknown[], R>(f: (...args: A) => R, die: () => void): (...args: A) => R {
+  return (...args: A): R => {
+    try {
+      return f(...args);
+    } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) die();
+      throw err;
+    }
+  };
 }

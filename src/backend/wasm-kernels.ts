@@ -1,6 +1,5 @@
 // Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK conv, transpose,
 // pad), so conv nets can be fine-tuned on wasm at close to forward-conv speed.
-import { checkedOutput } from './wasm-alloc.js';
 import * as tf from '../tf.js';
 import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '../tf.js';
 import { simdKernels } from './simd.js';
@@ -336,7 +335,7 @@ function maxPoolGrad(args: { inputs: NamedTensorInfoMap; backend: unknown; attrs
   const a = args.attrs as unknown as ConvAttrs & { filterSize: [number, number] | number };
   const [n, h, w, c] = input.shape as [number, number, number, number];
   const info = tf.backend_util.computePool2DInfo([n, h, w, c], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-  const out = checkedOutput(b, input.shape, 'float32');
+  const out = b.makeOutput(input.shape, 'float32');
   // views after makeOutput: allocating may grow (and so replace) the heap
   const x = b.typedArrayFromHeap(input);
   const g = b.typedArrayFromHeap(dy);
@@ -383,7 +382,7 @@ function reverse(args: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: N
   if (xInfo.dtype === 'string') return undefined;
   const shape = xInfo.shape;
   const axes = new Set(tf.util.parseAxisParam(args.attrs!['dims'] as number | number[], shape));
-  const out = checkedOutput(b, shape, xInfo.dtype);
+  const out = b.makeOutput(shape, xInfo.dtype);
   const x = b.typedArrayFromHeap(xInfo);
   const y = b.typedArrayFromHeap(out);
   if (axes.size === 0 || shape.length === 0) {
@@ -428,7 +427,7 @@ function slice(args: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: Nam
   const strides = tf.util.computeStrides(shape);
   const inner = k === shape.length - 1 ? 1 : strides[k]!;
   const run = size[k]! * inner;
-  const out = checkedOutput(b, size, x.dtype);
+  const out = b.makeOutput(size, x.dtype);
   const from = b.typedArrayFromHeap(x);
   const to = b.typedArrayFromHeap(out);
   const idx = new Array<number>(k).fill(0);
@@ -458,7 +457,7 @@ function clipByValueGrad(args: {
   const { dy: dyInfo, x: xInfo } = args.inputs as { dy: TensorInfo; x: TensorInfo };
   const lo = args.attrs!['clipValueMin'] as number;
   const hi = args.attrs!['clipValueMax'] as number;
-  const out = checkedOutput(b, xInfo.shape, 'float32');
+  const out = b.makeOutput(xInfo.shape, 'float32');
   const simd = simdKernels(b);
   if (simd) {
     const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);

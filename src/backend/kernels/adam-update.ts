@@ -2,7 +2,6 @@
 // freezeflow's SIMD module. tfjs' AdamOptimizer runs ~12 elementwise kernels per variable (each a pass
 // over memory and a kernel call); this is the same arithmetic in the same float32 order, so the result
 // is bit-identical (test). Used by the training step on the wasm backend (src/train/fused-adam.ts).
-import { checkedOutput } from '../wasm-alloc.js';
 import * as tf from '../../tf.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { simdKernels, type WasmBackend } from '../simd.js';
@@ -24,7 +23,7 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   if (!simd) throw new Error(`${ADAM_UPDATE}: the SIMD module is not loaded on this backend`);
   const { w, g, m, v, accBeta1, accBeta2 } = args.inputs as Record<string, TensorInfo>;
   const a = args.attrs as unknown as AdamUpdateAttrs;
-  const outs = [w!, m!, v!].map((t) => checkedOutput(b, t.shape, 'float32'));
+  const outs = [w!, m!, v!].map((t) => b.makeOutput(t.shape, 'float32'));
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
   simd.adam_update(
     at(w!),

@@ -2,7 +2,6 @@
 // normalisation and the whole backward pass (dx through μ and σ² included, dγ, dβ) each in one or two
 // passes over the activations. tfjs composes them from ~30 kernels per layer (moments, tiles,
 // broadcasts, and their gradients), which made BatchNorm most of a MobileNetV2 step on wasm.
-import { checkedOutput } from '../wasm-alloc.js';
 import * as tf from '../../tf.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { simdKernels, type WasmBackend } from '../simd.js';
@@ -28,7 +27,7 @@ function context(args: Args) {
     rows: tf.util.sizeFromShape(x.shape) / c,
     at: (t: TensorInfo | undefined) => (t ? b.getMemoryOffset(t.dataId) : 0),
     scratch: (n: number) => {
-      const t = checkedOutput(b, [n], 'float32');
+      const t = b.makeOutput([n], 'float32');
       scratch.push(t);
       return b.getMemoryOffset(t.dataId);
     },
@@ -38,8 +37,8 @@ function context(args: Args) {
 
 function moments(args: Args): TensorInfo[] {
   const k = context(args);
-  const [mean, variance] = [checkedOutput(k.b, [k.c], 'float32'), checkedOutput(k.b, [k.c], 'float32')];
-  k.simd.bn_moments(k.at(args.inputs['x']), k.at(mean), k.at(variance), k.scratch(k.c), k.rows, k.c);
+  const [mean, variance] = [k.b.makeOutput([k.c], 'float32'), k.b.makeOutput([k.c], 'float32')];
+  k.simd.bn_moments(k.at(args.inputs['x']), k.at(mean), k.at(variance), k.scratch(3 * k.c), k.rows, k.c);
   k.free();
   return [mean, variance];
 }
@@ -47,7 +46,7 @@ function moments(args: Args): TensorInfo[] {
 function normalize(args: Args): TensorInfo {
   const k = context(args);
   const { x, mean, variance, gamma, beta } = args.inputs;
-  const y = checkedOutput(k.b, x!.shape, 'float32');
+  const y = k.b.makeOutput(x!.shape, 'float32');
   const eps = (args.attrs as { epsilon: number }).epsilon;
   k.simd.bn_normalize(
     k.at(x),
@@ -68,10 +67,10 @@ function normalize(args: Args): TensorInfo {
 function backward(args: Args): TensorInfo[] {
   const k = context(args);
   const { x, dy, mean, variance, gamma } = args.inputs;
-  const dx = checkedOutput(k.b, x!.shape, 'float32');
-  const [dgamma, dbeta] = [checkedOutput(k.b, [k.c], 'float32'), checkedOutput(k.b, [k.c], 'float32')];
+  const dx = k.b.makeOutput(x!.shape, 'float32');
+  const [dgamma, dbeta] = [k.b.makeOutput([k.c], 'float32'), k.b.makeOutput([k.c], 'float32')];
   const eps = (args.attrs as { epsilon: number }).epsilon;
-  const s = k.scratch(5 * k.c);
+  const s = k.scratch(9 * k.c); // 2c doubles of block totals, then 5c floats
   k.simd.bn_backward(
     k.at(x),
     k.at(dy),

@@ -4,7 +4,6 @@
 // pixel's kh·kw·ci inputs, built chunk by chunk in scratch memory). The composed forms (transposes of
 // the activations and an XNNPACK product or a conv with an output-sized kernel, 3–15 GFLOP/s) stay the
 // fallback for NCHW.
-import { checkedOutput } from '../wasm-alloc.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { SIMD_CHUNK, simdCall, simdHelper } from '../simd.js';
 import { convInfo, registerDirect, type ConvAttrs } from '../wasm-kernels.js';
@@ -24,7 +23,7 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   const info = convInfo(shape, a.filterShape, a);
   const { top, left, bottom, right } = info.padInfo;
   const [sh, sw] = [info.strideHeight, info.strideWidth];
-  const out = checkedOutput(b, [kh, kw, ci, co], 'float32');
+  const out = b.makeOutput([kh, kw, ci, co], 'float32');
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
   if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top + left + bottom + right === 0) {
     simd.pointwise_filter_grad(at(x), at(dy), at(out), shape[0] * shape[1] * shape[2], ci, co);
@@ -33,7 +32,7 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   const cols = Math.ceil((kh * kw * ci) / 4) * 4;
   const rows = shape[0] * info.outHeight * info.outWidth;
   const temp: TensorInfo[] = [];
-  const buffer = (n: number) => (temp.push(checkedOutput(b, [n], 'float32')), at(temp.at(-1)!));
+  const buffer = (n: number) => (temp.push(b.makeOutput([n], 'float32')), at(temp.at(-1)!));
   const geometry = [shape[1], shape[2], ci, info.outHeight, info.outWidth, co, kh, kw, sh, sw, top, left] as const;
   // two threads: the helper sums the second half of the output pixels into its own buffer
   const helper = rows >= 4 * SIMD_CHUNK ? simdHelper(b) : undefined;

@@ -2,7 +2,6 @@
 // dY·Wᵀ (4×8 register blocks), each added back to the input pixels it came from. The composed form (an
 // XNNPACK conv over the stride-dilated, padded gradient with the flipped filter) stays for 1×1 convs at
 // stride 1, where it is one well-shaped matrix product, and for NCHW.
-import { checkedOutput } from '../wasm-alloc.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { SIMD_CHUNK, simdCall, simdHelper } from '../simd.js';
 import { convInfo, registerDirect, type ConvAttrs } from '../wasm-kernels.js';
@@ -23,7 +22,7 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   // a 1×1 conv at stride 1 is one matrix product, which XNNPACK's forward conv (the composed form) does well
   if (kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1) return undefined;
   const cols = Math.ceil((kh * kw * ci) / 8) * 8;
-  const out = checkedOutput(b, [...a.inputShape], 'float32');
+  const out = b.makeOutput([...a.inputShape], 'float32');
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
   const [n, h, w] = a.inputShape;
   const [oh, ow] = [info.outHeight, info.outWidth];
@@ -31,8 +30,8 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   // two threads: the helper takes the second half of the images (their dx are their own)
   const helper = n >= 2 ? simdHelper(b) : undefined;
   const half = helper ? Math.floor(n / 2) : n;
-  const scratch = [checkedOutput(b, [(co + SIMD_CHUNK) * cols], 'float32')];
-  if (helper) scratch.push(checkedOutput(b, [(co + SIMD_CHUNK) * cols], 'float32'));
+  const scratch = [b.makeOutput([(co + SIMD_CHUNK) * cols], 'float32')];
+  if (helper) scratch.push(b.makeOutput([(co + SIMD_CHUNK) * cols], 'float32'));
   const part = (b0: number, nb: number, s: TensorInfo) =>
     [
       at(dy) + 4 * b0 * oh * ow * co,

@@ -2,7 +2,6 @@
 // 16 channels at a time with the sum over the row in registers. tfjs composes it from a depthwise conv
 // with an output-sized kernel (~0.25 GFLOP/s on MobileNetV2 shapes), which stays the fallback for
 // channel multipliers > 1 and dilations.
-import { checkedOutput } from '../wasm-alloc.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { depthwiseGeometry, simdCall, undilated } from '../simd.js';
 import { convInfo, registerDirect, type DepthwiseAttrs } from '../wasm-kernels.js';
@@ -16,7 +15,7 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   const [kh, kw, c, m] = a.filterShape;
   if (!simd || !x || !dy || m !== 1 || !undilated(a.dilations) || x.dtype !== 'float32') return undefined;
   const info = convInfo(x.shape as [number, number, number, number], a.filterShape, a, true);
-  const out = checkedOutput(b, [kh, kw, c, m], 'float32');
+  const out = b.makeOutput([kh, kw, c, m], 'float32');
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
   simd.depthwise_filter_grad(at(x), at(dy), at(out), ...depthwiseGeometry(info));
   return out;

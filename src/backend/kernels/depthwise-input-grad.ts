@@ -2,7 +2,6 @@
 // through every filter tap, 16 channels at a time. The composed kernel (a depthwise conv over the
 // stride-dilated, padded gradient with the flipped filter) stays the fallback for channel multipliers
 // > 1 and dilations.
-import { checkedOutput } from '../wasm-alloc.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { depthwiseGeometry, simdCall, undilated } from '../simd.js';
 import { convInfo, registerDirect, type DepthwiseAttrs } from '../wasm-kernels.js';
@@ -17,7 +16,7 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   const m = fs[3];
   if (!simd || !dy || !filter || m !== 1 || !undilated(a.dilations) || dy.dtype !== 'float32') return undefined;
   const info = convInfo(a.inputShape, fs, a, true);
-  const out = checkedOutput(b, [...a.inputShape], 'float32');
+  const out = b.makeOutput([...a.inputShape], 'float32');
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
   simd.depthwise_input_grad(at(dy), at(filter), at(out), ...depthwiseGeometry(info));
   return out;
