@@ -12,6 +12,8 @@
 //   --photos-only     only the photos walkthrough row (before #19 vs now, held-out accuracy)
 //   --main-job-only   only the main job (schedules/progressive.yaml) against PyTorch's time for it
 //   --mobilenet-batch B[,B…]  MobileNetV2 batch sizes (default 16; GPUs: 32,64)
+//   --adapters-only   only LoRA against unfreezing the same layers (resnet-mini; MobileNetV2 when present):
+//                     trainable parameters, samples/s and peak RSS, each regime in its own process
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,8 +38,10 @@ const SHARED = join(ROOT, '../shared/models/tm-nail-biting/model.json');
 const rssMB = () => process.resourceUsage().maxRSS / 1024;
 
 interface Regime {
-  name: 'head' | 'partial' | 'full';
+  name: 'head' | 'partial' | 'full' | 'lora';
   unfreeze: string[];
+  /** More YAML keys for the stage (adapters). */
+  extra?: string;
 }
 
 async function fineTuneModel(source: string, classes: number): Promise<tf.LayersModel> {
@@ -54,14 +58,14 @@ async function runnerSpeed(
   epochs = 1,
   telemetry = true,
   accumulate = 1,
-): Promise<{ samplesPerSec: number; stageSeconds: number }> {
+): Promise<{ samplesPerSec: number; stageSeconds: number; trainableParams: number }> {
   const model = await fineTuneModel(source, data.classes.length);
   const plan = buildPlan(
     parseSchedule(`model: { source: x }
 data: { source: y, batchSize: ${batch}, shuffle: false }
 training: { cacheFeatures: ${cache}, telemetry: ${telemetry}, accumulate: ${accumulate} }
 stages:
-  - { name: ${r.name}, epochs: ${epochs}, lr: 0.001, optimizer: adam${r.unfreeze.length ? `, unfreeze: ${JSON.stringify(r.unfreeze)}` : ''} }
+  - { name: ${r.name}, epochs: ${epochs}, lr: 0.001, optimizer: adam${r.unfreeze.length ? `, unfreeze: ${JSON.stringify(r.unfreeze)}` : ''}${r.extra ? `, ${r.extra}` : ''} }
 `).schedule,
     'bench',
   );
@@ -71,9 +75,10 @@ stages:
   bus.on((e) => (e.type === 'batch-end' ? marks.push([e.batch, performance.now()]) : undefined));
   const tiny = subset(data, [0]);
   const t0 = performance.now();
+  const resolved = resolvePlan(plan, listLayers(model));
   await runStages({
     plan,
-    resolved: resolvePlan(plan, listLayers(model)),
+    resolved,
     model,
     data: { train: memorySource(data), val: memorySource(tiny) },
     bus,
@@ -83,7 +88,8 @@ stages:
   model.dispose();
   const [[b0, t0b], [b1, t1b]] = [marks[0]!, marks.at(-1)!];
   // the first reading (compilation, warm-up) is excluded
-  return { samplesPerSec: ((b1 - b0) * batch) / ((t1b - t0b) / 1000), stageSeconds };
+  const trainableParams = resolved[0]!.trainableParams;
+  return { samplesPerSec: ((b1 - b0) * batch) / ((t1b - t0b) / 1000), stageSeconds, trainableParams };
 }
 
 /**
@@ -186,6 +192,17 @@ async function main(): Promise<void> {
     if (process.argv.includes('--main-job-only')) mainJob(results, lines, backend.name);
     else await photosRow(results, lines, backend.name);
     finish(results, lines, arg('--out') ?? 'bench-photos.json');
+    return;
+  }
+  if (arg('--adapter-child')) {
+    process.stdout.write(`${JSON.stringify(await adapterChild(arg('--adapter-child')!))}\n`);
+    return;
+  }
+  if (process.argv.includes('--adapters-only')) {
+    const results: Record<string, unknown> = { backend: backend.name, threads: backend.threads };
+    const lines: string[] = [];
+    adapterRows(results, lines);
+    finish(results, lines, arg('--out') ?? 'bench-adapters.json');
     return;
   }
   if (process.argv.includes('--images-only')) {
@@ -320,6 +337,8 @@ async function main(): Promise<void> {
   mainJob(results, lines, backend.name);
   await photosRow(results, lines, backend.name);
   imageFolderMemory(results, lines);
+  lines.push('');
+  adapterRows(results, lines);
   finish(results, lines, outFile);
 }
 
@@ -422,6 +441,69 @@ function finish(results: Record<string, unknown>, lines: string[], outFile: stri
   process.stdout.write(`${lines.join('\n')}\n`);
   writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
   process.stderr.write(`bench: wrote ${outFile}\n`);
+}
+
+/** LoRA (rank 8) against unfreezing the same layers: resnet-mini's last stage convs, MobileNetV2's last 1×1 convs. */
+const ADAPTER_CASES = {
+  'resnet-mini': { layers: ['layer3_*_conv*'], batch: 64 },
+  mobilenet: { layers: ['block_1[56]_expand', 'block_1[56]_project', 'Conv_1'], batch: 16 },
+} as const;
+
+/** One regime of one model in this process (so its peak RSS is its own): `MODEL:REGIME`. */
+async function adapterChild(spec: string): Promise<Record<string, number>> {
+  const [model, regime] = spec.split(':') as [keyof typeof ADAPTER_CASES, 'unfreeze' | 'lora'];
+  const c = ADAPTER_CASES[model];
+  const r: Regime =
+    regime === 'lora'
+      ? {
+          name: 'lora',
+          unfreeze: [],
+          extra: `adapters: [{ type: lora, layers: ${JSON.stringify(c.layers)}, rank: 8 }]`,
+        }
+      : { name: 'partial', unfreeze: [...c.layers] };
+  let source = 'builtin:resnet-mini';
+  let data: Dataset;
+  if (model === 'mobilenet') {
+    source = SHARED;
+    const n = 4 * c.batch;
+    data = {
+      classes: ['a', 'b'],
+      x: Float32Array.from({ length: n * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.37)),
+      y: Int32Array.from({ length: n }, (_, i) => i % 2),
+      shape: [224, 224, 3],
+    };
+  } else {
+    const digits = split(loadBuiltinDataset('mnist-5-9'), 0.2, 42).train;
+    data = subset(
+      digits,
+      Array.from({ length: 12 * c.batch }, (_, i) => i),
+    );
+  }
+  // caching off: both regimes run the same layers each step, so the rate compares their steps alone
+  const s = await runnerSpeed(source, data, r, c.batch, false);
+  return { samplesPerSec: s.samplesPerSec, trainableParams: s.trainableParams, peakRssMB: rssMB() };
+}
+
+/** Each (model, regime) in a child process, side by side: trainable parameters, samples/s, peak RSS. */
+function adapterRows(results: Record<string, unknown>, lines: string[]): void {
+  const models = (Object.keys(ADAPTER_CASES) as (keyof typeof ADAPTER_CASES)[]).filter(
+    (m) => m !== 'mobilenet' || existsSync(SHARED),
+  );
+  lines.push('LoRA rank 8 against unfreezing the same layers (each in its own process; caching off):');
+  for (const m of models) {
+    const row: Record<string, Record<string, number>> = {};
+    for (const regime of ['unfreeze', 'lora']) {
+      const args = [process.argv[1]!, '--adapter-child', `${m}:${regime}`, '--backend', String(results['backend'])];
+      const p = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+      if (p.status !== 0) throw new Error(`bench child ${m}:${regime} failed: ${p.stderr.slice(-500)}`);
+      row[regime] = JSON.parse(p.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+    }
+    results[`adapters-${m}`] = row;
+    const [u, l] = [row['unfreeze']!, row['lora']!];
+    lines.push(
+      `  ${m} (${ADAPTER_CASES[m].layers.join(', ')}, batch ${ADAPTER_CASES[m].batch}): trainable ${u['trainableParams']} → ${l['trainableParams']} (${fmt((100 * l['trainableParams']!) / u['trainableParams']!)} %), samples/s ${fmt(u['samplesPerSec'])} → ${fmt(l['samplesPerSec'])} (${fmt(l['samplesPerSec']! / u['samplesPerSec']!, 2)}×), peak RSS ${fmt(u['peakRssMB'], 0)} → ${fmt(l['peakRssMB'], 0)} MB`,
+    );
+  }
 }
 
 /** The three regimes on the real MobileNetV2 of ../shared/models, when present, per --mobilenet-batch. */

@@ -51,6 +51,10 @@ export const EXAMPLES: Record<string, string[]> = {
     'freezeflow predict -m runs/try1 --checkpoint best -k 1 *.jpg',
   ],
   evaluate: ['freezeflow evaluate -m runs/try1 -d photos/', 'freezeflow evaluate -m runs/try1 -d photos/ --all --json'],
+  merge: [
+    'freezeflow merge builtin:resnet-mini runs/lora -o merged/',
+    'freezeflow merge ../models/tm/model.json runs/photos-lora/adapters -o merged/ --json',
+  ],
   export: [
     'freezeflow export runs/try1 --quantize uint8 --max-drop 1   # refuses if accuracy drops > 1 point',
     'freezeflow export runs/try1 --format onnx --nchw             # for PyTorch-style callers',

@@ -295,6 +295,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('merge')
+    .description("rebuild a run's trained model from the pretrained model and the run's adapters/ (LoRA merged in)")
+    .argument(
+      '<base>',
+      'the model the run started from (its model.source: a model folder, model.json, .onnx or builtin:NAME)',
+    )
+    .argument('<adapters>', 'a run directory of a run with adapters, or its adapters/ folder')
+    .requiredOption('-o, --out <dir>', 'a new folder for the merged model')
+    .option('--json', 'one JSON object on stdout')
+    .action(async (base: string, adapters: string, opts: import('./merge.js').MergeCliOptions) => {
+      const { runMerge } = await import('./merge.js');
+      process.exitCode = await runMerge(base, adapters, opts, out);
+    });
+
+  program
     .command('export')
     .description('write a trained model for deployment (tfjs, ONNX, Teachable Machine) and measure what it costs')
     .argument('<source>', 'run directory (its model/, adapters merged) or model directory, model.json, model.onnx')

@@ -119,6 +119,12 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: Pl
         `  lr decay      ${s.lrDecay.blocks.map((b, k) => `${b} ${fmtLr(s.lr * s.lrDecay!.factor ** (n - 1 - k))}`).join(', ')}`,
       );
     }
+    for (const a of s.adapters)
+      out.push(
+        `  adapter       LoRA rank ${a.rank}, alpha ${a.alpha}${a.dropout ? `, dropout ${a.dropout}` : ''} on ${a.patterns.join(', ')}`,
+      );
+    const picks = Object.entries(s.train).map(([k, v]) => `${k} ${v ? 'on' : 'off'}`);
+    if (picks.length > 0) out.push(`  train         ${picks.join(', ')} (variables in frozen layers)`);
     if (s.advance)
       out.push(
         `  advance       after ${count(s.advance.patience, 'epoch')} without ${s.advance.monitor} improvement${s.advance.minDelta ? ` (by more than ${s.advance.minDelta})` : ''}: epochs ${s.firstEpoch}–${s.lastEpoch} are a budget, later stages move up`,
@@ -127,8 +133,9 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: Pl
     if (r && view) {
       const layers = [...r.trainable];
       out.push(
-        `  trainable     ${count(layers.length, 'layer')}, ${count(r.trainableParams, 'param')} (${fmtCount(r.trainableParams)})`,
+        `  trainable     ${count(layers.length, 'layer')}, ${count(r.trainableParams, 'param')} (${fmtCount(r.trainableParams)})${r.adapters.length > 0 || r.variables.size > 0 ? ' with the adapters and variables below' : ''}`,
       );
+      out.push(...selectionLines(r));
       if (!view.all) out.push(...blockLines(r, view.layers, c));
       else
         for (const l of layers) {
@@ -138,6 +145,29 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: Pl
     }
   });
   return out.join('\n');
+}
+
+/** The stage's adapters and picked variables, per variable kind, with their parameter counts. */
+function selectionLines(r: ResolvedStage): string[] {
+  const out: string[] = [];
+  const on = r.adapters.filter((a) => a.trains);
+  if (r.adapters.length > 0) {
+    const params = on.reduce((n, a) => n + a.params, 0);
+    const held = r.adapters.length - on.length;
+    const names = on.slice(0, 4).map((a) => `${a.path} r${a.rank}`);
+    out.push(
+      `  adapters      ${on.length} LoRA, ${fmtCount(params)} params${held ? ` (${held} more applied, frozen)` : ''}: ${names.join(', ')}${on.length > 4 ? ', …' : ''}`,
+    );
+  }
+  const byName = new Map<string, { layers: number; params: number }>();
+  for (const ws of r.variables.values())
+    for (const w of ws) {
+      const e = byName.get(w.name) ?? { layers: 0, params: 0 };
+      byName.set(w.name, { layers: e.layers + 1, params: e.params + w.shape.reduce((a, b) => a * b, 1) });
+    }
+  for (const [name, e] of byName)
+    out.push(`  variables     ${name} of ${count(e.layers, 'frozen layer')}, ${fmtCount(e.params)} params`);
+  return out;
 }
 
 export function planJson(plan: Plan, file: string, resolved?: ResolvedStage[]): unknown {
@@ -151,7 +181,13 @@ export function planJson(plan: Plan, file: string, resolved?: ResolvedStage[]): 
         ...s,
         epochLr: epochLrs(s, steps),
         ...(r
-          ? { trainable: [...r.trainable], trainableParams: r.trainableParams, layerLr: Object.fromEntries(r.layerLr) }
+          ? {
+              trainable: [...r.trainable],
+              trainableParams: r.trainableParams,
+              layerLr: Object.fromEntries(r.layerLr),
+              variables: Object.fromEntries([...r.variables].map(([p, ws]) => [p, ws.map((w) => w.name)])),
+              adapters: r.adapters,
+            }
           : {}),
       };
     }),

@@ -59,6 +59,9 @@ export type RunEvent =
       groups: { id: string; lr: number; variables: number; kept: boolean }[];
       frozenBatchNorm: number;
       skippedUnfreeze?: boolean;
+      /** LoRA adapters that train, and single variables trained in frozen layers (train.biases / norms). */
+      adapters?: number;
+      variables?: number;
     }
   | {
       type: 'gradient-report';

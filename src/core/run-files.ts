@@ -24,6 +24,8 @@ export const RUN_FILES = {
   /** Held while a process trains in the folder: {pid, host, started}. */
   lock: 'run.lock',
   model: 'model',
+  /** Runs with adapters: the adapters alone (adapters.json + adapters.bin), beside the merged model. */
+  adapters: 'adapters',
   checkpoints: 'checkpoints',
 } as const;
 

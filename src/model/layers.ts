@@ -76,6 +76,14 @@ function entry(
   const w = weightLists(layer);
   const potential = container ? size(layer.weights.filter((v) => v.trainable)) : size(w.trainable);
   const fixed = container ? size(layer.weights) - potential : size(w.fixed);
+  const trainableSet = new Set(w.trainable);
+  const weights = container
+    ? undefined
+    : layer.weights.map((v) => ({
+        name: v.originalName.split('/').pop()!,
+        shape: [...(v.shape as number[])],
+        trainable: trainableSet.has(v),
+      }));
   return {
     index,
     path,
@@ -90,6 +98,7 @@ function entry(
     hasWeights: layer.weights.length > 0,
     isContainer: container,
     isHead,
+    ...(weights ? { weights } : {}),
   };
 }
 

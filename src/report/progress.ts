@@ -78,13 +78,13 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
       case 'stage-start':
         stageName = e.stage;
         log(
-          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${count(e.trainable.length, 'trainable layer')} (${count(e.trainableParams, 'param')}), lr ${e.groups.map((g) => `${e.groups.length > 1 ? `${g.id} ` : ''}${fmtLr(g.lr)}${g.kept ? ' (state kept)' : ''}`).join(', ')}${e.frozenBatchNorm ? `, ${count(e.frozenBatchNorm, 'frozen BatchNorm layer')} in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
+          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${count(e.trainable.length, 'trainable layer')}${e.adapters ? ` + ${count(e.adapters, 'adapter')}` : ''}${e.variables ? ` + ${count(e.variables, 'variable')} in frozen layers` : ''} (${count(e.trainableParams, 'param')}), lr ${e.groups.map((g) => `${e.groups.length > 1 ? `${g.id} ` : ''}${fmtLr(g.lr)}${g.kept ? ' (state kept)' : ''}`).join(', ')}${e.frozenBatchNorm ? `, ${count(e.frozenBatchNorm, 'frozen BatchNorm layer')} in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
         );
         break;
       case 'gradient-report': {
         const top = [...e.layers].sort((a, b) => b.norm - a.norm).slice(0, 3);
         log(
-          `  gradients: ${count(e.layers.length, 'trainable layer')} receive${e.layers.length === 1 ? 's' : ''} gradients${top.length ? `; largest ${top.map((l) => `${l.path} ${l.norm.toExponential(2)}`).join(', ')}` : ''}`,
+          `  gradients: ${count(e.layers.length, 'trainable layer')} or variable${e.layers.length === 1 ? ' receives' : 's receive'} gradients${top.length ? `; largest ${top.map((l) => `${l.path} ${l.norm.toExponential(2)}`).join(', ')}` : ''}`,
         );
         for (const w of e.warnings) log(c.yellow(`  warning: ${w}`));
         break;

@@ -11,6 +11,7 @@ import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from './issues.js';
 import { normalizePreprocess, type Preprocess } from './preprocess.js';
 import { LR_FIND_DEFAULTS, type LrFindSettings } from './lr-find.js';
+import { adapterStates, variableSelection, weightsSize, type AdapterState, type WeightInfo } from './select.js';
 
 export interface LrGroupPlan {
   patterns: string[];
@@ -44,6 +45,18 @@ export interface StagePlan {
   lrFind?: LrFindSettings;
   /** End the stage when the monitored value stops improving; later stages move up (advance.onPlateau). */
   advance?: StageAdvance;
+  /** Adapters this stage adds (they stay in later stages). */
+  adapters: AdapterPlan[];
+  /** Variable selectors as the stage gives them; unset ones carry over (resolvePlan). */
+  train: { biases?: boolean; norms?: boolean };
+}
+
+export interface AdapterPlan {
+  type: 'lora';
+  patterns: string[];
+  rank: number;
+  alpha: number;
+  dropout: number;
 }
 
 export interface StageAdvance {
@@ -110,6 +123,7 @@ const bestCheckpoints = (b: boolean | Partial<BestCheckpoints> | undefined): Bes
     : { monitor: (b === true ? undefined : b?.monitor) ?? 'val_loss', keep: (b === true ? undefined : b?.keep) ?? 1 };
 
 export const DEFAULT_LR = 1e-3;
+export const DEFAULT_LORA_RANK = 8;
 export const DEFAULT_HEAD: HeadLayerSpec[] = [{ dense: { units: 'auto', activation: 'softmax' } }];
 
 /**
@@ -154,6 +168,14 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       keepOptimizerState: s.keepOptimizerState ?? false,
       accumulate: s.accumulate ?? schedule.training?.accumulate ?? 1,
       advance: stageAdvance(s),
+      adapters: (s.adapters ?? []).map((a) => ({
+        type: a.type,
+        patterns: a.layers,
+        rank: a.rank ?? DEFAULT_LORA_RANK,
+        alpha: a.alpha ?? a.rank ?? DEFAULT_LORA_RANK,
+        dropout: a.dropout ?? 0,
+      })),
+      train: { ...s.train },
     };
   });
   const d = schedule.data;
@@ -237,6 +259,8 @@ export interface LayerInfo {
   isBatchNorm: boolean;
   /** Layers of the new head start trainable; the pretrained body starts frozen. */
   isHead: boolean;
+  /** Its weights by name (variable-level selection and adapters need them). */
+  weights?: readonly WeightInfo[];
 }
 
 export interface ResolvedStage {
@@ -250,6 +274,10 @@ export interface ResolvedStage {
    */
   layerGroup: Map<string, string>;
   trainableParams: number;
+  /** Variables that train in layers not trainable as a whole (train.biases / train.norms). */
+  variables: Map<string, WeightInfo[]>;
+  /** Every adapter present in this stage (added by it or earlier), training or not. */
+  adapters: AdapterState[];
 }
 
 export class PatternError extends Error {
@@ -317,6 +345,8 @@ export function resolvePlan(plan: Plan, layers: readonly LayerInfo[]): ResolvedS
   const trainable = new Set(layers.filter((l) => l.isHead).map((l) => l.path));
   const errors: PatternError[] = [];
   const out: ResolvedStage[] = [];
+  const adapters = new Map<string, AdapterState>();
+  const flags = { biases: false, norms: false };
   for (const stage of plan.stages) {
     const label = `stages[${stage.index}] '${stage.name}'`;
     const tryMatch = (pattern: string, where: (string | number)[]): LayerInfo[] => {
@@ -328,52 +358,118 @@ export function resolvePlan(plan: Plan, layers: readonly LayerInfo[]): ResolvedS
         return [];
       }
     };
+    const fail = (where: (string | number)[], message: string) =>
+      errors.push(new PatternError(where, `${label}: ${message}`));
     stage.freeze.forEach((p, j) =>
-      tryMatch(p, ['stages', stage.index, 'freeze', j]).forEach((l) => trainable.delete(l.path)),
+      tryMatch(p, ['stages', stage.index, 'freeze', j]).forEach((l) => {
+        trainable.delete(l.path);
+        const a = adapters.get(l.path);
+        if (a) adapters.set(l.path, { ...a, trains: false });
+      }),
     );
+    const unfrozen = new Set<string>();
     stage.unfreeze.forEach((p, j) =>
-      tryMatch(p, ['stages', stage.index, 'unfreeze', j]).forEach((l) => trainable.add(l.path)),
+      tryMatch(p, ['stages', stage.index, 'unfreeze', j]).forEach((l) => unfrozen.add(l.path)),
     );
     if (stage.unfreezeLastBlocks !== undefined) {
       const blocks = backboneBlocks(layers);
       if (stage.unfreezeLastBlocks > blocks.length)
-        errors.push(
-          new PatternError(
-            ['stages', stage.index, 'unfreeze', 'lastBlocks'],
-            `${label}: lastBlocks is ${stage.unfreezeLastBlocks} but the backbone has ${blocks.length} blocks (${blocks.map((b) => b.name).join(', ')})`,
-          ),
+        fail(
+          ['stages', stage.index, 'unfreeze', 'lastBlocks'],
+          `lastBlocks is ${stage.unfreezeLastBlocks} but the backbone has ${blocks.length} blocks (${blocks.map((b) => b.name).join(', ')})`,
         );
-      for (const b of blocks.slice(-stage.unfreezeLastBlocks)) b.layers.forEach((l) => trainable.add(l));
+      for (const b of blocks.slice(-stage.unfreezeLastBlocks)) b.layers.forEach((l) => unfrozen.add(l));
     }
+    for (const path of unfrozen) {
+      trainable.add(path);
+      const a = adapters.get(path);
+      if (a) adapters.set(path, { ...a, trains: true });
+    }
+    addAdapters(stage, adapters, unfrozen, tryMatch, fail);
+    flags.biases = stage.train.biases ?? flags.biases;
+    flags.norms = stage.train.norms ?? flags.norms;
     const now = new Set(trainable);
     if (plan.training.batchNorm === 'train') layers.filter((l) => l.isBatchNorm).forEach((l) => now.add(l.path));
-    const layerLr = new Map<string, number>();
-    const layerGroup = new Map<string, string>();
-    const assign = (path: string, lr: number, group: string) => (layerLr.set(path, lr), layerGroup.set(path, group));
-    for (const l of layers) if (now.has(l.path)) assign(l.path, stage.lr, 'stage');
-    if (stage.lrDecay) {
-      const { factor, blocks } = stage.lrDecay;
-      const assigned = new Set<string>();
-      blocks.forEach((b, k) => {
-        const hits = tryMatch(b, ['stages', stage.index, 'lrDecay', 'blocks', k]);
-        for (const l of hits) {
-          if (assigned.has(l.path) || !now.has(l.path)) continue;
-          assigned.add(l.path);
-          assign(l.path, stage.lr * factor ** (blocks.length - 1 - k), `lrDecay.blocks[${k}]`);
-        }
-      });
-    }
-    // Groups are applied last-to-first so that the first group listed wins where groups overlap.
-    [...stage.lrGroups].reverse().forEach((g, rj) => {
-      const j = stage.lrGroups.length - 1 - rj;
-      const hits = g.patterns.flatMap((p, k) => tryMatch(p, ['stages', stage.index, 'lrGroups', j, 'layers', k]));
-      for (const l of hits) if (now.has(l.path)) assign(l.path, g.lr, `lrGroups[${j}]`);
-    });
-    const trainableParams = layers.filter((l) => now.has(l.path)).reduce((n, l) => n + l.trainableParams, 0);
-    out.push({ stage, trainable: now, layerLr, layerGroup, trainableParams });
+    const variables = variableSelection(layers, now, flags);
+    const present = [...adapters.values()];
+    const active = new Set([...now, ...variables.keys(), ...present.filter((a) => a.trains).map((a) => a.path)]);
+    const { layerLr, layerGroup } = stageLrs(stage, layers, active, tryMatch);
+    const trainableParams =
+      layers.filter((l) => now.has(l.path)).reduce((n, l) => n + l.trainableParams, 0) +
+      [...variables.values()].reduce((n, ws) => n + weightsSize(ws), 0) +
+      present.filter((a) => a.trains).reduce((n, a) => n + a.params, 0);
+    out.push({ stage, trainable: now, layerLr, layerGroup, trainableParams, variables, adapters: present });
   }
   if (errors.length > 0) throw new AggregatePatternError(errors);
   return out;
+}
+
+type Matcher = (pattern: string, where: (string | number)[]) => LayerInfo[];
+
+/** The stage's adapters onto the layers they match; each refusal is an error at its pattern. */
+function addAdapters(
+  stage: StagePlan,
+  adapters: Map<string, AdapterState>,
+  unfrozen: ReadonlySet<string>,
+  tryMatch: Matcher,
+  fail: (where: (string | number)[], message: string) => void,
+): void {
+  stage.adapters.forEach((a, j) => {
+    a.patterns.forEach((p, k) => {
+      const where = ['stages', stage.index, 'adapters', j, 'layers', k];
+      const hits = tryMatch(p, where);
+      if (hits.length === 0) return;
+      const { states, refusals } = adapterStates(a, stage, hits);
+      for (const why of refusals) fail(where, `adapters[${j}] pattern '${p}': ${why}`);
+      const both = states.filter((st) => unfrozen.has(st.path)).map((st) => `'${st.path}'`);
+      if (both.length > 0)
+        fail(
+          where,
+          `adapters[${j}] pattern '${p}': ${both.slice(0, 3).join(', ')}${both.length > 3 ? ` and ${both.length - 3} more` : ''} also unfrozen in this stage; adapt a layer or unfreeze it, not both`,
+        );
+      for (const st of states) {
+        const had = adapters.get(st.path);
+        if (had)
+          fail(
+            where,
+            `adapters[${j}] pattern '${p}': '${st.path}' already has an adapter (from stages[${had.stage}]); one adapter per layer`,
+          );
+        else adapters.set(st.path, st);
+      }
+    });
+  });
+}
+
+/** Base lr and param group of every layer that trains something (lr groups and decay applied). */
+function stageLrs(
+  stage: StagePlan,
+  layers: readonly LayerInfo[],
+  active: ReadonlySet<string>,
+  tryMatch: Matcher,
+): { layerLr: Map<string, number>; layerGroup: Map<string, string> } {
+  const layerLr = new Map<string, number>();
+  const layerGroup = new Map<string, string>();
+  const assign = (path: string, lr: number, group: string) => (layerLr.set(path, lr), layerGroup.set(path, group));
+  for (const l of layers) if (active.has(l.path)) assign(l.path, stage.lr, 'stage');
+  if (stage.lrDecay) {
+    const { factor, blocks } = stage.lrDecay;
+    const assigned = new Set<string>();
+    blocks.forEach((b, k) => {
+      const hits = tryMatch(b, ['stages', stage.index, 'lrDecay', 'blocks', k]);
+      for (const l of hits) {
+        if (assigned.has(l.path) || !active.has(l.path)) continue;
+        assigned.add(l.path);
+        assign(l.path, stage.lr * factor ** (blocks.length - 1 - k), `lrDecay.blocks[${k}]`);
+      }
+    });
+  }
+  // Groups are applied last-to-first so that the first group listed wins where groups overlap.
+  [...stage.lrGroups].reverse().forEach((g, rj) => {
+    const j = stage.lrGroups.length - 1 - rj;
+    const hits = g.patterns.flatMap((p, k) => tryMatch(p, ['stages', stage.index, 'lrGroups', j, 'layers', k]));
+    for (const l of hits) if (active.has(l.path)) assign(l.path, g.lr, `lrGroups[${j}]`);
+  });
+  return { layerLr, layerGroup };
 }
 
 export class AggregatePatternError extends Error {

@@ -34,6 +34,18 @@ function stageOf(s: Plan['stages'][number]): Stage {
     keepOptimizerState: s.keepOptimizerState,
     accumulate: s.accumulate,
     ...(s.advance ? { advance: { onPlateau: s.advance } } : {}),
+    ...(s.adapters.length > 0
+      ? {
+          adapters: s.adapters.map((a) => ({
+            type: a.type,
+            layers: a.patterns,
+            rank: a.rank,
+            alpha: a.alpha,
+            dropout: a.dropout,
+          })),
+        }
+      : {}),
+    ...(s.train.biases !== undefined || s.train.norms !== undefined ? { train: { ...s.train } } : {}),
   };
 }
 

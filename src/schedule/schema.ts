@@ -7,6 +7,7 @@ import { METRIC_FILES } from '../core/summary.js';
 import { SchedulerSpec } from './schedulers/index.js';
 import { OptimizerSpec } from './optimizers/index.js';
 import { HeadLayer } from './heads/index.js';
+import { LoraSpec } from './adapters/lora.js';
 
 export { OptimizerSpec, SchedulerSpec };
 export type { OptimizerInput } from './optimizers/index.js';
@@ -229,6 +230,32 @@ export const StageSpec = Type.Object(
           ),
         ],
         { description: 'Layers to unfreeze at the start of this stage: patterns, or { lastBlocks: N }.' },
+      ),
+    ),
+    adapters: Type.Optional(
+      Type.Array(LoraSpec, {
+        description:
+          'Adapters added at the start of this stage (LoRA); they stay, and keep training, in later stages unless a later stage freezes their layers.',
+      }),
+    ),
+    train: Type.Optional(
+      Type.Object(
+        {
+          biases: Type.Optional(
+            Type.Boolean({ description: 'Train every bias vector, the rest of each layer frozen (BitFit).' }),
+          ),
+          norms: Type.Optional(
+            Type.Boolean({
+              description:
+                "Train every normalisation layer's scale and shift (BatchNorm γ and β; its statistics stay as training.batchNorm says).",
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Variables to train in layers that are otherwise frozen, from this stage on (a later stage may set them false).',
+        },
       ),
     ),
     optimizer: Type.Optional(OptimizerSpec),

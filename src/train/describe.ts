@@ -7,12 +7,15 @@ import { listLayers } from '../model/layers.js';
 export async function describeFineTuneLayers(plan: Plan, scheduleFile: string, source?: string): Promise<LayerInfo[]> {
   await initInspectionBackend();
   const model = await buildFineTuneModel(plan, scheduleFile, classCountHint(plan, scheduleFile), source);
-  return listLayers(model).map(({ path, className, trainableParams, nonTrainableParams, isBatchNorm, isHead }) => ({
-    path,
-    className,
-    trainableParams,
-    nonTrainableParams,
-    isBatchNorm,
-    isHead,
-  }));
+  return listLayers(model).map(
+    ({ path, className, trainableParams, nonTrainableParams, isBatchNorm, isHead, weights }) => ({
+      path,
+      className,
+      trainableParams,
+      nonTrainableParams,
+      isBatchNorm,
+      isHead,
+      ...(weights ? { weights } : {}),
+    }),
+  );
 }

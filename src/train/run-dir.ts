@@ -112,6 +112,8 @@ export class RunDirectory {
     state: RunState,
     optimizers: OptimizerSnapshot,
     meta: { labels: string[]; stageNames: readonly string[]; scheduleFile: string; model: object },
+    /** More files for the checkpoint folder (the adapters'). */
+    more: { files?: Record<string, unknown>; binary?: Record<string, Uint8Array> } = {},
   ): Promise<string> {
     const name = checkpointName(kind, state, meta.stageNames);
     const dir = join(this.file('checkpoints'), name);
@@ -127,8 +129,8 @@ export class RunDirectory {
     const extra = {
       labels: meta.labels,
       // freezeflow.json: a checkpoint is usable by predict/evaluate like the final model
-      files: { 'state.json': saved, 'optimizer.json': optimizers.groups, 'freezeflow.json': meta.model },
-      binary: { 'optimizer.bin': Buffer.concat(bytes) },
+      files: { 'state.json': saved, 'optimizer.json': optimizers.groups, 'freezeflow.json': meta.model, ...more.files },
+      binary: { 'optimizer.bin': Buffer.concat(bytes), ...more.binary },
     };
     await saveModel(model, dir, extra);
     if (name !== 'last') await saveModel(model, join(this.file('checkpoints'), 'last'), extra);
@@ -168,11 +170,18 @@ export class RunDirectory {
     return { groups, tensors };
   }
 
-  /** Put the best checkpoint's weights into `model` (the guard's rollback). */
-  async restoreBest(model: tf.LayersModel): Promise<void> {
-    const best = await loadModel(join(this.file('checkpoints'), 'best', 'model.json'));
+  /** Put the best checkpoint's weights into `model` (the guard's rollback); returns its folder. */
+  async restoreBest(model: tf.LayersModel): Promise<string> {
+    const dir = join(this.file('checkpoints'), 'best');
+    const best = await loadModel(join(dir, 'model.json'));
     model.setWeights(best.getWeights());
     best.dispose();
+    return dir;
+  }
+
+  /** The resume checkpoint's folder. */
+  get lastCheckpoint(): string {
+    return join(this.file('checkpoints'), 'last');
   }
 }
 

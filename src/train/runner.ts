@@ -10,7 +10,7 @@ import { sourceSize, type BatchSource } from '../data/dataset.js';
 import { augmentFor, stageData, type StageData } from './feature-cache.js';
 import { ModeController } from './mode.js';
 import { rng, shuffleInPlace } from '../data/random.js';
-import { buildGroups, disposeGroups, type GroupOptimizer, type ParamGroup } from './optim.js';
+import { buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
 import type { EventBus, GradientLayer } from '../core/events.js';
 import { makePolicies, type Policies, type PolicyAction } from './policy.js';
 import type { CheckpointKind, RunState } from '../core/run-files.js';
@@ -19,8 +19,12 @@ import { randomState, restoreRandomState } from '../data/random.js';
 import { restoreGroups, snapshotGroups, variableKeys, type OptimizerSnapshot } from './optim-state.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type EpochPartial, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
-import { GradNorms, maxChange, relativeChange, rmsNorm, weightsOf } from './telemetry.js';
+import { GradNorms, maxChange, relativeChange, rmsNorm } from './telemetry.js';
 import { lrSweep } from './lr-finder.js';
+import type { LoraAdapter } from '../model/lora.js';
+import { AdapterSet } from './adapters.js';
+import { applySelection, type StageSelection } from './selection.js';
+import { nextSeed } from '../data/random.js';
 import type { LrFindSettings } from '../schedule/lr-find.js';
 
 export { lossFn };
@@ -51,6 +55,8 @@ export interface RunOptions {
   deviceError?: () => string | undefined;
   /** freezeflow lr-find: stop once this stage's lr range test ran, before it trains. */
   stopAfterLrFind?: number;
+  /** The run's adapters (attached here as stages add them; the session saves and merges them). */
+  adapters?: AdapterSet;
 }
 
 export type { RunState };
@@ -115,67 +121,45 @@ export async function evaluate(
   return { loss: loss! / n, acc: acc! / n };
 }
 
-/** The stage's param groups in model order (of each group's first layer); variables in model order. */
-function paramGroups(layers: readonly LayerEntry[], r: ResolvedStage): ParamGroup[] {
-  const byId = new Map<string, ParamGroup>();
-  for (const l of layers) {
-    if (!r.trainable.has(l.path)) continue;
-    const vars = l.layer.trainableWeights.map((w) => w.read() as tf.Variable);
-    if (vars.length === 0) continue;
-    // after the guard fired, layers the stage's plan did not expect train in the stage's own group
-    const id = r.layerGroup.get(l.path) ?? 'stage';
-    const g = byId.get(id) ?? { id, baseLr: r.layerLr.get(l.path) ?? r.stage.lr, vars: [] };
-    g.vars.push(...vars);
-    byId.set(id, g);
-  }
-  return [...byId.values()];
-}
-
 /**
  * Gradient norms per layer on one batch (one read); warns about trainable layers that receive no
  * gradient. Only on report steps, so its read is not a per-batch stall.
  */
 async function gradientReport(
-  layers: readonly LayerEntry[],
-  trainable: ReadonlySet<string>,
+  selection: ReadonlyMap<string, tf.Variable[]>,
   grads: tf.NamedTensorMap,
 ): Promise<{ layers: GradientLayer[]; warnings: string[] }> {
-  const rows = layers
-    .filter((l) => trainable.has(l.path) && l.layer.trainableWeights.length > 0)
-    .map((l) => ({ l, gs: l.layer.trainableWeights.flatMap((w) => grads[(w.read() as tf.Variable).name] ?? []) }));
+  const rows = [...selection].map(([path, vs]) => ({ path, gs: vs.flatMap((v) => grads[v.name] ?? []) }));
   const norms = tf.tidy(() => tf.stack(rows.map(({ gs }) => tf.sqrt(sumOfSquares(gs)))));
   const values = rows.length ? await norms.data() : new Float32Array(0);
   norms.dispose();
-  const out: GradientLayer[] = rows.map(({ l }, i) => ({ path: l.path, norm: values[i]!, trainable: true }));
+  const out: GradientLayer[] = rows.map(({ path }, i) => ({ path, norm: values[i]!, trainable: true }));
   const warnings = rows
     .filter(({ gs }, i) => gs.length === 0 || values[i] === 0)
-    .map(({ l }) => `trainable layer '${l.path}' receives no gradient (cut off from the loss?)`);
+    .map(({ path }) => `trainable layer '${path}' receives no gradient (cut off from the loss?)`);
   return { layers: out, warnings };
 }
 
-async function sameWeights(layers: readonly LayerEntry[], snap: Map<string, Float32Array[]>): Promise<string[]> {
-  const changed: string[] = [];
-  for (const l of layers) {
-    const before = snap.get(l.path);
-    if (!before) continue;
-    const now = await Promise.all(l.layer.weights.map((w) => w.read().data() as Promise<Float32Array>));
-    if (now.some((a, i) => !a.every((v, j) => Object.is(v, before[i]![j])))) changed.push(l.path);
-  }
-  return changed;
+/** The frozen variables of each layer (StageSelection.frozen), as copies. */
+async function snapshot(frozen: ReadonlyMap<string, tf.LayerVariable[]>): Promise<Map<string, Float32Array[]>> {
+  const out = new Map<string, Float32Array[]>();
+  for (const [path, ws] of frozen)
+    out.set(path, await Promise.all(ws.map(async (w) => Float32Array.from(await w.read().data()))));
+  return out;
 }
 
-/** Variables no step of this stage can change: weights of frozen layers (and their BN statistics). */
-function stableVariables(
-  layers: readonly LayerEntry[],
-  trainable: ReadonlySet<string>,
-  bnPolicy: string,
-): Set<tf.Variable> {
-  const out = new Set<tf.Variable>();
-  for (const l of layers) {
-    if (trainable.has(l.path) || (l.isBatchNorm && bnPolicy === 'train')) continue;
-    for (const w of l.layer.weights) out.add(w.read() as tf.Variable);
+async function sameWeights(
+  frozen: ReadonlyMap<string, tf.LayerVariable[]>,
+  snap: Map<string, Float32Array[]>,
+): Promise<string[]> {
+  const changed: string[] = [];
+  for (const [path, ws] of frozen) {
+    const before = snap.get(path);
+    if (!before) continue;
+    const now = await Promise.all(ws.map((w) => w.read().data() as Promise<Float32Array>));
+    if (now.some((a, i) => !a.every((v, j) => Object.is(v, before[i]![j])))) changed.push(path);
   }
-  return out;
+  return changed;
 }
 
 /** Run the plan. Returns the final state; throws NonFiniteLossError on NaN/Inf loss, gradients or weights. */
@@ -212,11 +196,12 @@ interface StageRun {
   si: number;
   trainable: Set<string>;
   trainableParams: number;
+  selection: StageSelection;
+  /** The frozen variables of every layer not trained whole, when the stage began. */
   frozenSnap: Map<string, Float32Array[]>;
   /** The trainable layers' weights when the stage began (or when a resume re-entered it): telemetry. */
   startWeights: Map<string, Float32Array[]>;
   since: 'stage-start' | 'resume';
-  stable: Set<tf.Variable>;
   data?: StageData;
 }
 
@@ -230,6 +215,7 @@ class Run {
   private readonly policies: Policies;
   private groups: GroupOptimizer[] = [];
   private readonly keys: Map<tf.Variable, string>;
+  private readonly adapters: AdapterSet;
   /** A resume's random stream position, restored where the saved run stood when it was taken. */
   private pendingRandom?: number;
 
@@ -242,6 +228,10 @@ class Run {
     this.readback = opts.readback ?? defaultReadback();
     this.policies = makePolicies(opts.plan);
     this.keys = variableKeys(this.layers);
+    this.adapters = opts.adapters ?? new AdapterSet(this.layers);
+    this.adapters.bind({ training: () => this.mode.training, seed: nextSeed });
+    // a resume's adapters exist before its optimizers are restored (their state is keyed by them)
+    this.addKeys(this.adapters.attachSaved());
     this.pendingRandom = opts.resume?.random;
     for (const p of Object.values(this.policies)) {
       const saved = state.policies?.[p.key];
@@ -309,19 +299,17 @@ class Run {
     // stage set-up draws from the stream (BatchNorm folding builds layers): a checkpoint taken between
     // stages comes before those draws, one taken inside a stage after them
     if (!resumed) this.restoreRandom();
+    // a new adapter's A is drawn from the stream here, where a resume between stages draws it too
+    this.addKeys(this.adapters.sync(r.adapters));
+    const selection = applySelection(this.layers, r, trainable, this.adapters, plan.training.batchNorm);
     for (const p of Object.values(this.policies)) p.startStage(stage, si, resumed);
     this.state.stageIndex = si;
     this.state.trainable = [...trainable];
     // a stage re-entered by --resume keeps the optimizers (and state) it had when it was saved
-    this.groups = buildGroups(
-      stage,
-      paramGroups(this.layers, { ...r, trainable }),
-      this.groups,
-      stage.keepOptimizerState || resumed,
-    );
+    this.groups = buildGroups(stage, selection.groups, this.groups, stage.keepOptimizerState || resumed);
     const layers = this.layers;
     const frozenBn = layers.filter((l) => l.isBatchNorm && !trainable.has(l.path)).length;
-    const trainableParams = layers.filter((l) => trainable.has(l.path)).reduce((n, l) => n + l.trainableParams, 0);
+    const trainableParams = selection.groups.reduce((n, g) => n + g.vars.reduce((k, v) => k + v.size, 0), 0);
     const announce = () =>
       bus.emit({
         type: 'stage-start',
@@ -334,6 +322,8 @@ class Run {
         groups: this.groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
         frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
         skippedUnfreeze: guard.stopped && si > 0 ? true : undefined,
+        adapters: r.adapters.filter((a) => a.trains).length || undefined,
+        variables: [...r.variables.values()].reduce((n, ws) => n + ws.length, 0) || undefined,
       });
     // with lr: find the stage is announced once its lr is known
     if (!stage.lrFind) announce();
@@ -343,11 +333,14 @@ class Run {
       si,
       trainable,
       trainableParams,
-      frozenSnap: await weightsOf(layers, (l) => !trainable.has(l.path)),
-      startWeights: plan.training.telemetry ? await weightsOf(layers, (l) => trainable.has(l.path)) : new Map(),
+      selection,
+      frozenSnap: await snapshot(selection.frozen),
+      startWeights: plan.training.telemetry ? await this.rowWeights(selection) : new Map(),
       since: resumed ? 'resume' : 'stage-start',
-      stable: stableVariables(layers, trainable, plan.training.batchNorm),
-      data: runs ? await stageData(this.opts, layers, trainable, this.mode, si) : undefined,
+      // the feature cache ends below the first layer where anything trains
+      data: runs
+        ? await stageData(this.opts, layers, new Set([...trainable, ...selection.active]), this.mode, si)
+        : undefined,
     };
     this.restoreRandom();
     if (stage.lrFind) {
@@ -415,41 +408,64 @@ class Run {
     return { first: stage.firstEpoch - shift, last: stage.lastEpoch - shift };
   }
 
+  /** Optimizer-state keys of adapter variables: stable across processes, like the layers' own. */
+  private addKeys(added: readonly LoraAdapter[]): void {
+    for (const ad of added) {
+      this.keys.set(ad.a, `${ad.path}/lora:0`);
+      this.keys.set(ad.b, `${ad.path}/lora:1`);
+    }
+  }
+
   private restoreRandom(): void {
     if (this.pendingRandom !== undefined) restoreRandomState(this.pendingRandom);
     this.pendingRandom = undefined;
   }
 
-  /** Per-layer gradient norms for the current param groups' variables, continuing a partial epoch's. */
-  private gradNorms(from?: EpochPartial): GradNorms {
-    const paths = this.groups.flatMap((g) => g.vars).map((v) => this.keys.get(v)!.replace(/:\d+$/, ''));
-    const layers = [...new Set(paths)];
+  /** Gradient norms per report row for the current param groups' variables, continuing a partial epoch's. */
+  private gradNorms(sr: StageRun, from?: EpochPartial): GradNorms {
+    const paths = this.groups.flatMap((g) => g.vars).map((v) => sr.selection.rowOf.get(v) ?? '?');
+    const rows = [...new Set(paths)];
     return new GradNorms(
-      layers,
-      paths.map((p) => layers.indexOf(p)),
+      rows,
+      paths.map((p) => rows.indexOf(p)),
       from?.gradNorms,
     );
   }
 
-  /** The epoch's per-layer telemetry event: gradient norms, movement of trainable and frozen layers. */
+  /** Each report row's variables, as copies (telemetry's movement). */
+  private async rowWeights(sel: StageSelection): Promise<Map<string, Float32Array[]>> {
+    const out = new Map<string, Float32Array[]>();
+    for (const [label, vs] of sel.rows)
+      out.set(label, await Promise.all(vs.map(async (v) => Float32Array.from(await v.data()))));
+    return out;
+  }
+
+  /** The epoch's telemetry event, in model order: gradient norms and movement per row, frozen layers' drift. */
   private async telemetry(sr: StageRun, epoch: number, grads: GradNorms, totals?: { steps: number; sums: number[] }) {
-    const now = await weightsOf(this.layers, (l) => sr.startWeights.has(l.path) || sr.frozenSnap.has(l.path));
+    const sel = sr.selection;
+    const now = await this.rowWeights(sel);
+    const frozenNow = await snapshot(sel.frozen);
     const layers = this.layers.flatMap((l) => {
-      const start = sr.startWeights.get(l.path);
-      const frozen = sr.frozenSnap.get(l.path);
-      const w = now.get(l.path);
-      if (!w || (!start && !frozen)) return [];
-      if (frozen) return [{ path: l.path, trainable: false, change: maxChange(frozen, w) }];
-      const i = grads.layers.indexOf(l.path);
-      const gradNorm = totals && totals.steps > 0 && i >= 0 ? rmsNorm(totals.sums[i]!, totals.steps) : undefined;
-      return [
-        {
-          path: l.path,
-          trainable: true,
-          ...(gradNorm !== undefined ? { gradNorm } : {}),
-          change: relativeChange(start!, w),
-        },
-      ];
+      if (!sel.active.has(l.path)) {
+        const before = sr.frozenSnap.get(l.path);
+        const w = frozenNow.get(l.path);
+        return before && w ? [{ path: l.path, trainable: false, change: maxChange(before, w) }] : [];
+      }
+      return (sel.layerRows.get(l.path) ?? []).flatMap((row) => {
+        const start = sr.startWeights.get(row);
+        const w = now.get(row);
+        if (!start || !w) return [];
+        const i = grads.layers.indexOf(row);
+        const gradNorm = totals && totals.steps > 0 && i >= 0 ? rmsNorm(totals.sums[i]!, totals.steps) : undefined;
+        return [
+          {
+            path: row,
+            trainable: true,
+            ...(gradNorm !== undefined ? { gradNorm } : {}),
+            change: relativeChange(start, w),
+          },
+        ];
+      });
     });
     this.opts.bus.emit({
       type: 'layer-telemetry',
@@ -463,7 +479,7 @@ class Run {
 
   private trainEpoch(sr: StageRun, epoch: number, from: EpochPartial | undefined, gradNorms?: GradNorms) {
     const { plan, bus } = this.opts;
-    const { stage, si, trainable } = sr;
+    const { stage, si } = sr;
     const order = Array.from({ length: sourceSize(this.opts.data.train) }, (_, i) => i);
     if (plan.data.shuffle) shuffleInPlace(order, rng(plan.data.seed * 1000 + epoch));
     return trainEpoch({
@@ -480,11 +496,11 @@ class Run {
       groups: this.groups,
       plateauFactor: this.policies.plateau.factor,
       readback: this.readback,
-      stable: sr.stable,
+      stable: sr.selection.stable,
       emit: (e) => bus.emit(e),
       reportEvery: plan.training.gradientReport,
       report: async (step, grads) => {
-        const rep = await gradientReport(this.layers, trainable, grads);
+        const rep = await gradientReport(sr.selection.rows, grads);
         bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step, ...rep });
       },
       afterFirstStep: epoch === this.span(stage).first ? () => this.checkFrozen(sr) : undefined,
@@ -496,7 +512,7 @@ class Run {
   }
 
   private async checkFrozen(sr: StageRun): Promise<void> {
-    for (const c of await sameWeights(this.layers, sr.frozenSnap))
+    for (const c of await sameWeights(sr.selection.frozen, sr.frozenSnap))
       this.opts.bus.emit({
         type: 'warning',
         message: `frozen layer '${c}' changed during a step of stage '${sr.stage.name}'`,
@@ -508,7 +524,7 @@ class Run {
     const t0 = Date.now();
     const from = epoch === this.state.epoch + 1 ? this.state.partial : undefined;
     this.state.partial = undefined;
-    const grads = this.opts.plan.training.telemetry ? this.gradNorms(from) : undefined;
+    const grads = this.opts.plan.training.telemetry ? this.gradNorms(sr, from) : undefined;
     const r = await this.trainEpoch(sr, epoch, from, grads).finally(() => grads?.dispose());
     if (r.failure) throw new NonFiniteLossError(r.failure, this.state);
     if (r.interrupted) {

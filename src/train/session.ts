@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '../tf.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { EventBus, type Reporter, type RunEvent } from '../core/events.js';
-import { writeAtomic } from '../core/files.js';
+import { writeAtomic, writeDirAtomic } from '../core/files.js';
 import { epochRow, readSummary, type EpochRow } from '../core/summary.js';
 import { readRunEvents, RUN_FILES, writeDataSplit, type RunRecord, type RunState } from '../core/run-files.js';
 import { packageVersion } from '../core/paths.js';
@@ -25,6 +25,8 @@ import { describeData, openData, type OpenedData } from '../data/open.js';
 import { buildFineTuneModel } from '../model/finetune.js';
 import { loadModel, saveModel } from '../model/io.js';
 import { listLayers } from '../model/layers.js';
+import { AdapterSet, trainedWeights } from './adapters.js';
+import { readAdapters } from '../model/adapter-files.js';
 import { modelPreprocess } from '../model/trained.js';
 import { choosePreprocess } from '../schedule/preprocess.js';
 import { FILE_REPORTERS } from '../report/reporters/index.js';
@@ -213,7 +215,14 @@ function runStart(p: Prepared, o: Opened, dir: RunDirectory): RunEvent {
 }
 
 /** Run the stages; any failure becomes an error line with the state of the last good epoch. */
-async function train(p: Prepared, o: Opened, dir: RunDirectory, bus: EventBus, signal: AbortSignal) {
+async function train(
+  p: Prepared,
+  o: Opened,
+  dir: RunDirectory,
+  bus: EventBus,
+  signal: AbortSignal,
+  adapters: AdapterSet,
+) {
   const { plan } = p;
   const meta = {
     labels: o.data.classes,
@@ -229,11 +238,14 @@ async function train(p: Prepared, o: Opened, dir: RunDirectory, bus: EventBus, s
       data: o.data,
       bus,
       checkpoint: async (kind, state, optimizers) => {
-        const at = await dir.checkpoint(o.model, kind, state, optimizers, meta);
+        // model.json holds the merged, plain model (predict and any tfjs app load it); adapters.* hold A, B, W
+        const more = adapters.size > 0 ? await adapters.files(true) : {};
+        const at = await adapters.withMerged(() => dir.checkpoint(o.model, kind, state, optimizers, meta, more));
         bus.emit({ type: 'checkpoint', kind, dir: at, epoch: state.epoch });
         return at;
       },
-      restoreBest: () => dir.restoreBest(o.model),
+      restoreBest: async () => adapters.restore(readAdapters(await dir.restoreBest(o.model))),
+      adapters,
       shouldStop: () => signal.aborted,
       resume: dir.resumeFrom?.state,
       resumeOptimizers: dir.resumeOptimizers(),
@@ -312,10 +324,13 @@ async function trainIn(
   const start = Date.now();
   bus.emit(runStart(p, o, dir));
   if (o.preprocess.warning) bus.emit({ type: 'warning', message: o.preprocess.warning });
-  const r = await train(p, o, dir, bus, io.signal);
+  // a resume takes its adapters (and their layers' own kernels) from the checkpoint it continues
+  const saved = p.resumeState ? readAdapters(dir.lastCheckpoint) : undefined;
+  const adapters = new AdapterSet(listLayers(o.model), saved);
+  const r = await train(p, o, dir, bus, io.signal, adapters);
   const last = events.filter((e) => e.type === 'epoch-end').at(-1);
   const finalValAcc = last?.type === 'epoch-end' ? last.valAcc : NaN;
-  await finish(p, o, dir, bus, { ...r, finalValAcc, seconds: (Date.now() - start) / 1000 });
+  await finish(p, o, dir, bus, adapters, { ...r, finalValAcc, seconds: (Date.now() - start) / 1000 });
   // the report covers both processes of a resumed run: it is drawn from events.ndjson when there is one
   writeReport(dir.path, p.plan.output.metrics.includes('ndjson') ? undefined : events);
   return { status: r.status, runDir: dir.path, error: r.error };
@@ -327,11 +342,24 @@ async function finish(
   o: Opened,
   dir: RunDirectory,
   bus: EventBus,
+  adapters: AdapterSet,
   r: { status: RunStatus; state?: RunState; error?: string; finalValAcc: number; seconds: number },
 ): Promise<void> {
   let modelDir: string | undefined;
   if (r.status === 'completed' || r.status === 'stopped') {
     modelDir = dir.file('model');
+    if (adapters.size > 0) {
+      // the adapters alone (small), then the model with them merged in: plain layers, no custom classes
+      const { files, binary } = await adapters.files(false, {
+        model: p.plan.model,
+        labels: o.data.classes,
+        meta: { schedule: p.plan.name, input: o.data.input },
+        weights: trainedWeights(listLayers(o.model), o.resolved),
+      });
+      const text = Object.entries(files).map(([k, v]): [string, string] => [k, `${JSON.stringify(v, null, 2)}\n`]);
+      writeDirAtomic(dir.file('adapters'), { ...Object.fromEntries(text), ...binary });
+      adapters.mergeAll();
+    }
     await saveModel(o.model, modelDir, {
       labels: o.data.classes,
       files: { 'freezeflow.json': { schedule: p.plan.name, input: o.data.input } },
