@@ -22,7 +22,7 @@ const LORA_STAGES = `  - { name: head, epochs: 1, lr: 3.0e-3 }
     adapters:
       - { type: lora, layers: ['layer3_0_conv*'], rank: 4, alpha: 8 }
       - { type: lora, layers: ['layer2_0_downsample_conv'], rank: 2 }
-    train: { norms: true }
+    train: { norms: true, biases: true }
     lr: 3.0e-3
 `;
 const file = writeSchedule(dir, tinySchedule(64, LORA_STAGES).replace('batchSize: 32', 'batchSize: 16'));
@@ -223,7 +223,9 @@ const floats = (file: string) => {
 test('a LoRA + norms run: base kernels and BN statistics bit-identical, model/ is W + s·A·B in plain layers', async () => {
   const r = train('whole', ['--json']);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.includes('frozen layer'), false, 'no frozen-layer warning');
+  assert.doesNotMatch(r.stdout, /frozen layer '[^']*' changed/, 'no frozen-layer warning');
+  // resnet-mini's convs have no biases: BitFit there is train.norms, and the run says so
+  assert.match(r.stdout, /train\.biases picks nothing/);
   const base = await builtin();
   const saved = readAdapters(join(dir, 'whole/checkpoints/last'))!;
   assert.deepEqual(
@@ -317,4 +319,69 @@ test('merge BASE ADAPTERS rebuilds the run’s model from the pretrained one and
   assert.equal(none.code, 2);
   assert.match(none.stderr, /no adapters\.json/);
   assert.equal(none.stderr.includes('    at '), false);
+});
+
+test('rollback: restore puts A, B and the base kernel back from a checkpoint; an adapter added after it goes to B = 0', async () => {
+  const { AdapterSet } = await import('../src/train/adapters.js');
+  const { writeDirAtomic } = await import('../src/core/files.js');
+  const input = tf.input({ shape: [4] });
+  const h = tf.layers.dense({ units: 3, name: 'a' }).apply(input) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2, name: 'b' }).apply(h) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  const set = new AdapterSet(listLayers(model));
+  const state = (path: string) => ({
+    path,
+    type: 'lora' as const,
+    rank: 1,
+    alpha: 1,
+    dropout: 0,
+    stage: 0,
+    trains: true,
+    params: 0,
+  });
+  set.sync([state('a')]);
+  const ad = set.byPath.get('a')!;
+  ad.b.assign(tf.ones(ad.b.shape));
+  const kernel = () => Array.from(model.getLayer('a').getWeights()[0]!.dataSync());
+  const [w0, a0, b0] = [kernel(), Array.from(ad.a.dataSync()), Array.from(ad.b.dataSync())];
+  // a checkpoint: the merged model is written while W + ΔW is in the kernel, W comes back exactly after
+  const ck = join(dir, 'rollback-ck');
+  const files = await set.files(true);
+  const merged = await set.withMerged(async () => kernel());
+  assert.notDeepEqual(merged, w0);
+  assert.deepEqual(kernel(), w0);
+  writeDirAtomic(ck, {
+    'adapters.json': JSON.stringify(files.files['adapters.json']),
+    'adapters.bin': files.binary['adapters.bin']!,
+  });
+  // training moves on, a second adapter arrives; then the rollback loads the checkpoint's (merged) weights
+  ad.a.assign(tf.zerosLike(ad.a));
+  ad.b.assign(tf.zerosLike(ad.b));
+  set.sync([state('a'), state('b')]);
+  const late = set.byPath.get('b')!;
+  late.b.assign(tf.ones(late.b.shape));
+  model.getLayer('a').setWeights([tf.tensor(merged, [4, 3]), model.getLayer('a').getWeights()[1]!]);
+  set.restore(readAdapters(ck));
+  assert.deepEqual(kernel(), w0, 'the base kernel, not the merged one');
+  assert.deepEqual(Array.from(ad.a.dataSync()), a0);
+  assert.deepEqual(Array.from(ad.b.dataSync()), b0);
+  assert.ok(
+    late.b.dataSync().every((v) => v === 0),
+    'an adapter the checkpoint did not have is a no-op again',
+  );
+});
+
+test('schema checks of an adapter entry: alpha ≤ 0, rank 0, dropout 1, an unknown key — file:line:col, exit 2', () => {
+  for (const [entry, want] of [
+    ['{ type: lora, layers: [fc], alpha: 0 }', /alpha/],
+    ['{ type: lora, layers: [fc], rank: 0 }', /rank/],
+    ['{ type: lora, layers: [fc], dropout: 1 }', /dropout/],
+    ['{ type: lora, layers: [fc], ranks: 4 }', /ranks/],
+  ] as const) {
+    const f = writeSchedule(dir, tinySchedule(64, `  - { name: a, epochs: 1, adapters: [${entry}] }\n`), 'schema.yaml');
+    const r = cli(['validate', f]);
+    assert.equal(r.code, 2, entry);
+    assert.match(r.stderr + r.stdout, /schema\.yaml:\d+:\d+/, entry);
+    assert.match(r.stderr + r.stdout, want, entry);
+  }
 });

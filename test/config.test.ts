@@ -16,7 +16,7 @@ const planOf = (text: string, file: string, sets: string[] = []) => {
 };
 
 test('the resolved schedule of every shipped schedule (with --set overrides) loads again and plans the same', () => {
-  const files = ['', 'compare/'].flatMap((sub) =>
+  const files = ['', 'compare/', 'compare-adapters/'].flatMap((sub) =>
     readdirSync(join(ROOT, 'schedules', sub))
       .filter((f) => f.endsWith('.yaml'))
       .map((f) => join(ROOT, 'schedules', sub, f)),

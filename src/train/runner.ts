@@ -327,6 +327,11 @@ class Run {
       });
     // with lr: find the stage is announced once its lr is known
     if (!stage.lrFind) announce();
+    if (stage.train.biases && ![...r.variables.values()].some((ws) => ws.some((w) => w.name === 'bias')))
+      bus.emit({
+        type: 'warning',
+        message: `stage '${stage.name}': train.biases picks nothing — no frozen layer has a bias (in conv + BatchNorm networks BatchNorm's β is the bias: train.norms trains it)`,
+      });
     const runs = Math.max(span.first, this.state.epoch + 1) <= span.last;
     const sr: StageRun = {
       stage,
