@@ -192,6 +192,49 @@ test('fused BatchNorm training (SIMD) equals tfjs-layers on cpu: outputs, dx thr
   tf.dispose([x, prof.result as tf.Tensor]);
 });
 
+test('fused BatchNorm training keeps dγ and dβ to float32 precision when |μ|/σ is 2000 (float64 reference)', async () => {
+  // an unnormalised input: channels at 2000 ± 1. x − μ is exact in float32 for x near μ, so every error
+  // left comes from how μ and the gradient sums are accumulated over 12,544 rows (49 blocks)
+  await tf.setBackend('wasm');
+  const [n, h, w, c] = [16, 28, 28, 4];
+  const rows = n * h * w;
+  const x = Float32Array.from(random([rows * c], 5).values, (v, i) => 2000 + (i % c) + 1.7 * v);
+  const r = Float32Array.from(random([rows * c], 6).values);
+  const layer = tf.layers.batchNormalization({ epsilon: 1e-3 });
+  layer.build([n, h, w, c]);
+  const xt = tf.tensor4d(x, [n, h, w, c]);
+  const rt = tf.tensor4d(r, [n, h, w, c]);
+  const [gamma, beta] = [layer.weights[0]!.read() as tf.Variable, layer.weights[1]!.read() as tf.Variable];
+  const got = tf.tidy(() => {
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(fusedBatchNormCall(layer, xt)!, rt)) as tf.Scalar,
+      [gamma, beta],
+    );
+    return [grads[gamma.name]!, grads[beta.name]!].map((t) => Array.from(t.dataSync()));
+  });
+  tf.dispose([xt, rt]);
+  // float64 sums: μ (rounded to float32), biased σ², dγ = Σ r·x̂, dβ = Σ r
+  for (let ch = 0; ch < c; ch++) {
+    let mean = 0;
+    for (let i = ch; i < x.length; i += c) mean += x[i]!;
+    // the mean as float32 holds it (its half-ulp at 2000 is 3.5e-5 σ here: no float32 kernel can do better)
+    mean = Math.fround(mean / rows);
+    let variance = 0;
+    for (let i = ch; i < x.length; i += c) variance += (x[i]! - mean) ** 2;
+    variance /= rows;
+    let dGamma = 0;
+    let dBeta = 0;
+    for (let i = ch; i < x.length; i += c) {
+      dGamma += (r[i]! * (x[i]! - mean)) / Math.sqrt(variance + 1e-3);
+      dBeta += r[i]!;
+    }
+    const errG = Math.abs(got[0]![ch]! - dGamma) / Math.abs(dGamma);
+    const errB = Math.abs(got[1]![ch]! - dBeta) / Math.abs(dBeta);
+    assert.ok(errG <= 2e-5, `channel ${ch}: dγ ${got[0]![ch]} vs ${dGamma}, relative error ${errG}`);
+    assert.ok(errB <= 2e-5, `channel ${ch}: dβ relative error ${errB}`);
+  }
+});
+
 test("freezeflow's SIMD conv filter gradient equals cpu: 1×1 and k×k (patches), strides, padding, leftover channels, many row chunks", async () => {
   const conv = (x: tf.Tensor4D, w: tf.Tensor4D, s: 1 | 2, p: 'same' | 'valid') => tf.conv2d(x, w, s, p);
   await compareConv(

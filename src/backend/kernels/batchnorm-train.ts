@@ -38,7 +38,7 @@ function context(args: Args) {
 function moments(args: Args): TensorInfo[] {
   const k = context(args);
   const [mean, variance] = [k.b.makeOutput([k.c], 'float32'), k.b.makeOutput([k.c], 'float32')];
-  k.simd.bn_moments(k.at(args.inputs['x']), k.at(mean), k.at(variance), k.scratch(k.c), k.rows, k.c);
+  k.simd.bn_moments(k.at(args.inputs['x']), k.at(mean), k.at(variance), k.scratch(3 * k.c), k.rows, k.c);
   k.free();
   return [mean, variance];
 }
@@ -70,7 +70,7 @@ function backward(args: Args): TensorInfo[] {
   const dx = k.b.makeOutput(x!.shape, 'float32');
   const [dgamma, dbeta] = [k.b.makeOutput([k.c], 'float32'), k.b.makeOutput([k.c], 'float32')];
   const eps = (args.attrs as { epsilon: number }).epsilon;
-  const s = k.scratch(5 * k.c);
+  const s = k.scratch(9 * k.c); // 2c doubles of block totals, then 5c floats
   k.simd.bn_backward(
     k.at(x),
     k.at(dy),

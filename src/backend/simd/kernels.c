@@ -8,6 +8,7 @@
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 typedef float f32;
+typedef double f64;
 typedef int i32;
 
 static inline i32 min_i(i32 a, i32 b) { return a < b ? a : b; }
@@ -145,13 +146,16 @@ void adam_update(const f32 *w, const f32 *g, const f32 *m, const f32 *v, const f
 }
 
 // ---- BatchNorm in training mode (batch statistics), channels last: x is `rows` rows of `c` channels.
-// Sums over rows go block by block (BN_BLOCK rows into a scratch row, then into the total), which keeps
-// float32 rounding to that of a block-wise sum, as tfjs' own reductions.
+// Sums over rows go block by block (BN_BLOCK rows into a float32 scratch row, then into a double total).
 #define BN_BLOCK 256
 
-// out[ch] = Σ_rows f(row, ch) for f = x (what = 0), (x − mean)² (what = 1); blk: c floats of scratch.
-static void channel_sums(const f32 *x, const f32 *mean, f32 *out, f32 *blk, i32 rows, i32 c, i32 what) {
-  for (i32 ch = 0; ch < c; ch++) out[ch] = 0;
+// tot[ch] = Σ_rows f(row, ch) with f = x − ref (what = 0) or (x − ref)² (what = 1), in double: each block
+// of BN_BLOCK rows is summed in float32 SIMD, the block totals in double. The mean is summed shifted by the
+// first row (ref = x), so a channel whose mean is large next to its spread (|μ|/σ in the thousands, an
+// unnormalised input) sums small numbers: dγ at |μ|/σ = 2000 was 1.3e-4 off with plain float32 sums.
+// blk: c floats of scratch.
+static void channel_sums(const f32 *x, const f32 *ref, f64 *tot, f32 *blk, i32 rows, i32 c, i32 what) {
+  for (i32 ch = 0; ch < c; ch++) tot[ch] = 0;
   for (i32 r0 = 0; r0 < rows; r0 += BN_BLOCK) {
     const i32 r1 = min_i(rows, r0 + BN_BLOCK);
     for (i32 ch = 0; ch < c; ch++) blk[ch] = 0;
@@ -159,27 +163,27 @@ static void channel_sums(const f32 *x, const f32 *mean, f32 *out, f32 *blk, i32 
       const f32 *row = x + (i32)r * c;
       i32 ch = 0;
       for (; ch + 4 <= c; ch += 4) {
-        v128_t v = wasm_v128_load(row + ch);
-        if (what) {
-          v = wasm_f32x4_sub(v, wasm_v128_load(mean + ch));
-          v = wasm_f32x4_mul(v, v);
-        }
+        v128_t v = wasm_f32x4_sub(wasm_v128_load(row + ch), wasm_v128_load(ref + ch));
+        if (what) v = wasm_f32x4_mul(v, v);
         wasm_v128_store(blk + ch, wasm_f32x4_add(wasm_v128_load(blk + ch), v));
       }
-      for (; ch < c; ch++) blk[ch] += what ? (row[ch] - mean[ch]) * (row[ch] - mean[ch]) : row[ch];
+      for (; ch < c; ch++) blk[ch] += what ? (row[ch] - ref[ch]) * (row[ch] - ref[ch]) : row[ch] - ref[ch];
     }
-    add_into(out, blk, c);
+    for (i32 ch = 0; ch < c; ch++) tot[ch] += (f64)blk[ch];
   }
 }
 
-// Mean and biased variance per channel (two passes, as tfjs' moments). scratch: c floats.
+// Mean and biased variance per channel (two passes, as tfjs' moments). scratch: 3c floats (c doubles,
+// then c floats; the doubles first, so they are 8-byte aligned).
 EXPORT(bn_moments)
 void bn_moments(const f32 *x, f32 *mean, f32 *var, f32 *scratch, i32 rows, i32 c) {
-  const f32 n = (f32)rows;
-  channel_sums(x, mean, mean, scratch, rows, c, 0);
-  for (i32 ch = 0; ch < c; ch++) mean[ch] /= n;
-  channel_sums(x, mean, var, scratch, rows, c, 1);
-  for (i32 ch = 0; ch < c; ch++) var[ch] /= n;
+  f64 *tot = (f64 *)scratch;
+  f32 *blk = scratch + 2 * c;
+  const f64 n = (f64)rows;
+  channel_sums(x, x, tot, blk, rows, c, 0);
+  for (i32 ch = 0; ch < c; ch++) mean[ch] = (f32)((f64)x[ch] + tot[ch] / n);
+  channel_sums(x, mean, tot, blk, rows, c, 1);
+  for (i32 ch = 0; ch < c; ch++) var[ch] = (f32)(tot[ch] / n);
 }
 
 // y = (x − mean)·k + β with k = γ/√(var + ε); gamma, beta may be 0 (scale 1, offset 0). scratch: 2c floats.
@@ -205,12 +209,15 @@ void bn_normalize(const f32 *x, const f32 *mean, const f32 *var, const f32 *gamm
 
 // The whole backward pass of y = γ·x̂ + β, x̂ = (x − μ)/√(σ² + ε) with μ, σ² the batch's own statistics:
 //   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ/√(σ² + ε) · (dy − dβ/N − x̂·dγ/N)
-// (the chain through μ and σ² included). gamma may be 0 (scale 1). scratch: 5c floats.
+// (the chain through μ and σ² included). gamma may be 0 (scale 1). Block totals of dβ and dγ are summed in
+// double, as the moments are. scratch: 9c floats (2c doubles first, then 5c floats).
 EXPORT(bn_backward)
 void bn_backward(const f32 *x, const f32 *dy, const f32 *mean, const f32 *var, const f32 *gamma, f32 *dx, f32 *dgamma,
                  f32 *dbeta, f32 *scratch, i32 rows, i32 c, f32 eps) {
-  f32 *blk_b = scratch, *blk_g = scratch + c, *a = scratch + 2 * c, *m1 = scratch + 3 * c, *m2 = scratch + 4 * c;
-  for (i32 ch = 0; ch < c; ch++) dbeta[ch] = dgamma[ch] = 0;
+  f64 *tot_b = (f64 *)scratch, *tot_g = tot_b + c;
+  f32 *rest = scratch + 4 * c;
+  f32 *blk_b = rest, *blk_g = rest + c, *a = rest + 2 * c, *m1 = rest + 3 * c, *m2 = rest + 4 * c;
+  for (i32 ch = 0; ch < c; ch++) tot_b[ch] = tot_g[ch] = 0;
   for (i32 r0 = 0; r0 < rows; r0 += BN_BLOCK) {
     const i32 r1 = min_i(rows, r0 + BN_BLOCK);
     for (i32 ch = 0; ch < c; ch++) blk_b[ch] = blk_g[ch] = 0;
@@ -228,8 +235,14 @@ void bn_backward(const f32 *x, const f32 *dy, const f32 *mean, const f32 *var, c
         blk_g[ch] += dr[ch] * (xr[ch] - mean[ch]);
       }
     }
-    add_into(dbeta, blk_b, c);
-    add_into(dgamma, blk_g, c);
+    for (i32 ch = 0; ch < c; ch++) {
+      tot_b[ch] += (f64)blk_b[ch];
+      tot_g[ch] += (f64)blk_g[ch];
+    }
+  }
+  for (i32 ch = 0; ch < c; ch++) {
+    dbeta[ch] = (f32)tot_b[ch];
+    dgamma[ch] = (f32)tot_g[ch];
   }
   const f32 n = (f32)rows;
   for (i32 ch = 0; ch < c; ch++) {
