@@ -83,6 +83,10 @@ test('init --model: the strategy follows the image count; strategies that name l
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /recommended: full-freeze — 12 samples is small/);
   assert.equal(parse(r.stdout).stages.length, 1);
+  // the template's digit cap (samples: 500) does not follow: every image of the folder trains
+  assert.equal(parse(r.stdout).data.samples, undefined);
+  const capped = cli(['init', '--model', model, '--data', photos, '--samples', '8', '-o', '-']);
+  assert.equal(parse(capped.stdout).data.samples, 8);
   const sel = cli(['init', '--model', model, '--data', photos, '--strategy', 'selective', '-o', '-']);
   assert.equal(sel.code, 2);
   assert.match(

@@ -132,8 +132,11 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: Pl
     const r = resolved?.[i];
     if (r && view) {
       const layers = [...r.trainable];
+      // counted over layers with weights, as the block lines are: a Dropout neither trains nor stays frozen
+      const info = new Map(view.layers.map((l) => [l.path, l]));
+      const weighted = layers.filter((p) => (info.get(p)?.trainableParams ?? 1) > 0);
       out.push(
-        `  trainable     ${count(layers.length, 'layer')}, ${count(r.trainableParams, 'param')} (${fmtCount(r.trainableParams)})${r.adapters.length > 0 || r.variables.size > 0 ? ' with the adapters and variables below' : ''}`,
+        `  trainable     ${count(weighted.length, 'layer')}, ${count(r.trainableParams, 'param')} (${fmtCount(r.trainableParams)})${r.adapters.length > 0 || r.variables.size > 0 ? ' with the adapters and variables below' : ''}`,
       );
       out.push(...selectionLines(r));
       if (!view.all) out.push(...blockLines(r, view.layers, c));

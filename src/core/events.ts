@@ -59,6 +59,8 @@ export type RunEvent =
       groups: { id: string; lr: number; variables: number; kept: boolean }[];
       frozenBatchNorm: number;
       skippedUnfreeze?: boolean;
+      /** Layers with weights trained whole (`trainable` also lists weightless ones: a Dropout, a ReLU). */
+      layers?: number;
       /** LoRA adapters that train, and single variables trained in frozen layers (train.biases / norms). */
       adapters?: number;
       variables?: number;

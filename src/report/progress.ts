@@ -78,7 +78,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
       case 'stage-start':
         stageName = e.stage;
         log(
-          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${count(e.trainable.length, 'trainable layer')}${e.adapters ? ` + ${count(e.adapters, 'adapter')}` : ''}${e.variables ? ` + ${count(e.variables, 'variable')} in frozen layers` : ''} (${count(e.trainableParams, 'param')}), lr ${e.groups.map((g) => `${e.groups.length > 1 ? `${g.id} ` : ''}${fmtLr(g.lr)}${g.kept ? ' (state kept)' : ''}`).join(', ')}${e.frozenBatchNorm ? `, ${count(e.frozenBatchNorm, 'frozen BatchNorm layer')} in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
+          `${c.cyan(`stage ${e.stageIndex + 1}`)} ${e.stage}: epochs ${e.firstEpoch}–${e.lastEpoch}, ${count(e.layers ?? e.trainable.length, 'trainable layer')}${e.adapters ? ` + ${count(e.adapters, 'adapter')}` : ''}${e.variables ? ` + ${count(e.variables, 'variable')} in frozen layers` : ''} (${count(e.trainableParams, 'param')}), lr ${e.groups.map((g) => `${e.groups.length > 1 ? `${g.id} ` : ''}${fmtLr(g.lr)}${g.kept ? ' (state kept)' : ''}`).join(', ')}${e.frozenBatchNorm ? `, ${count(e.frozenBatchNorm, 'frozen BatchNorm layer')} in inference mode` : ''}${e.skippedUnfreeze ? c.yellow(' — unfreezing stopped by the guard') : ''}`,
         );
         break;
       case 'gradient-report': {

@@ -51,7 +51,9 @@ export async function scheduleForModel(o: ModelInit): Promise<{ text: string; no
   // new nodes: the template's remarks on its builtin model and digits do not follow them
   doc.setIn(['model', 'source'], doc.createNode(rel(o.model)));
   doc.setIn(['data', 'source'], doc.createNode(rel(o.data)));
+  // the template's cap is for its digits: on the user's folder it would silently leave images out
   if (o.samples !== undefined) doc.setIn(['data', 'samples'], o.samples);
+  else doc.deleteIn(['data', 'samples']);
   const notes = [
     o.strategy ? `strategy: ${strategy} (asked for)` : `recommended: ${strategy} — ${rec.why}`,
     `data: ${count(images.train, 'training image')} in ${count(images.classes, 'class', 'classes')}${images.val ? `, ${images.val} in its val/ folder` : ''}`,

@@ -322,6 +322,7 @@ class Run {
         groups: this.groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
         frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
         skippedUnfreeze: guard.stopped && si > 0 ? true : undefined,
+        layers: layers.filter((l) => trainable.has(l.path) && l.trainableParams > 0).length,
         adapters: r.adapters.filter((a) => a.trains).length || undefined,
         variables: [...r.variables.values()].reduce((n, ws) => n + ws.length, 0) || undefined,
       });
