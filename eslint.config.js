@@ -53,7 +53,7 @@ const internals = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'runs/', 'models/', 'bin/'] },
+  { ignores: ['dist/', 'node_modules/', 'runs/', 'models/', 'bin/', 'schemas/*.cjs'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -1,20 +1,17 @@
 // YAML text → validated Schedule. Pure apart from readScheduleFile; errors carry file:line:col.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { scheduleJsonSchema, type Schedule } from './schema.js';
+import type { Schedule } from './schema.js';
+import { scheduleValidator } from './validator.js';
 import { closest, didYouMean, formatPath, ScheduleError, type Location, type ScheduleIssue } from './issues.js';
 import { semanticIssues } from './semantic.js';
 import { keyHomeHint } from './key-home.js';
 import { AggregatePatternError, resolvePlan, type LayerInfo, type Plan, type ResolvedStage } from './plan.js';
 
-let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(data: unknown): ErrorObject[] {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-    validator = ajv.compile(scheduleJsonSchema());
-  }
+  const validator = scheduleValidator();
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 
