@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { schemaHash, validatorSource, VALIDATOR_FILE } from '../src/schedule/validator.js';
-import { ROOT } from './helpers.js';
+import { ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 const PROBE = `
 const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/cli/main.js')).href)});
@@ -18,18 +18,26 @@ const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = () => true;
 await main(['node', 'freezeflow', ...JSON.parse(process.env.ARGS)]);
 process.stdout.write = write;
+const code = process.exitCode ?? 0;
+process.exitCode = 0;
 const ajv = Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/ajv/dist/ajv.js'));
-console.log(JSON.stringify({ tfjs: globalThis._tfengine !== undefined, ajv }));
+console.log(JSON.stringify({ tfjs: globalThis._tfengine !== undefined, ajv, code }));
 `;
 
-function loaded(args: string[]): { tfjs: boolean; ajv: boolean } {
+interface Loaded {
+  tfjs: boolean;
+  ajv: boolean;
+  code?: number;
+}
+
+function loaded(args: string[]): Loaded {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, ARGS: JSON.stringify(args) },
   });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { tfjs: boolean; ajv: boolean };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Loaded;
 }
 
 test('validate, plan without --model, init and completion load neither tfjs nor Ajv', () => {
@@ -39,9 +47,15 @@ test('validate, plan without --model, init and completion load neither tfjs nor 
     ['init', '--strategy', 'progressive', '-o', '-'],
     ['completion', 'bash'],
   ])
-    assert.deepEqual(loaded(args), { tfjs: false, ajv: false }, args.join(' '));
+    assert.deepEqual(loaded(args), { tfjs: false, ajv: false, code: 0 }, args.join(' '));
   // the probe sees tfjs where a command needs it
   assert.equal(loaded(['inspect', 'builtin:resnet-mini']).tfjs, true);
+});
+
+test('train with a mistake in its schedule says so before tfjs loads (exit 2)', () => {
+  const dir = tempDir('ff-startup-');
+  const bad = writeSchedule(dir, tinySchedule(64, '  - { name: a, epochs: 0 }\n'));
+  assert.deepEqual(loaded(['train', '-s', bad, '--out', join(dir, 'run')]), { tfjs: false, ajv: false, code: 2 });
 });
 
 test('the committed standalone validator is what the schema builds (npm run schema writes it)', () => {

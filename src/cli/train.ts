@@ -6,8 +6,8 @@ import type { BackendChoice } from '../backend/names.js';
 import { RUN_FILES } from '../core/run-files.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '../core/errors.js';
 import { progressReporter, type ProgressMode } from '../report/progress.js';
-import { resolvedConfig, trainSession } from '../train/session.js';
-import { style } from './style.js';
+import { readScheduleFile } from '../schedule/load.js';
+import { errStyle, style } from './style.js';
 
 /** The flags, as commander checked and converted them (src/cli/args.ts). */
 export interface TrainOptions {
@@ -52,9 +52,25 @@ function interrupts(): { signal: AbortSignal; release: () => void } {
   };
 }
 
+/**
+ * tfjs takes 0.5–7 s to load: a schedule with a mistake is reported before that (one line, exit 2), and on
+ * a terminal a status line shows while it loads (erased when the run's own first line comes).
+ */
+async function loadSession(opts: TrainOptions): Promise<typeof import('../train/session.js')> {
+  if (opts.schedule && opts.schedule !== '-') readScheduleFile(opts.schedule, opts.set);
+  const status = progressMode(opts) === 'bars';
+  if (status) process.stderr.write(errStyle.dim('freezeflow: loading tfjs…'));
+  try {
+    return await import('../train/session.js');
+  } finally {
+    if (status) process.stderr.write('\r\x1b[K');
+  }
+}
+
 export async function runTrain(opts: TrainOptions): Promise<number> {
   const { schedule, resume, out, backend, threads, strict, samples, seed, set } = opts;
   const request = { schedule, resume, out, backend, threads, strict, samples, seed, set };
+  const { resolvedConfig, trainSession } = await loadSession(opts);
   if (opts.printConfig) {
     process.stdout.write(await resolvedConfig(request));
     return EXIT_OK;
