@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { join } from 'node:path';
-import { SmoothedLoss, suggestLr, sweepLr, LR_FIND_DEFAULTS, type LrPoint } from '../src/schedule/lr-find.js';
+import {
+  SmoothedLoss,
+  suggestLr,
+  sweepGroupLr,
+  sweepLr,
+  LR_FIND_DEFAULTS,
+  type LrPoint,
+} from '../src/schedule/lr-find.js';
 import { cli, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 const curve = (f: (x: number) => number, n = 100): LrPoint[] =>
@@ -106,4 +113,14 @@ test('lr: find leaves no trace: the run equals one given the found lr, bit for b
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(ndjson(resumed.stdout).filter((e) => e.type === 'lr-find').length, 0, 'no second sweep');
   assert.ok(weights('killed').equals(weights('find')));
+});
+
+test('during the sweep an absolute group lr stays put; derived groups keep their ratio to the stage lr', () => {
+  // lrGroups[0] has its own lr, lrGroups[1] a multiplier; lrDecay blocks are derived too
+  const stage = { lr: 1e-3, lrGroups: [{}, { multiplier: 10 }] };
+  const at = (id: string, baseLr: number) => sweepGroupLr(stage, { id, baseLr }, 0.5);
+  assert.equal(at('stage', 1e-3), 0.5);
+  assert.equal(at('lrGroups[0]', 2e-5), 2e-5);
+  assert.equal(at('lrGroups[1]', 1e-2), 0.5 * 10);
+  assert.equal(at('lrDecay.blocks[0]', 2.5e-4), 0.5 * 0.25);
 });

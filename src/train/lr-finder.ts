@@ -5,7 +5,7 @@ import * as tf from '../tf.js';
 import { rng, restoreRandomState, randomState, shuffleInPlace } from '../data/random.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';
 import type { LayerEntry } from '../model/layers.js';
-import { SmoothedLoss, suggestLr, sweepLr, type LrPoint } from '../schedule/lr-find.js';
+import { SmoothedLoss, suggestLr, sweepGroupLr, sweepLr, type LrPoint } from '../schedule/lr-find.js';
 import type { StagePlan } from '../schedule/plan.js';
 import { toTensors } from './epoch.js';
 import { applyStep, newGroup, type GroupOptimizer } from './optim.js';
@@ -46,9 +46,7 @@ export async function lrSweep(c: SweepContext): Promise<LrSweep> {
   const s = c.stage.lrFind;
   const random = randomState();
   const held = holdWeights(c.layers);
-  // the groups keep their ratios to the stage lr (lr groups, lrDecay) while the stage lr sweeps
   const temp = c.groups.map((g) => newGroup(JSON.parse(g.config), { id: g.id, baseLr: g.baseLr, vars: g.vars }));
-  const ratios = temp.map((g) => g.baseLr / c.stage.lr);
   const vars = temp.flatMap((g) => g.vars);
   const n = c.train.labels.length;
   const order = shuffleInPlace(
@@ -61,7 +59,7 @@ export async function lrSweep(c: SweepContext): Promise<LrSweep> {
   try {
     for (let i = 0; i < s.steps; i++) {
       const lr = sweepLr(s, i);
-      temp.forEach((g, k) => g.setLr(lr * ratios[k]!));
+      for (const g of temp) g.setLr(sweepGroupLr(c.stage, g, lr));
       const b = i % perEpoch;
       const idx = order.slice(b * c.batchSize, (b + 1) * c.batchSize);
       const pixels = await c.train.batch(idx, c.augment?.(Math.floor(i / perEpoch)));
