@@ -108,6 +108,16 @@ export type RunEvent =
       layers: { path: string; trainable: boolean; gradNorm?: number; change: number }[];
     }
   | {
+      /** restoreBest: the stage ended away from the best epoch, whose weights the next stage starts from. */
+      type: 'restore-best';
+      stageIndex: number;
+      stage: string;
+      epoch: number;
+      bestEpoch: number;
+      monitor: 'val_loss' | 'val_acc';
+      value: number;
+    }
+  | {
       type: 'early-stop';
       stageIndex: number;
       stage: string;
@@ -142,6 +152,8 @@ export type RunEvent =
       finalValAcc: number;
       seconds: number;
       modelDir?: string;
+      /** The epoch whose weights model/ holds, when not the last one (a last stage with restoreBest). */
+      modelEpoch?: number;
       error?: string;
       /** Image folders: the decode cache's use. */
       decodeCache?: { hits: number; misses: number; peakMB: number };

@@ -281,7 +281,9 @@ export function renderReport(events: readonly RunEvent[], summary: Partial<RunSu
   const charts = runCharts(events);
   const starts = stageStarts(events);
   const reports = events.filter((e): e is Ev<'gradient-report'> => e.type === 'gradient-report');
-  const actions = events.filter((e) => e.type === 'guard' || e.type === 'early-stop' || e.type === 'warning');
+  const actions = events.filter(
+    (e) => e.type === 'guard' || e.type === 'early-stop' || e.type === 'restore-best' || e.type === 'warning',
+  );
   const caches = events.filter((e): e is Ev<'feature-cache'> => e.type === 'feature-cache');
   const lrFinds = events.filter((e): e is Ev<'lr-find'> => e.type === 'lr-find');
   const header: [string, string][] = [
@@ -373,9 +375,11 @@ ${
                   `stage ${a.stage} ended at epoch ${a.epoch}`,
                   `${a.reason}${a.unusedEpochs ? `; ${a.unusedEpochs} unused epochs, later stages moved up` : ''}`,
                 ]
-              : a.type === 'warning'
-                ? ['warning', a.message]
-                : ['', ''],
+              : a.type === 'restore-best'
+                ? [`stage ${a.stage} ended at epoch ${a.epoch}`, `restoreBest: back to epoch ${a.bestEpoch}'s weights`]
+                : a.type === 'warning'
+                  ? ['warning', a.message]
+                  : ['', ''],
         ),
       )
     : '<p>none</p>'

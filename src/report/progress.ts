@@ -130,6 +130,13 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
           ),
         );
         break;
+      case 'restore-best':
+        log(
+          c.yellow(
+            `stage ${e.stage} ends at epoch ${e.epoch}; restoreBest: back to epoch ${e.bestEpoch}'s weights (${e.monitor} ${e.monitor === 'val_acc' ? `${(e.value * 100).toFixed(2)}%` : e.value.toFixed(4)})`,
+          ),
+        );
+        break;
       case 'warning':
         log(c.yellow(`warning: ${e.message}`));
         break;
@@ -138,7 +145,7 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
         bars = undefined;
         write(
           e.bestEpoch > 0
-            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${count(e.epochs, 'epoch')} in ${e.seconds.toFixed(0)} s; best epoch ${e.bestEpoch} (val_loss ${e.bestValLoss.toFixed(4)}, val_acc ${(e.bestValAcc * 100).toFixed(2)}%); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir} (the last epoch's; predict/evaluate -m RUN_DIR use it, --checkpoint best the best epoch's)` : ''}`
+            ? `${e.status === 'completed' ? c.green('done') : c.yellow(e.status)}: ${count(e.epochs, 'epoch')} in ${e.seconds.toFixed(0)} s; best epoch ${e.bestEpoch} (val_loss ${e.bestValLoss.toFixed(4)}, val_acc ${(e.bestValAcc * 100).toFixed(2)}%); final val_acc ${(e.finalValAcc * 100).toFixed(2)}%${e.modelDir ? `; model: ${e.modelDir} (${e.modelEpoch ? `epoch ${e.modelEpoch}'s, restoreBest` : "the last epoch's"}; predict/evaluate -m RUN_DIR use it, --checkpoint best the best epoch's)` : ''}`
             : `${c.yellow(e.status)}: no epoch finished (${e.seconds.toFixed(0)} s)`,
         );
         break;

@@ -39,6 +39,8 @@ export interface StagePlan {
   lrGroups: LrGroupPlan[];
   lrDecay?: { factor: number; blocks: string[] };
   keepOptimizerState: boolean;
+  /** At the stage's end, back to the best epoch's weights when the best epoch is not the stage's last. */
+  restoreBest: boolean;
   /** Batches per optimizer step (gradient accumulation): the effective batch is batchSize × accumulate. */
   accumulate: number;
   /** lr: find — a range test at the stage's start sets `lr` (until then `lr` is the carried-over one). */
@@ -166,6 +168,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       ...(s.lr === 'find' ? { lrFind: { ...LR_FIND_DEFAULTS, ...s.lrFind } } : {}),
       lrDecay: s.lrDecay ? { factor: s.lrDecay.factor, blocks: s.lrDecay.blocks } : undefined,
       keepOptimizerState: s.keepOptimizerState ?? false,
+      restoreBest: s.restoreBest ?? false,
       accumulate: s.accumulate ?? schedule.training?.accumulate ?? 1,
       advance: stageAdvance(s),
       adapters: (s.adapters ?? []).map((a) => ({

@@ -32,6 +32,7 @@ function stageOf(s: Plan['stages'][number]): Stage {
       : {}),
     ...(s.lrDecay ? { lrDecay: s.lrDecay } : {}),
     keepOptimizerState: s.keepOptimizerState,
+    ...(s.restoreBest ? { restoreBest: true } : {}),
     accumulate: s.accumulate,
     ...(s.advance ? { advance: { onPlateau: s.advance } } : {}),
     ...(s.adapters.length > 0

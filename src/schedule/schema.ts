@@ -293,6 +293,12 @@ export const StageSpec = Type.Object(
     lrGroups: Type.Optional(Type.Array(LrGroupSpec, { description: 'Discriminative learning rates.' })),
     lrDecay: Type.Optional(LrDecaySpec),
     accumulate: Type.Optional(Accumulate),
+    restoreBest: Type.Optional(
+      Type.Boolean({
+        description:
+          "At the stage's end, put back the best epoch's weights (checkpoints/best, by its monitor) before the next stage, when the best epoch is not the stage's last (finetuning-scheduler's restore_best; default false).",
+      }),
+    ),
     keepOptimizerState: Type.Optional(
       Type.Boolean({ description: 'Keep optimizer state of variables that stay trainable (default false).' }),
     ),

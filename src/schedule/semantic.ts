@@ -110,6 +110,11 @@ export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
     lr = typeof stage.lr === 'number' ? stage.lr : lr;
     if (stage.lrFind && stage.lr !== 'find')
       issues.push({ path: [...at, 'lrFind'], message: `${label}: lrFind only goes with lr: find` });
+    if (stage.restoreBest && schedule.output?.checkpoints?.best === false)
+      issues.push({
+        path: [...at, 'restoreBest'],
+        message: `${label}: restoreBest puts back checkpoints/best, which output.checkpoints.best: false turns off; remove one of them`,
+      });
     if (stage.lrFind?.min !== undefined && stage.lrFind.max !== undefined && stage.lrFind.min >= stage.lrFind.max)
       issues.push({ path: [...at, 'lrFind', 'min'], message: `${label}: lrFind.min must be below lrFind.max` });
     const sched = stage.scheduler;

@@ -31,6 +31,7 @@ import {
   type SavedGroup,
 } from '../core/run-files.js';
 import { loadModel, saveModel } from '../model/io.js';
+import { listLayers } from '../model/layers.js';
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
@@ -174,7 +175,13 @@ export class RunDirectory {
   async restoreBest(model: tf.LayersModel): Promise<string> {
     const dir = join(this.file('checkpoints'), 'best');
     const best = await loadModel(join(dir, 'model.json'));
-    model.setWeights(best.getWeights());
+    // layer by layer: a model's weight list puts trainable weights first, and the trainable set of the
+    // checkpoint (saved in its layers' configs) is not the current one
+    const saved = new Map(listLayers(best).map((l) => [l.path, l.layer]));
+    for (const l of listLayers(model)) {
+      const from = saved.get(l.path);
+      if (from && l.hasWeights) l.layer.setWeights(from.getWeights());
+    }
     best.dispose();
     return dir;
   }

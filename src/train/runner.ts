@@ -259,6 +259,7 @@ class Run {
             break stages;
           }
         }
+        await this.restoreBestAtEnd(sr);
         this.state.stageIndex = si + 1;
         if (plan.output.checkpoints.everyStage) await this.checkpoint('stage');
         faultPoint('stage-end');
@@ -267,6 +268,29 @@ class Run {
       disposeGroups(this.groups);
     }
     return { state: this.state, status };
+  }
+
+  /**
+   * restoreBest: a stage that ended away from the best epoch hands the next stage the best epoch's weights
+   * (checkpoints/best). Before the stage's checkpoint, so a resume from it starts where this run goes on;
+   * a resume from an earlier checkpoint ends the stage again and restores again.
+   */
+  private async restoreBestAtEnd(sr: StageRun): Promise<void> {
+    const best = this.policies.checkpoints.best;
+    if (!sr.stage.restoreBest || best.epoch === 0 || best.epoch === this.state.epoch || !this.opts.restoreBest) return;
+    await this.opts.restoreBest();
+    const monitor = this.opts.plan.output.checkpoints.best
+      ? this.opts.plan.output.checkpoints.best.monitor
+      : 'val_loss';
+    this.opts.bus.emit({
+      type: 'restore-best',
+      stageIndex: sr.si,
+      stage: sr.stage.name,
+      epoch: this.state.epoch,
+      bestEpoch: best.epoch,
+      monitor,
+      value: monitor === 'val_acc' ? best.valAcc : best.valLoss,
+    });
   }
 
   /** The best epoch and every policy's state into the run state (what checkpoints and summaries read). */

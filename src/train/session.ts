@@ -328,9 +328,16 @@ async function trainIn(
   const saved = p.resumeState ? readAdapters(dir.lastCheckpoint) : undefined;
   const adapters = new AdapterSet(listLayers(o.model), saved);
   const r = await train(p, o, dir, bus, io.signal, adapters);
-  const last = events.filter((e) => e.type === 'epoch-end').at(-1);
-  const finalValAcc = last?.type === 'epoch-end' ? last.valAcc : NaN;
-  await finish(p, o, dir, bus, adapters, { ...r, finalValAcc, seconds: (Date.now() - start) / 1000 });
+  const last = events.filter((e) => e.type === 'epoch-end' || e.type === 'restore-best').at(-1);
+  // the last stage's restoreBest leaves the best epoch's weights in the model: its numbers are the final ones
+  const restored = last?.type === 'restore-best' ? last.bestEpoch : undefined;
+  const finalValAcc = last?.type === 'epoch-end' ? last.valAcc : restored ? (r.state?.bestValAcc ?? NaN) : NaN;
+  await finish(p, o, dir, bus, adapters, {
+    ...r,
+    finalValAcc,
+    modelEpoch: restored,
+    seconds: (Date.now() - start) / 1000,
+  });
   // the report covers both processes of a resumed run: it is drawn from events.ndjson when there is one
   writeReport(dir.path, p.plan.output.metrics.includes('ndjson') ? undefined : events);
   return { status: r.status, runDir: dir.path, error: r.error };
@@ -343,7 +350,14 @@ async function finish(
   dir: RunDirectory,
   bus: EventBus,
   adapters: AdapterSet,
-  r: { status: RunStatus; state?: RunState; error?: string; finalValAcc: number; seconds: number },
+  r: {
+    status: RunStatus;
+    state?: RunState;
+    error?: string;
+    finalValAcc: number;
+    modelEpoch?: number;
+    seconds: number;
+  },
 ): Promise<void> {
   let modelDir: string | undefined;
   if (r.status === 'completed' || r.status === 'stopped') {
@@ -374,6 +388,7 @@ async function finish(
     bestValAcc: r.state?.bestValAcc ?? NaN,
     bestEpoch: r.state?.bestEpoch ?? 0,
     finalValAcc: r.finalValAcc,
+    ...(r.modelEpoch !== undefined ? { modelEpoch: r.modelEpoch } : {}),
     seconds: r.seconds,
     modelDir,
     error: r.error,

@@ -63,7 +63,8 @@ function build(
   return {
     ...result,
     schedule: ctx.schedule,
-    finalValAcc: last?.valAcc ?? NaN,
+    // a last stage with restoreBest ends on the best epoch's weights: the run's own number says so
+    finalValAcc: end.modelEpoch !== undefined ? end.finalValAcc : (last?.valAcc ?? NaN),
     backend: {
       used: start?.backend ?? 'none',
       skipped: start?.skippedBackends ?? [],
