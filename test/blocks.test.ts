@@ -168,3 +168,33 @@ test('inspect --depth 1: a 31-layer model as its blocks, each with the totals of
   const full = cli(['inspect', 'builtin:resnet-mini']).stdout;
   assert.match(full, /^4 +layer1_0_conv1 /m, 'without --depth every layer is listed');
 });
+
+test('inspect --blocks: the blocks lastBlocks and lrDecay use, counted back from the last', () => {
+  const json = cli(['inspect', 'builtin:resnet-mini', '--blocks', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const { blocks } = JSON.parse(json.stdout) as { blocks: { name: string; layers: string[]; params: number }[] };
+  assert.deepEqual(
+    blocks.map((b) => b.name),
+    ['stem', 'layer1', 'layer2', 'layer3'],
+  );
+  assert.ok(blocks[3]!.layers.includes('layer3_0_conv1') && blocks[3]!.layers.includes('pool'));
+  const text = cli(['inspect', 'builtin:resnet-mini', '--blocks']).stdout;
+  assert.match(text, /^3 +1 +layer3 +\d+ +58,112$/m);
+  assert.match(text, /4 blocks; 'unfreeze: \{ lastBlocks: N \}' trains the last N/);
+  assert.match(text, /without its last layer 'fc'/);
+  // with a schedule: the fine-tuning model's body (its new head apart), the same blocks
+  const withSchedule = cli([
+    'inspect',
+    'builtin:resnet-mini',
+    '--blocks',
+    '--json',
+    '-s',
+    'schedules/progressive.yaml',
+  ]);
+  assert.deepEqual(JSON.parse(withSchedule.stdout), JSON.parse(json.stdout));
+  if (existsSync(TM)) {
+    const tm = JSON.parse(cli(['inspect', TM, '--blocks', '--json']).stdout) as { blocks: { name: string }[] };
+    assert.equal(tm.blocks.at(-1)!.name, 'sequential_1/model1/Conv_1');
+    assert.equal(tm.blocks.filter((b) => /block_\d+$/.test(b.name)).length, 16);
+  }
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../src/backend/index.js';
 import { parseSchedule } from '../src/schedule/load.js';
-import { buildPlan } from '../src/schedule/plan.js';
+import { buildPlan, resolvePlan } from '../src/schedule/plan.js';
 import { attachHead, cutModel } from '../src/model/surgery.js';
 import { loadModel } from '../src/model/io.js';
 import { listLayers } from '../src/model/layers.js';
@@ -104,4 +104,43 @@ test('lrDecay and lrGroups at run time: every group trains at its own lr, ids na
   ]);
   assert.notDeepEqual(r.after.l2, r.before.l2);
   assert.notDeepEqual(r.after.l3, r.before.l3);
+});
+
+test('lrDecay without blocks decays over the model’s own blocks: head, layer3, layer2, layer1, stem', async () => {
+  const model = attachHead(
+    cutModel(await loadModel('builtin:resnet-mini')),
+    [{ dense: { units: 'auto', activation: 'softmax' } }],
+    5,
+  );
+  const plan = buildPlan(
+    parseSchedule(`model: { source: x }
+data: { source: y }
+stages:
+  - { name: all, epochs: 1, unfreeze: ['*'], lr: 0.01, lrDecay: { factor: 0.5 } }
+`).schedule,
+    't',
+  );
+  const lr = resolvePlan(plan, listLayers(model))[0]!.layerLr;
+  const want: [string, number][] = [
+    ['head/dense_1', 0.01],
+    ['layer3_0_conv2', 0.005],
+    ['layer3_0_bn2', 0.005],
+    ['layer2_0_downsample_conv', 0.0025],
+    ['layer1_0_conv1', 0.00125],
+    ['stem_conv', 0.000625],
+  ];
+  for (const [path, v] of want) assert.equal(lr.get(path), v, path);
+  // the same as the blocks written out
+  const written = buildPlan(
+    parseSchedule(`model: { source: x }
+data: { source: y }
+stages:
+  - { name: all, epochs: 1, unfreeze: ['*'], lr: 0.01, lrDecay: { factor: 0.5, blocks: ['stem*', 'layer1*', 'layer2*', 'layer3*', 'head'] } }
+`).schedule,
+    't',
+  );
+  // over the layers with weights (a weightless layer's lr trains nothing: 'pool' joins layer3's block here)
+  const weighted = (m: Map<string, number>) =>
+    [...m].filter(([p]) => listLayers(model).find((l) => l.path === p)!.trainableParams > 0);
+  assert.deepEqual(weighted(resolvePlan(written, listLayers(model))[0]!.layerLr), weighted(lr));
 });

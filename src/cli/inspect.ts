@@ -10,7 +10,9 @@ import { compilePattern, moduleAncestors } from '../schedule/patterns.js';
 import { blockKey, pathBlocks } from '../core/blocks.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan, nearestNames, type ResolvedStage } from '../schedule/plan.js';
+import { backboneBlocks } from '../schedule/blocks.js';
 import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
+import { cutModel } from '../model/surgery.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -77,9 +79,29 @@ function moduleTree(layers: readonly LayerEntry[]): Row[] {
   return rows;
 }
 
+/**
+ * --blocks: the backbone's blocks as schedules use them (unfreeze: { lastBlocks: N }, lrDecay without a
+ * list), input to output, a line each; counted back from the last so `lastBlocks: N` can be read off.
+ */
+function blockLines(layers: readonly LayerEntry[], json: boolean, out: (s: string) => void, cut?: string): void {
+  const blocks = backboneBlocks(layers);
+  if (json) {
+    out(JSON.stringify({ blocks: blocks.map((b) => ({ name: b.name, layers: b.layers, params: b.params })) }));
+    return;
+  }
+  out(style.bold(`${pad('#', 4)} ${pad('lastBlocks', 11)} ${pad('block', 40)} ${pad('layers', 7)} params`));
+  blocks.forEach((b, i) =>
+    out(
+      `${pad(String(i), 4)} ${pad(String(blocks.length - i), 11)} ${pad(b.name, 40)} ${pad(String(b.layers.length), 7)} ${n(b.params)}`,
+    ),
+  );
+  out(style.dim(`${count(blocks.length, 'block')}; 'unfreeze: { lastBlocks: N }' trains the last N`));
+  if (cut) out(style.dim(`(the body as a schedule cuts it by default: without its last layer '${cut}')`));
+}
+
 export async function runInspect(
   source: string,
-  opts: { json?: boolean; schedule?: string; grep?: string; depth?: number },
+  opts: { json?: boolean; schedule?: string; grep?: string; depth?: number; blocks?: boolean },
   out: (s: string) => void,
 ): Promise<number> {
   await initInspectionBackend();
@@ -92,6 +114,12 @@ export async function runInspect(
     stages = resolveLoaded(loaded, plan, listLayers(model));
   } else {
     model = await loadModel(source);
+  }
+  if (opts.blocks) {
+    // a schedule cuts the old head off (or --schedule gave the fine-tuning model, head apart): its body
+    const last = model.layers.at(-1)!.name;
+    blockLines(listLayers(stages ? model : cutModel(model)), opts.json === true, out, stages ? undefined : last);
+    return EXIT_OK;
   }
   let layers = listLayers(model, { containers: true });
   if (opts.grep !== undefined) {

@@ -148,10 +148,16 @@ export function buildProgram(): Command {
       'show N levels (nested models, modules, blocks); deeper layers count in their totals',
       wholeNumber(1),
     )
-    .action(async (model: string, opts: { json?: boolean; schedule?: string; grep?: string; depth?: number }) => {
-      const { runInspect } = await import('./inspect.js');
-      process.exitCode = await runInspect(model, opts, out);
-    });
+    .option('--blocks', 'one line per block of the backbone, as lastBlocks and lrDecay use them')
+    .action(
+      async (
+        model: string,
+        opts: { json?: boolean; schedule?: string; grep?: string; depth?: number; blocks?: boolean },
+      ) => {
+        const { runInspect } = await import('./inspect.js');
+        process.exitCode = await runInspect(model, opts, out);
+      },
+    );
 
   program
     .command('train')

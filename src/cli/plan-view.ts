@@ -113,12 +113,15 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: Pl
     if (s.freeze.length === 0 && s.unfreeze.length === 0 && s.unfreezeLastBlocks === undefined)
       out.push(`  freeze        ${i === 0 ? '(default: pretrained body frozen, head trainable)' : '(unchanged)'}`);
     for (const g of s.lrGroups) out.push(`  lr group      ${g.patterns.join(', ')} → ${fmtLr(g.lr)}`);
-    if (s.lrDecay) {
+    if (s.lrDecay?.blocks) {
       const n = s.lrDecay.blocks.length;
       out.push(
         `  lr decay      ${s.lrDecay.blocks.map((b, k) => `${b} ${fmtLr(s.lr * s.lrDecay!.factor ** (n - 1 - k))}`).join(', ')}`,
       );
-    }
+    } else if (s.lrDecay)
+      out.push(
+        `  lr decay      × ${s.lrDecay.factor} per block, from the head down through the model's blocks (plan --model lists them)`,
+      );
     for (const a of s.adapters)
       out.push(
         `  adapter       LoRA rank ${a.rank}, alpha ${a.alpha}${a.dropout ? `, dropout ${a.dropout}` : ''} on ${a.patterns.join(', ')}`,

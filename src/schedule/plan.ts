@@ -1,5 +1,5 @@
 // Schedule → Plan: every default filled in, epochs as ranges, lr curves computable. No tensors here.
-import { backboneBlocks } from './blocks.js';
+import { backboneBlocks, modelBlocks } from './blocks.js';
 import type { HeadLayerSpec, OptimizerInput, Schedule, StageInput } from './schema.js';
 import { lrAt, normalizeScheduler, type NormalizedScheduler } from './schedulers/index.js';
 import { normalizeOptimizer, optimizerKind, type NormalizedOptimizer } from './optimizers/index.js';
@@ -37,7 +37,8 @@ export interface StagePlan {
   weightDecayMode: 'decoupled' | 'l2';
   scheduler: NormalizedScheduler;
   lrGroups: LrGroupPlan[];
-  lrDecay?: { factor: number; blocks: string[] };
+  /** No blocks: the model's own (modelBlocks: the backbone's blocks, then the head). */
+  lrDecay?: { factor: number; blocks?: string[] };
   keepOptimizerState: boolean;
   /** At the stage's end, back to the best epoch's weights when the best epoch is not the stage's last. */
   restoreBest: boolean;
@@ -166,7 +167,9 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
           : { patterns: g.layers, lr: stageLr * (g.lrMultiplier ?? 1), multiplier: g.lrMultiplier ?? 1 },
       ),
       ...(s.lr === 'find' ? { lrFind: { ...LR_FIND_DEFAULTS, ...s.lrFind } } : {}),
-      lrDecay: s.lrDecay ? { factor: s.lrDecay.factor, blocks: s.lrDecay.blocks } : undefined,
+      lrDecay: s.lrDecay
+        ? { factor: s.lrDecay.factor, ...(s.lrDecay.blocks ? { blocks: s.lrDecay.blocks } : {}) }
+        : undefined,
       keepOptimizerState: s.keepOptimizerState ?? false,
       restoreBest: s.restoreBest ?? false,
       accumulate: s.accumulate ?? schedule.training?.accumulate ?? 1,
@@ -455,10 +458,15 @@ function stageLrs(
   const assign = (path: string, lr: number, group: string) => (layerLr.set(path, lr), layerGroup.set(path, group));
   for (const l of layers) if (active.has(l.path)) assign(l.path, stage.lr, 'stage');
   if (stage.lrDecay) {
-    const { factor, blocks } = stage.lrDecay;
+    const { factor } = stage.lrDecay;
+    const blocks: (string | string[])[] = stage.lrDecay.blocks ?? modelBlocks(layers).map((b) => b.layers);
+    const byPath = new Map(layers.map((l) => [l.path, l]));
     const assigned = new Set<string>();
     blocks.forEach((b, k) => {
-      const hits = tryMatch(b, ['stages', stage.index, 'lrDecay', 'blocks', k]);
+      const hits =
+        typeof b === 'string'
+          ? tryMatch(b, ['stages', stage.index, 'lrDecay', 'blocks', k])
+          : b.map((p) => byPath.get(p)!);
       for (const l of hits) {
         if (assigned.has(l.path) || !active.has(l.path)) continue;
         assigned.add(l.path);

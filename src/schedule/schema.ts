@@ -183,10 +183,13 @@ export const LrGroupSpec = Type.Object(
 export const LrDecaySpec = Type.Object(
   {
     factor: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Each earlier block gets lr × factor.' }),
-    blocks: Type.Array(Type.String({ minLength: 1 }), {
-      minItems: 2,
-      description: 'Block patterns from the input to the output; the last block gets the full lr.',
-    }),
+    blocks: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 2,
+        description:
+          "Block patterns from the input to the output; the last block gets the full lr. Default: the model's own blocks (as `plan --model` lists them) and then the new head.",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Per-block lr decay (layer-wise lr decay).' },
 );
