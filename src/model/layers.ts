@@ -17,6 +17,9 @@ export function isContainer(layer: tf.layers.Layer): layer is tf.LayersModel & t
   return layer instanceof tf.LayersModel;
 }
 
+/** A weight's own name without its layer's path: kernel, bias, gamma, beta, moving_mean, … */
+export const weightName = (w: tf.LayerVariable): string => w.originalName.split('/').pop()!;
+
 export function isBatchNorm(layer: tf.layers.Layer): boolean {
   return layer.getClassName() === 'BatchNormalization';
 }
@@ -80,7 +83,7 @@ function entry(
   const weights = container
     ? undefined
     : layer.weights.map((v) => ({
-        name: v.originalName.split('/').pop()!,
+        name: weightName(v),
         shape: [...(v.shape as number[])],
         trainable: trainableSet.has(v),
       }));

@@ -7,7 +7,7 @@ import * as tf from '../tf.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { readAdapters, type SavedAdapters } from './adapter-files.js';
 import { loadModel } from './io.js';
-import { listLayers, type LayerEntry } from './layers.js';
+import { listLayers, weightName, type LayerEntry } from './layers.js';
 import { attachLora } from './lora.js';
 import { attachHead, cutModel } from './surgery.js';
 
@@ -20,11 +20,9 @@ export function adapterDir(where: string): string {
   );
 }
 
-const shortName = (w: tf.LayerVariable) => w.originalName.split('/').pop()!;
-
 function weightOf(byPath: Map<string, LayerEntry>, path: string, name: string, base: string): tf.LayerVariable {
   const l = byPath.get(path);
-  const w = l?.layer.weights.find((v) => shortName(v) === name);
+  const w = l?.layer.weights.find((v) => weightName(v) === name);
   if (!w)
     throw new UserError(
       `${base} has no ${l ? `weight '${name}' in` : 'layer'} '${path}' that the adapters were trained on; give the model the run started from (its model.source)`,

@@ -4,7 +4,8 @@
 import * as tf from '../tf.js';
 import { UserError } from '../core/errors.js';
 import { attachLora, type LoraAdapter, type LoraHooks, type LoraSettings } from '../model/lora.js';
-import type { LayerEntry } from '../model/layers.js';
+import { weightName, type LayerEntry } from '../model/layers.js';
+import { convFields } from '../core/tfjs-internals.js';
 import type { AdapterState } from '../schedule/select.js';
 import { ADAPTER_FILES, type AdapterHeader, type SavedAdapter, type SavedAdapters } from '../model/adapter-files.js';
 import type { ResolvedStage } from '../schedule/plan.js';
@@ -23,15 +24,14 @@ export function trainedWeights(layers: readonly LayerEntry[], resolved: readonly
     const whole = resolved.some((r) => r.trainable.has(l.path));
     const picked = new Set(resolved.flatMap((r) => (r.variables.get(l.path) ?? []).map((w) => w.name)));
     for (const variable of l.layer.weights) {
-      const name = variable.originalName.split('/').pop()!;
+      const name = weightName(variable);
       if (whole || picked.has(name)) out.push({ path: l.path, name, variable });
     }
   }
   return out;
 }
 
-type Kernel = { read(): tf.Tensor; write(t: tf.Tensor): void };
-const kernelOf = (layer: tf.layers.Layer) => (layer as unknown as { kernel: Kernel }).kernel;
+const kernelOf = (layer: tf.layers.Layer) => convFields(layer).kernel;
 
 export class AdapterSet {
   readonly byPath = new Map<string, LoraAdapter>();

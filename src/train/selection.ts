@@ -4,7 +4,7 @@
 // BatchNorm therefore stays in inference mode).
 import type * as tf from '../tf.js';
 import type { ResolvedStage } from '../schedule/plan.js';
-import type { LayerEntry } from '../model/layers.js';
+import { weightName, type LayerEntry } from '../model/layers.js';
 import type { AdapterSet } from './adapters.js';
 import type { ParamGroup } from './optim.js';
 
@@ -24,7 +24,6 @@ export interface StageSelection {
   frozen: Map<string, tf.LayerVariable[]>;
 }
 
-const shortName = (w: tf.LayerVariable) => w.originalName.split('/').pop()!;
 const variable = (w: tf.LayerVariable) => w.read() as tf.Variable;
 
 /**
@@ -51,17 +50,17 @@ export function applySelection(
   const byId = new Map<string, ParamGroup>();
   for (const l of layers) {
     const picked = new Set(whole.has(l.path) ? [] : (r.variables.get(l.path) ?? []).map((w) => w.name));
-    const pickedVars = l.layer.weights.filter((w) => picked.has(shortName(w)));
+    const pickedVars = l.layer.weights.filter((w) => picked.has(weightName(w)));
     for (const w of pickedVars) w.trainable = true;
     const rows: [string, tf.Variable[]][] = [
       ...(whole.has(l.path) ? [[l.path, l.layer.trainableWeights.map(variable)] as [string, tf.Variable[]]] : []),
-      ...pickedVars.map((w): [string, tf.Variable[]] => [`${l.path}/${shortName(w)}`, [variable(w)]]),
+      ...pickedVars.map((w): [string, tf.Variable[]] => [`${l.path}/${weightName(w)}`, [variable(w)]]),
       ...(adapters.variables(l.path).length > 0
         ? [[`${l.path}/lora`, adapters.variables(l.path)] as [string, tf.Variable[]]]
         : []),
     ].filter(([, vs]) => vs.length > 0);
     if (!whole.has(l.path)) {
-      const frozen = l.layer.weights.filter((w) => !picked.has(shortName(w)));
+      const frozen = l.layer.weights.filter((w) => !picked.has(weightName(w)));
       if (frozen.length > 0) sel.frozen.set(l.path, frozen);
       if (!(l.isBatchNorm && bnPolicy === 'train')) frozen.forEach((w) => sel.stable.add(variable(w)));
     }
