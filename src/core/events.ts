@@ -108,6 +108,19 @@ export type RunEvent =
       layers: { path: string; trainable: boolean; gradNorm?: number; change: number }[];
     }
   | {
+      /** stages: auto — the gradient probe after the linear probe: each block's ‖g‖/‖w‖ and the order chosen. */
+      type: 'auto-probe';
+      blocks: { name: string; rgn: number; params: number }[];
+      /** Every block, in the order the run unfreezes them; the first `stages` are. */
+      order: string[];
+      stages: number;
+      flat: boolean;
+      reason: string;
+      batches: number;
+      /** The model's names gave fewer than two blocks: its layers with weights stand in (said why). */
+      byLayers?: string;
+    }
+  | {
       /** restoreBest: the stage ended away from the best epoch, whose weights the next stage starts from. */
       type: 'restore-best';
       stageIndex: number;

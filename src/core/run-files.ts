@@ -17,6 +17,8 @@ export const RUN_FILES = {
   metrics: 'metrics.csv',
   report: 'report.html',
   plan: 'plan.json',
+  /** stages: auto — the stages it chose, as a plain schedule that re-runs them exactly. */
+  chosen: 'chosen-schedule.yaml',
   /** Image-folder runs: which images were held out for validation (evaluate scores those by default). */
   split: 'data-split.json',
   /** Says "freezeflow made this folder": the only folders it writes into or deletes from. */
@@ -50,6 +52,8 @@ export interface RunState {
   lastValLoss: number;
   /** lr: find — the lr each such stage found (by stage index), so a resume does not sweep again. */
   foundLr?: Record<string, number>;
+  /** stages: auto — the block order the gradient probe chose (block names), once it ran. */
+  auto?: { order: string[] };
   /** Epochs that stages ended on a plateau left unused: later stages start that much earlier. */
   shift?: number;
   /** The epochs checkpoints/top keeps (output.checkpoints.best.keep > 1), best first. */

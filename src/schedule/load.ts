@@ -3,12 +3,20 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import type { Schedule } from './schema.js';
+import type { Schedule, ScheduleInput } from './schema.js';
+import { autoIssues, expandAuto } from './auto.js';
 import { scheduleValidator } from './validator.js';
 import { closest, didYouMean, formatPath, ScheduleError, type Location, type ScheduleIssue } from './issues.js';
 import { semanticIssues } from './semantic.js';
 import { keyHomeHint } from './key-home.js';
-import { AggregatePatternError, resolvePlan, type LayerInfo, type Plan, type ResolvedStage } from './plan.js';
+import {
+  AggregatePatternError,
+  replanAuto,
+  resolvePlan,
+  type LayerInfo,
+  type Plan,
+  type ResolvedStage,
+} from './plan.js';
 
 function validate(data: unknown): ErrorObject[] {
   const validator = scheduleValidator();
@@ -343,8 +351,15 @@ export function parseSchedule(text: string, file = '<schedule>', sets: readonly 
     location: map.locate(path),
   }));
   const errors = validate(data);
-  const schedule = data as Schedule;
-  const semantic = semanticOf(schedule).map((i) => ({ ...i, location: i.location ?? map.locate(i.path) }));
+  // stages: auto is written out as its generated stages here; what is wrong with it is said of auto:
+  const input = data as ScheduleInput;
+  const schedule = input.stages === 'auto' ? expandAuto(input) : (data as Schedule);
+  // the generated stages are checked by tests; what a user can fix is said at auto:
+  const own = semanticOf(schedule).filter((i) => input.stages !== 'auto' || i.path[0] !== 'stages');
+  const semantic = [...own, ...autoIssues(input)].map((i) => ({
+    ...i,
+    location: i.location ?? map.locate(i.path),
+  }));
   if (errors.length > 0 || infinite.length > 0) {
     // every problem in one pass: the semantic ones too, where the schema found nothing wrong at that spot
     const issues = [...infinite, ...misspeltNotMissing(pickErrors(errors)).map((e) => toIssue(e, map))];
@@ -499,7 +514,14 @@ export function readScheduleFile(file: string, sets: readonly string[] = []): Lo
 export { closest };
 
 /** resolvePlan, with pattern errors turned into a ScheduleError pointing at the pattern in the file. */
-export function resolveLoaded(loaded: LoadedSchedule, plan: Plan, layers: readonly LayerInfo[]): ResolvedStage[] {
+export function resolveLoaded(
+  loaded: LoadedSchedule,
+  plan: Plan,
+  layers: readonly LayerInfo[],
+  autoOrder?: string[],
+): ResolvedStage[] {
+  // stages: auto fits its stages to the model's blocks (in the order a resumed run's probe chose)
+  if (plan.auto) replanAuto(plan, loaded.schedule, layers, autoOrder);
   try {
     return resolvePlan(plan, layers);
   } catch (err) {

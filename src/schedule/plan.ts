@@ -12,6 +12,7 @@ import { editDistance } from './issues.js';
 import { normalizePreprocess, type Preprocess } from './preprocess.js';
 import { LR_FIND_DEFAULTS, type LrFindSettings } from './lr-find.js';
 import { adapterStates, variableSelection, weightsSize, type AdapterState, type WeightInfo } from './select.js';
+import { autoBlocks, autoSettings, expandAuto, orderedBlocks, type AutoSettings } from './auto.js';
 
 export interface LrGroupPlan {
   patterns: string[];
@@ -112,6 +113,8 @@ export interface Plan {
   };
   /** Batches per epoch when knowable from the schedule alone (used to sketch per-batch curves). */
   stepsPerEpoch?: number;
+  /** stages: auto — its settings; the stages are generated (schedule/auto.ts). */
+  auto?: AutoSettings;
 }
 
 /** Which epoch is checkpoints/best, and how many of the best epochs checkpoints/top keeps. */
@@ -235,7 +238,35 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       metrics: schedule.output?.metrics ?? [...METRIC_FILES],
     },
     stepsPerEpoch: knownStepsPerEpoch(schedule),
+    ...(schedule.auto ? { auto: autoSettings(schedule) } : {}),
   };
+}
+
+/**
+ * An auto plan's stages for the model's blocks, in place: in `order` (block names, the gradient probe's)
+ * or top-down. The budget split follows the number of blocks; the plan object stays the one the run holds.
+ */
+export function replanAuto(plan: Plan, schedule: Schedule, layers: readonly LayerInfo[], order?: string[]): void {
+  const { blocks } = autoBlocks(layers);
+  const names = order ?? blocks.map((b) => b.name).reverse();
+  const next = buildPlan(expandAuto({ ...schedule, stages: 'auto' }, orderedBlocks(blocks, names, layers)), plan.name);
+  plan.stages.splice(0, plan.stages.length, ...next.stages);
+  plan.totalEpochs = next.totalEpochs;
+}
+
+/**
+ * A param group's base lr when the stage's lr is `lr` (the written one, or what lr: find picked): one rule
+ * for the plan and the runner, so a found lr trains exactly as the same number written down would.
+ * Absolute lrGroups keep their own lr; `decayBlocks` is the number of lrDecay blocks (ResolvedStage).
+ */
+export function groupLr(stage: StagePlan, id: string, lr: number, decayBlocks: number): number {
+  if (id === 'stage') return lr;
+  const j = /^lrGroups\[(\d+)\]$/.exec(id);
+  const g = j ? stage.lrGroups[Number(j[1])] : undefined;
+  if (g) return g.multiplier !== undefined ? lr * g.multiplier : g.lr;
+  const k = /^lrDecay\.blocks\[(\d+)\]$/.exec(id);
+  if (k && stage.lrDecay) return lr * stage.lrDecay.factor ** (decayBlocks - 1 - Number(k[1]));
+  throw new Error(`no param group '${id}' in stage '${stage.name}'`);
 }
 
 /** Total scheduler steps of a stage. */
@@ -284,6 +315,8 @@ export interface ResolvedStage {
   variables: Map<string, WeightInfo[]>;
   /** Every adapter present in this stage (added by it or earlier), training or not. */
   adapters: AdapterState[];
+  /** How many blocks lrDecay spreads over (0 without lrDecay): groupLr's exponent. */
+  decayBlocks: number;
 }
 
 export class PatternError extends Error {
@@ -399,12 +432,21 @@ export function resolvePlan(plan: Plan, layers: readonly LayerInfo[]): ResolvedS
     const variables = variableSelection(layers, now, flags);
     const present = [...adapters.values()];
     const active = new Set([...now, ...variables.keys(), ...present.filter((a) => a.trains).map((a) => a.path)]);
-    const { layerLr, layerGroup } = stageLrs(stage, layers, active, tryMatch);
+    const { layerLr, layerGroup, decayBlocks } = stageLrs(stage, layers, active, tryMatch);
     const trainableParams =
       layers.filter((l) => now.has(l.path)).reduce((n, l) => n + l.trainableParams, 0) +
       [...variables.values()].reduce((n, ws) => n + weightsSize(ws), 0) +
       present.filter((a) => a.trains).reduce((n, a) => n + a.params, 0);
-    out.push({ stage, trainable: now, layerLr, layerGroup, trainableParams, variables, adapters: present });
+    out.push({
+      stage,
+      trainable: now,
+      layerLr,
+      layerGroup,
+      trainableParams,
+      variables,
+      adapters: present,
+      decayBlocks,
+    });
   }
   if (errors.length > 0) throw new AggregatePatternError(errors);
   return out;
@@ -452,14 +494,15 @@ function stageLrs(
   layers: readonly LayerInfo[],
   active: ReadonlySet<string>,
   tryMatch: Matcher,
-): { layerLr: Map<string, number>; layerGroup: Map<string, string> } {
+): { layerLr: Map<string, number>; layerGroup: Map<string, string>; decayBlocks: number } {
   const layerLr = new Map<string, number>();
   const layerGroup = new Map<string, string>();
   const assign = (path: string, lr: number, group: string) => (layerLr.set(path, lr), layerGroup.set(path, group));
   for (const l of layers) if (active.has(l.path)) assign(l.path, stage.lr, 'stage');
+  let decayBlocks = 0;
   if (stage.lrDecay) {
-    const { factor } = stage.lrDecay;
     const blocks: (string | string[])[] = stage.lrDecay.blocks ?? modelBlocks(layers).map((b) => b.layers);
+    decayBlocks = blocks.length;
     const byPath = new Map(layers.map((l) => [l.path, l]));
     const assigned = new Set<string>();
     blocks.forEach((b, k) => {
@@ -470,7 +513,8 @@ function stageLrs(
       for (const l of hits) {
         if (assigned.has(l.path) || !active.has(l.path)) continue;
         assigned.add(l.path);
-        assign(l.path, stage.lr * factor ** (blocks.length - 1 - k), `lrDecay.blocks[${k}]`);
+        const id = `lrDecay.blocks[${k}]`;
+        assign(l.path, groupLr(stage, id, stage.lr, blocks.length), id);
       }
     });
   }
@@ -480,7 +524,7 @@ function stageLrs(
     const hits = g.patterns.flatMap((p, k) => tryMatch(p, ['stages', stage.index, 'lrGroups', j, 'layers', k]));
     for (const l of hits) if (active.has(l.path)) assign(l.path, g.lr, `lrGroups[${j}]`);
   });
-  return { layerLr, layerGroup };
+  return { layerLr, layerGroup, decayBlocks };
 }
 
 export class AggregatePatternError extends Error {

@@ -2,9 +2,9 @@
 // plans the same (`--print-config`; every run folder keeps it as config.yaml).
 import { Document, isScalar, visit } from 'yaml';
 import type { Plan } from './plan.js';
-import type { Schedule } from './schema.js';
+import type { Schedule, ScheduleInput, StageInput } from './schema.js';
 
-type Stage = Schedule['stages'][number];
+type Stage = StageInput;
 
 const present = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -66,14 +66,16 @@ function dataOf(d: Plan['data']): Schedule['data'] {
   };
 }
 
-export function resolvedSchedule(plan: Plan): Schedule {
+/** The plan as a schedule; an auto plan as `stages: auto` with its settings (it plans the same again). */
+export function resolvedSchedule(plan: Plan): ScheduleInput {
   const ck = plan.output.checkpoints;
+  const stages = plan.auto ? { stages: 'auto' as const, auto: { ...plan.auto } } : { stages: plan.stages.map(stageOf) };
   return {
     name: plan.name,
     model: { source: plan.model.source, ...present({ cutAt: plan.model.cutAt }), head: plan.model.head },
     data: dataOf(plan.data),
     training: { ...plan.training },
-    stages: plan.stages.map(stageOf),
+    ...stages,
     ...(plan.guard ? { guard: plan.guard } : {}),
     output: {
       ...present({ dir: plan.output.dir }),
@@ -84,12 +86,43 @@ export function resolvedSchedule(plan: Plan): Schedule {
 }
 
 /** As YAML: lists of plain values on one line (`epochs: [1, 5]`), the rest in block style. */
-export function resolvedYaml(plan: Plan): string {
-  const doc = new Document(resolvedSchedule(plan), { aliasDuplicateObjects: false });
+function toYaml(schedule: ScheduleInput, comments: (doc: Document) => void = () => {}): string {
+  const doc = new Document(schedule, { aliasDuplicateObjects: false });
   visit(doc, {
     Seq(_, node) {
       if (node.items.every((i) => isScalar(i))) node.flow = true;
     },
   });
+  comments(doc);
   return doc.toString();
+}
+
+export const resolvedYaml = (plan: Plan): string => toYaml(resolvedSchedule(plan));
+
+/** A stage of an auto run as it ran: its epochs, the lr its range test found, and why it went as it did. */
+export interface RanStage {
+  index: number;
+  first: number;
+  last: number;
+  lr: number;
+  note: string;
+}
+
+/**
+ * stages: auto written down (chosen-schedule.yaml): the stages that ran, each with the epochs it ran and
+ * the lr it found instead of lr: find and advance — ordinary stages that train exactly as the auto run did.
+ */
+export function chosenYaml(plan: Plan, ran: readonly RanStage[], header: string): string {
+  const schedule = resolvedSchedule({ ...plan, auto: undefined });
+  schedule.stages = ran.map((r) => {
+    const stage = stageOf(plan.stages[r.index]!);
+    delete stage.lrFind;
+    delete stage.advance;
+    return { ...stage, epochs: [r.first, r.last], lr: r.lr };
+  });
+  return toYaml(schedule, (doc) => {
+    doc.commentBefore = header;
+    const seq = doc.get('stages', true) as { items: { commentBefore?: string }[] };
+    ran.forEach((r, i) => (seq.items[i]!.commentBefore = r.note));
+  });
 }

@@ -451,6 +451,50 @@ export const OutputSpec = Type.Object(
   { additionalProperties: false, description: 'Where results go.' },
 );
 
+export const AutoSpec = Type.Object(
+  {
+    epochs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_EPOCHS,
+        description:
+          'The whole budget in epochs (default 20): the linear probe, then the unfreezing stages; a stage that plateaus hands its unused epochs back by ending the run earlier.',
+      }),
+    ),
+    maxDepth: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10000,
+        description: 'At most this many blocks unfrozen, one stage each (default: as many as the budget allows).',
+      }),
+    ),
+    monitor: Type.Optional(
+      Literals(['val_loss', 'val_acc'], {
+        description: "What a stage must improve to go on (default: checkpoints.best's monitor, val_loss).",
+      }),
+    ),
+    patience: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Epochs without improvement before the next stage; also the guard’s patience (default 2).',
+      }),
+    ),
+    lrDecay: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description:
+          "Each block's lr is the stage's found lr × lrDecay^(blocks between it and the head, + 1) (default 0.5).",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'stages: auto — a linear probe, a gradient probe that ranks the blocks, then one unfreezing stage per block (see the README).',
+  },
+);
+
 export const ScheduleSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -459,7 +503,17 @@ export const ScheduleSchema = Type.Object(
     model: ModelSpec,
     data: DataSpec,
     training: Type.Optional(TrainingSpec),
-    stages: Type.Array(StageSpec, { minItems: 1, description: 'Training stages, in epoch order.' }),
+    stages: Type.Union(
+      [
+        Type.Array(StageSpec, { minItems: 1, description: 'Training stages, in epoch order.' }),
+        Type.Literal('auto', {
+          description:
+            'Let the data choose the stages (auto: sets the budget); the run writes them to chosen-schedule.yaml.',
+        }),
+      ],
+      { description: "Training stages, in epoch order, or 'auto'." },
+    ),
+    auto: Type.Optional(AutoSpec),
     guard: Type.Optional(GuardSpec),
     output: Type.Optional(OutputSpec),
   },
@@ -471,7 +525,11 @@ export const ScheduleSchema = Type.Object(
   },
 );
 
-export type Schedule = Static<typeof ScheduleSchema>;
+/** A schedule as written: `stages` may be 'auto'. */
+export type ScheduleInput = Static<typeof ScheduleSchema>;
+/** A schedule with its stages written out (`stages: auto` expanded by schedule/auto.ts). */
+export type Schedule = Omit<ScheduleInput, 'stages'> & { stages: StageInput[] };
+export type AutoInput = Static<typeof AutoSpec>;
 export type StageInput = Static<typeof StageSpec>;
 export type DataInput = Static<typeof DataSpec>;
 export type ModelInput = Static<typeof ModelSpec>;

@@ -32,7 +32,7 @@ export interface SweepContext {
 }
 
 /** Every weight of the model (trainable or not), copied: what the sweep may change. */
-function holdWeights(layers: readonly LayerEntry[]): Map<tf.Variable, tf.Tensor> {
+export function holdWeights(layers: readonly LayerEntry[]): Map<tf.Variable, tf.Tensor> {
   const out = new Map<tf.Variable, tf.Tensor>();
   for (const l of layers)
     for (const w of l.layer.weights) {
@@ -40,6 +40,14 @@ function holdWeights(layers: readonly LayerEntry[]): Map<tf.Variable, tf.Tensor>
       if (!out.has(v)) out.set(v, tf.clone(v));
     }
   return out;
+}
+
+/** The weights holdWeights copied, assigned back (and the copies disposed). */
+export function putBack(held: Map<tf.Variable, tf.Tensor>): void {
+  for (const [v, old] of held) {
+    v.assign(old);
+    old.dispose();
+  }
 }
 
 export async function lrSweep(c: SweepContext): Promise<LrSweep> {
@@ -77,10 +85,7 @@ export async function lrSweep(c: SweepContext): Promise<LrSweep> {
       }
     }
   } finally {
-    for (const [v, old] of held) {
-      v.assign(old);
-      old.dispose();
-    }
+    putBack(held);
     for (const g of temp) g.optimizer.dispose();
     restoreRandomState(random);
   }

@@ -4,7 +4,7 @@
 // the policy (guard, early stopping) that decides when to stop.
 import { count } from '../core/format.js';
 import * as tf from '../tf.js';
-import type { Plan, ResolvedStage, StagePlan } from '../schedule/plan.js';
+import { groupLr, type Plan, type ResolvedStage, type StagePlan } from '../schedule/plan.js';
 import { applyTrainable, listLayers, type LayerEntry } from '../model/layers.js';
 import { sourceSize, type BatchSource } from '../data/dataset.js';
 import { augmentFor, stageData, type StageData } from './feature-cache.js';
@@ -57,6 +57,12 @@ export interface RunOptions {
   stopAfterLrFind?: number;
   /** The run's adapters (attached here as stages add them; the session saves and merges them). */
   adapters?: AdapterSet;
+  /**
+   * Before each stage is set up, a resumed one too: may rewrite the plan's and `resolved`'s later stages in
+   * place (stages: auto ranks its blocks here, once: it keeps its order in the state). Leaves the weights
+   * and the random stream as it found them.
+   */
+  beforeStage?: (stageIndex: number, ctx: { mode: ModeController; state: RunState }) => Promise<void>;
 }
 
 export type { RunState };
@@ -310,6 +316,7 @@ class Run {
 
   private async startStage(si: number): Promise<StageRun> {
     const { plan, resolved, model, bus } = this.opts;
+    await this.opts.beforeStage?.(si, { mode: this.mode, state: this.state });
     const stage = plan.stages[si]!;
     const r = resolved[si]!;
     const { guard } = this.policies;
@@ -413,15 +420,9 @@ class Run {
       });
       this.state.foundLr = { ...this.state.foundLr, [key]: found };
     }
-    const k = found / planned.lr;
-    for (const g of this.groups) {
-      const j = /^lrGroups\[(\d+)\]$/.exec(g.id);
-      const multiplier = j ? planned.lrGroups[Number(j[1])]?.multiplier : undefined;
-      // as the plan computes them, so a found lr trains exactly like the same lr written down
-      if (g.id === 'stage') g.baseLr = found;
-      else if (multiplier !== undefined) g.baseLr = found * multiplier;
-      else if (g.id.startsWith('lrDecay')) g.baseLr *= k;
-    }
+    // the plan's own rule, so a found lr trains exactly like the same lr written down
+    const { decayBlocks } = this.opts.resolved[sr.si]!;
+    for (const g of this.groups) g.baseLr = groupLr(planned, g.id, found, decayBlocks);
     sr.stage = {
       ...planned,
       lr: found,

@@ -10,7 +10,8 @@ import { writeAtomic, writeDirAtomic } from '../core/files.js';
 import { epochRow, readSummary, type EpochRow } from '../core/summary.js';
 import { readRunEvents, RUN_FILES, writeDataSplit, type RunRecord, type RunState } from '../core/run-files.js';
 import { packageVersion } from '../core/paths.js';
-import { resolvedYaml } from '../schedule/resolved.js';
+import { chosenYaml, resolvedYaml } from '../schedule/resolved.js';
+import { autoBeforeStage, chosenHeader, ranStages } from './auto.js';
 import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedule/load.js';
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { located } from './located.js';
@@ -124,7 +125,8 @@ async function open(req: TrainRequest, p: Prepared): Promise<Opened> {
     : await located(loaded, () => buildFineTuneModel(plan, baseFile, described.classes.length));
   const preprocess = await settlePreprocess(p);
   const data = await openData(plan, described, model.inputs[0]!.shape.slice(1), { strict: req.strict });
-  return { preprocess, backend, model, data, resolved: resolveLoaded(loaded, plan, listLayers(model)) };
+  const resolved = resolveLoaded(loaded, plan, listLayers(model), resumeState?.auto?.order);
+  return { preprocess, backend, model, data, resolved };
 }
 
 /**
@@ -163,7 +165,10 @@ function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Repo
       runDir: dir.path,
       schedule: p.plan.name,
       data: { source: p.plan.data.source, seed: p.plan.data.seed, samples: p.plan.data.samples },
-      stages: p.plan.stages.map((s) => ({ name: s.name, first: s.firstEpoch, last: s.lastEpoch })),
+      // read at the run's end: stages: auto writes its stages once the probe has ranked the blocks
+      get stages() {
+        return p.plan.stages.map((s) => ({ name: s.name, first: s.firstEpoch, last: s.lastEpoch }));
+      },
       history: append ? earlierHistory(dir.path) : undefined,
     }),
   );
@@ -253,6 +258,17 @@ async function train(
       readback: o.backend.name === 'tensorflow-gpu' ? 'deferred' : undefined,
       deviceError: o.backend.name === 'webgpu' ? takeDeviceError : undefined,
       stopAfterLrFind: p.stopAfterLrFind,
+      beforeStage: plan.auto
+        ? autoBeforeStage({
+            plan,
+            schedule: p.loaded.schedule,
+            resolved: o.resolved,
+            layers: listLayers(o.model),
+            model: o.model,
+            train: o.data.train,
+            bus,
+          })
+        : undefined,
     });
     return { status: r.status as RunStatus, state: r.state };
   } catch (err) {
@@ -337,10 +353,18 @@ async function trainIn(
     finalValAcc,
     modelEpoch: restored,
     seconds: (Date.now() - start) / 1000,
+    events,
   });
   // the report covers both processes of a resumed run: it is drawn from events.ndjson when there is one
   writeReport(dir.path, p.plan.output.metrics.includes('ndjson') ? undefined : events);
   return { status: r.status, runDir: dir.path, error: r.error };
+}
+
+/** stages: auto — the stages it ran as a plain schedule, from every process's events (a resumed run too). */
+function writeChosen(p: Prepared, dir: RunDirectory, state: RunState, own: readonly RunEvent[]): void {
+  const events = p.plan.output.metrics.includes('ndjson') ? readRunEvents(dir.path) : own;
+  const header = chosenHeader(events);
+  writeAtomic(dir.file('chosen'), chosenYaml(p.plan, ranStages(p.plan, events, state), header));
 }
 
 /** The final model (runs that ended normally), run-end, the summary, plan.json. */
@@ -357,6 +381,7 @@ async function finish(
     finalValAcc: number;
     modelEpoch?: number;
     seconds: number;
+    events: readonly RunEvent[];
   },
 ): Promise<void> {
   let modelDir: string | undefined;
@@ -396,6 +421,7 @@ async function finish(
     tensors: tf.memory().numTensors,
   });
   bus.close();
+  if (p.plan.auto && r.state && modelDir) writeChosen(p, dir, r.state, r.events);
   if (o.data.split) writeDataSplit(dir.path, o.data.split);
   const stages = o.resolved.map((s) => ({
     name: s.stage.name,

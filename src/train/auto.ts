@@ -1,0 +1,182 @@
+// stages: auto at run time: the gradient probe that ranks the blocks once the linear probe has trained the
+// head (surgical fine-tuning's relative gradient norm), and the hook that writes the ranked stages into
+// the plan before the first unfreezing stage. Everything else an auto run does is ordinary stages.
+import * as tf from '../tf.js';
+import type { Block } from '../schedule/blocks.js';
+import { autoBlocks, rankBlocks, type BlockGradient } from '../schedule/auto.js';
+import { replanAuto, resolvePlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
+import type { RanStage } from '../schedule/resolved.js';
+import type { Schedule } from '../schedule/schema.js';
+import type { BatchSource } from '../data/dataset.js';
+import { rng, randomState, restoreRandomState, shuffleInPlace } from '../data/random.js';
+import type { EventBus } from '../core/events.js';
+import type { RunState } from '../core/run-files.js';
+import { weightLists } from '../core/tfjs-internals.js';
+import type { LayerEntry } from '../model/layers.js';
+import { toTensors } from './epoch.js';
+import { holdWeights, putBack } from './lr-finder.js';
+import type { ModeController } from './mode.js';
+import { disposeStep, forwardBackward, sumOfSquares } from './step.js';
+
+/** Batches the probe averages over: enough to steady the norms, few enough to cost a handful of steps. */
+export const PROBE_BATCHES = 8;
+
+export interface ProbeContext {
+  model: tf.LayersModel;
+  mode: ModeController;
+  layers: readonly LayerEntry[];
+  blocks: readonly Block[];
+  train: BatchSource;
+  batchSize: number;
+  seed: number;
+}
+
+/** Each block's weights that could train (not BatchNorm statistics), as the variables gradients key by. */
+function blockVariables(c: ProbeContext): tf.Variable[][] {
+  const byPath = new Map(c.layers.map((l) => [l.path, l]));
+  return c.blocks.map((b) =>
+    b.layers.flatMap((p) => weightLists(byPath.get(p)!.layer).trainable.map((w) => w.read() as tf.Variable)),
+  );
+}
+
+/** ‖·‖ of each group of tensors, in one read. */
+async function norms(groups: readonly tf.Tensor[][]): Promise<Float32Array> {
+  const t = tf.tidy(() => tf.stack(groups.map((g) => (g.length ? tf.sqrt(sumOfSquares(g)) : tf.scalar(0)))));
+  const out = (await t.data()) as Float32Array;
+  t.dispose();
+  return out;
+}
+
+/**
+ * Mean over PROBE_BATCHES fixed batches of each block's ‖g‖/‖w‖ with every block's weights differentiated
+ * (frozen BatchNorm stays in inference mode). Nothing is applied; the weights, the variables' trainable
+ * flags and the random stream are put back exactly, so the run goes on as if the probe had not run.
+ */
+export async function blockGradients(c: ProbeContext): Promise<BlockGradient[]> {
+  const random = randomState();
+  const held = holdWeights(c.layers);
+  const groups = blockVariables(c);
+  const vars = groups.flat();
+  const flags = vars.map((v) => v.trainable);
+  const n = c.train.labels.length;
+  const order = shuffleInPlace(
+    Array.from({ length: n }, (_, i) => i),
+    rng(c.seed * 1000 + 0x2f),
+  );
+  const batches = Math.min(PROBE_BATCHES, Math.ceil(n / c.batchSize));
+  const sums = new Float64Array(groups.length);
+  try {
+    for (const v of vars) v.trainable = true;
+    for (let b = 0; b < batches; b++) {
+      const idx = order.slice(b * c.batchSize, (b + 1) * c.batchSize);
+      const { x, y } = toTensors(c.train, idx, await c.train.batch(idx), c.train.classes.length);
+      const t = forwardBackward(c.model, c.mode, x, y, vars);
+      try {
+        (await norms(groups.map((vs) => vs.map((v) => t.grads[v.name]!)))).forEach((g, i) => (sums[i]! += g));
+      } finally {
+        disposeStep(t);
+        tf.dispose([x, y]);
+      }
+    }
+    const w = await norms(groups);
+    return c.blocks.map((b, i) => ({ name: b.name, rgn: sums[i]! / batches / w[i]! }));
+  } finally {
+    vars.forEach((v, i) => (v.trainable = flags[i]!));
+    putBack(held);
+    restoreRandomState(random);
+  }
+}
+
+export interface AutoRun {
+  plan: Plan;
+  schedule: Schedule;
+  resolved: ResolvedStage[];
+  layers: readonly LayerEntry[];
+  model: tf.LayersModel;
+  train: BatchSource;
+  bus: EventBus;
+}
+
+/**
+ * The runner's beforeStage for stages: auto. Before the first unfreezing stage (once: a resumed run keeps
+ * the order in its state), rank the blocks, write the stages in that order into the plan, and say so.
+ */
+export function autoBeforeStage(a: AutoRun) {
+  return async (si: number, ctx: { mode: ModeController; state: RunState }): Promise<void> => {
+    if (si !== 1 || ctx.state.auto) return;
+    const { blocks, byLayers } = autoBlocks(a.layers);
+    const probe = { ...a, ...ctx, blocks, batchSize: a.plan.data.batchSize, seed: a.plan.data.seed };
+    const measured = await blockGradients(probe);
+    const ranking = rankBlocks(measured);
+    replanAuto(a.plan, a.schedule, a.layers, ranking.order);
+    a.resolved.splice(0, a.resolved.length, ...resolvePlan(a.plan, a.layers));
+    ctx.state.auto = { order: ranking.order };
+    a.bus.emit({
+      type: 'auto-probe',
+      blocks: measured.map((m, i) => ({ ...m, params: blocks[i]!.params })),
+      order: ranking.order,
+      stages: a.plan.stages.length - 1,
+      flat: ranking.flat,
+      reason: ranking.reason,
+      batches: Math.min(PROBE_BATCHES, Math.ceil(a.train.labels.length / a.plan.data.batchSize)),
+      ...(byLayers ? { byLayers } : {}),
+    });
+  };
+}
+
+type Event = Parameters<EventBus['emit']>[0];
+const fmt = (x: number) => Number(x.toPrecision(3)).toString();
+
+/** Why a stage ended, from its events: a guard, a plateau, or the budget. */
+function ending(events: readonly Event[], si: number, last: number): string {
+  const guard = events.find((e) => e.type === 'guard' && e.epoch === last);
+  if (guard?.type === 'guard') return `the guard (${guard.action}) at epoch ${last}: ${guard.reason}`;
+  const stop = events.find((e) => e.type === 'early-stop' && e.stageIndex === si);
+  if (stop?.type === 'early-stop') return `a plateau at epoch ${stop.epoch} (${stop.reason})`;
+  return `its budget at epoch ${last}`;
+}
+
+/** How a stage came to be, from the probe's event: the probe stage, or a block and its rank. */
+function origin(plan: Plan, si: number, probe?: Extract<Event, { type: 'auto-probe' }>): string {
+  if (si === 0) return 'linear probe: the new head alone (on cached features where the body allows)';
+  const name = probe?.order[si - 1];
+  const block = probe?.blocks.find((b) => b.name === name);
+  const rank = probe?.flat
+    ? 'top-down (the ranking was flat)'
+    : `ranked ${si} of ${probe?.blocks.length ?? '?'} by the probe`;
+  const rgn = block ? `, ‖g‖/‖w‖ ${fmt(block.rgn)}` : '';
+  return `unfreezes block ${name ?? plan.stages[si]!.name}: ${rank}${rgn}; lower blocks ×${plan.auto?.lrDecay} each`;
+}
+
+/** The stages an auto run ran, with the epochs, found lr and a note each (chosen-schedule.yaml). */
+export function ranStages(plan: Plan, events: readonly Event[], state: RunState): RanStage[] {
+  const probe = events.find((e) => e.type === 'auto-probe');
+  return plan.stages.flatMap((stage, si): RanStage[] => {
+    const epochs = events.flatMap((e) => (e.type === 'epoch-end' && e.stageIndex === si ? [e.epoch] : []));
+    if (epochs.length === 0) return [];
+    const [first, last] = [Math.min(...epochs), Math.max(...epochs)];
+    const lr = state.foundLr?.[String(si)] ?? stage.lr;
+    const restored = events.find((e) => e.type === 'restore-best' && e.stageIndex === si);
+    const back = restored?.type === 'restore-best' ? `; restoreBest put back epoch ${restored.bestEpoch}` : '';
+    const why = probe?.type === 'auto-probe' ? probe : undefined;
+    const note = ` ${origin(plan, si, why)}\n lr ${fmt(lr)} from the range test; ended on ${ending(events, si, last)}${back}`;
+    return [{ index: si, first, last, lr, note }];
+  });
+}
+
+/** The file's header: what it is, and the probe's ranking. */
+export function chosenHeader(events: readonly Event[]): string {
+  const probe = events.find((e) => e.type === 'auto-probe');
+  const lines = [
+    ' The stages `stages: auto` chose in this run, written down: training this file reproduces the run',
+    ' (same data, seed, backend and threads give the same weights). lr: find and advance are replaced by',
+    ' the lr each range test found and the epochs each stage ran.',
+  ];
+  if (probe?.type === 'auto-probe') {
+    lines.push(` Gradient probe (${probe.batches} batches): ${probe.reason}.`);
+    if (probe.byLayers) lines.push(` ${probe.byLayers}.`);
+    for (const b of [...probe.blocks].sort((x, y) => y.rgn - x.rgn))
+      lines.push(`   ${b.name.padEnd(24)} ‖g‖/‖w‖ ${fmt(b.rgn)}`);
+  }
+  return lines.join('\n');
+}
