@@ -24,7 +24,11 @@ test('the resolved schedule of every shipped schedule (with --set overrides) loa
   assert.ok(files.length >= 10);
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    for (const sets of [[], ['stages.0.lr=2e-4', 'data.batchSize=16', 'stages.0.scheduler={ type: cosine }']]) {
+    const auto = /^stages: auto$/m.test(text);
+    const stageSets = auto
+      ? ['auto.epochs=7', 'auto.lrDecay=0.3']
+      : ['stages.0.lr=2e-4', 'stages.0.scheduler={ type: cosine }'];
+    for (const sets of [[], [...stageSets, 'data.batchSize=16']]) {
       const plan = planOf(text, file, sets);
       const again = planOf(resolvedYaml(plan), 'resolved.yaml');
       assert.deepEqual(again, plan, `${file} ${sets.join(' ')}`);

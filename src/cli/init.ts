@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 import { EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 
-export const STRATEGIES = ['progressive', 'full-freeze', 'full-unfreeze', 'selective', 'discriminative'] as const;
+export const STRATEGIES = ['progressive', 'full-freeze', 'full-unfreeze', 'selective', 'discriminative', 'auto'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** The recipe table: < 1k samples full freeze, 1k–10k progressive, > 10k full unfreeze. */
@@ -40,6 +40,8 @@ export function templateText(strategy: Strategy, samples?: number): string {
 
 export interface InitOptions {
   strategy?: Strategy;
+  /** --auto: the same as --strategy auto. */
+  auto?: boolean;
   samples?: number;
   model?: string;
   data?: string;
@@ -47,7 +49,10 @@ export interface InitOptions {
   force?: boolean;
 }
 
-export async function runInit(opts: InitOptions, out: (s: string) => void, info: (s: string) => void): Promise<number> {
+export async function runInit(given: InitOptions, out: (s: string) => void, info: (s: string) => void): Promise<number> {
+  if (given.auto && given.strategy && given.strategy !== 'auto')
+    throw new UserError(`--auto and --strategy ${given.strategy} contradict each other: give one`, EXIT_USAGE);
+  const opts = given.auto ? { ...given, strategy: 'auto' as const } : given;
   if (opts.model !== undefined || opts.data !== undefined) return initForModel(opts, out, info);
   let strategy = opts.strategy;
   if (!strategy) {

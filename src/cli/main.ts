@@ -32,7 +32,9 @@ async function cmdValidate(files: string[], opts: { json?: boolean; model?: stri
       }
       if (opts.json) out(JSON.stringify({ file, valid: true, stages: plan.stages.length, epochs: plan.totalEpochs }));
       else
-        out(`${style.green('ok')} ${file}: ${count(plan.stages.length, 'stage')}, ${count(plan.totalEpochs, 'epoch')}`);
+        out(
+          `${style.green('ok')} ${file}: ${plan.auto ? `stages: auto (a linear probe and up to ${count(plan.stages.length - 1, 'unfreezing stage')})` : count(plan.stages.length, 'stage')}, ${count(plan.totalEpochs, 'epoch')}`,
+        );
     } catch (err) {
       if (!(err instanceof ScheduleError)) throw err;
       failed++;
@@ -120,6 +122,7 @@ export function buildProgram(): Command {
     .command('init')
     .description('write a commented schedule for a strategy, or recommend one from the data-set size')
     .addOption(new Option('--strategy <name>', 'fine-tuning strategy').choices(STRATEGIES))
+    .option('--auto', 'stages: auto — the run chooses the stages from the data (the same as --strategy auto)')
     .option(
       '--samples <n>',
       'number of training samples (recommends a strategy when --strategy is absent)',

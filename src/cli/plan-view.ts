@@ -79,6 +79,10 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: Pl
     out.push(
       `  guard     ${plan.guard.action} when val loss rises ${count(plan.guard.patience, 'epoch')} after an unfreeze`,
     );
+  if (plan.auto)
+    out.push(
+      `  auto      a linear probe, then ${count(plan.stages.length - 1, 'unfreezing stage')} of one block each, in the order a gradient probe ranks the blocks once the head is trained (shown top-down${view ? '' : '; --model fits them to the blocks'}); lrs from range tests, each block below the head ×${plan.auto.lrDecay}; the run writes what it chose to chosen-schedule.yaml`,
+    );
   const ck = plan.output.checkpoints;
   out.push(
     `  output    checkpoints: last${ck.everyStage ? ', every stage' : ''}${ck.everyEpochs ? `, every ${count(ck.everyEpochs, 'epoch')}` : ''}${ck.best ? `, best by ${ck.best.monitor}${ck.best.keep > 1 ? ` (top ${ck.best.keep} kept)` : ''}` : ''}; files: ${plan.output.metrics.join(', ')}${plan.training.telemetry ? '; per-layer telemetry' : ''}`,

@@ -4,7 +4,7 @@
 // the one alarm, drawn apart from the scale (a red ring), never a colour the scale also uses.
 import type { RunEvent } from '../core/events.js';
 import { commonParent, pathBlocks } from '../core/blocks.js';
-import { CHAR_W, esc } from './html.js';
+import { CHAR_W, esc } from './markup.js';
 
 type Telemetry = Extract<RunEvent, { type: 'layer-telemetry' }>;
 type LayerRow = Telemetry['layers'][number];

@@ -6,11 +6,13 @@ import { backendLabel, type RunEvent } from '../core/events.js';
 import type { RunSummary } from '../core/summary.js';
 import { fmtCount } from '../core/format.js';
 import { pathBlocks } from '../core/blocks.js';
+import { autoSection } from './auto.js';
+import { CHAR_W, esc, table } from './markup.js';
+
+export { esc };
 
 type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
-export const esc = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
 export interface Series {
@@ -61,7 +63,6 @@ export interface ChartOptions {
 }
 
 /** Width of one character of the charts' 11 px sans-serif text, for laying labels out before a browser does. */
-export const CHAR_W = 6.2;
 
 /** The legend's entries in rows in the top margin, clear of the plot and its markers: each one's x and row. */
 function legendEntries(series: readonly Series[], width: number): { name: string; x: number; row: number }[] {
@@ -248,15 +249,6 @@ export function runCharts(events: readonly RunEvent[]): ReportCharts {
   };
 }
 
-/** A table; `head` null for a key/value table (its first column as row headers, no empty header row). */
-const table = (head: string[] | null, rows: (string | number)[][]) =>
-  `<table>${head ? `<tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>` : ''}${rows
-    .map(
-      (r) =>
-        `<tr>${r.map((c, i) => (head === null && i === 0 ? `<th>${esc(String(c))}</th>` : `<td>${esc(String(c))}</td>`)).join('')}</tr>`,
-    )
-    .join('')}</table>`;
-
 const fmtNorm = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : 'not finite');
 
 /**
@@ -384,6 +376,7 @@ ${
       )
     : '<p>none</p>'
 }
+${autoSection(events)}
 ${lrFinds.length ? `<h2>lr range tests</h2><div class="charts">${lrFinds.map(lrFindChart).join('\n')}</div>` : ''}
 ${telemetrySection(events)}
 <h2>Gradient reports</h2>

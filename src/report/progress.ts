@@ -130,6 +130,14 @@ function terminal(c: ChalkInstance, write: (s: string) => void, withBars: boolea
           ),
         );
         break;
+      case 'auto-probe': {
+        const chosen = e.order.slice(0, e.stages).join(', ');
+        if (e.byLayers) log(c.dim(`  auto: ${e.byLayers}`));
+        log(
+          `auto: gradient probe over ${count(e.batches, 'batch', 'batches')}: ${e.reason}; unfreezing ${chosen}, a stage each`,
+        );
+        break;
+      }
       case 'restore-best':
         log(
           c.yellow(

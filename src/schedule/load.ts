@@ -467,7 +467,11 @@ function applySets(doc: Document, sets: readonly string[]): SetOverride[] {
       const [kind, inner] = [doc.getIn(at), String(path[scalar + 1])];
       // `optimizer: adam` is short for `{ type: adam }`: say how to write the long form
       const longForm =
-        typeof kind === 'string' ? `; write it out: --set ${at.join('.')}='{ type: ${kind}, ${inner}: … }'` : '';
+        at.length === 1 && at[0] === 'stages' && kind === 'auto'
+          ? '; stages: auto makes its stages at run time: set auto.epochs, auto.maxDepth, auto.monitor, auto.patience or auto.lrDecay'
+          : typeof kind === 'string'
+            ? `; write it out: --set ${at.join('.')}='{ type: ${kind}, ${inner}: … }'`
+            : '';
       throw flagIssue(flag, `${formatPath(at)} is ${show(kind)}, a single value with no '${inner}' inside${longForm}`);
     }
     doc.setIn(path, doc.createNode(value));

@@ -31,12 +31,10 @@ export interface ProbeContext {
   seed: number;
 }
 
-/** Each block's weights that could train (not BatchNorm statistics), as the variables gradients key by. */
-function blockVariables(c: ProbeContext): tf.Variable[][] {
+/** Each block's weights that could train (not BatchNorm statistics). */
+function blockWeights(c: ProbeContext): tf.LayerVariable[][] {
   const byPath = new Map(c.layers.map((l) => [l.path, l]));
-  return c.blocks.map((b) =>
-    b.layers.flatMap((p) => weightLists(byPath.get(p)!.layer).trainable.map((w) => w.read() as tf.Variable)),
-  );
+  return c.blocks.map((b) => b.layers.flatMap((p) => weightLists(byPath.get(p)!.layer).trainable));
 }
 
 /** ‖·‖ of each group of tensors, in one read. */
@@ -55,9 +53,11 @@ async function norms(groups: readonly tf.Tensor[][]): Promise<Float32Array> {
 export async function blockGradients(c: ProbeContext): Promise<BlockGradient[]> {
   const random = randomState();
   const held = holdWeights(c.layers);
-  const groups = blockVariables(c);
+  const weights = blockWeights(c);
+  const groups = weights.map((ws) => ws.map((w) => w.read() as tf.Variable));
   const vars = groups.flat();
-  const flags = vars.map((v) => v.trainable);
+  // both flags: tfjs-layers marks a layer's weights trainable when its variables are differentiated
+  const flags = weights.flat().map((w, i) => [w.trainable, vars[i]!.trainable] as const);
   const n = c.train.labels.length;
   const order = shuffleInPlace(
     Array.from({ length: n }, (_, i) => i),
@@ -81,7 +81,10 @@ export async function blockGradients(c: ProbeContext): Promise<BlockGradient[]> 
     const w = await norms(groups);
     return c.blocks.map((b, i) => ({ name: b.name, rgn: sums[i]! / batches / w[i]! }));
   } finally {
-    vars.forEach((v, i) => (v.trainable = flags[i]!));
+    weights.flat().forEach((w, i) => {
+      w.trainable = flags[i]![0];
+      vars[i]!.trainable = flags[i]![1];
+    });
     putBack(held);
     restoreRandomState(random);
   }

@@ -13,8 +13,8 @@ import { parseSchedule, resolveLoaded } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
 import { describeFineTuneLayers } from './describe.js';
 
-/** Strategies whose template names no layers (or only unfreeze stages freezeflow can rewrite by block). */
-export const MODEL_STRATEGIES = ['progressive', 'full-freeze', 'full-unfreeze'] as const;
+/** Strategies whose template names no layers (or only unfreeze stages freezeflow can rewrite by block; auto none). */
+export const MODEL_STRATEGIES = ['progressive', 'full-freeze', 'full-unfreeze', 'auto'] as const;
 export type ModelStrategy = (typeof MODEL_STRATEGIES)[number];
 
 export interface ModelInit {
@@ -99,7 +99,8 @@ async function modelBlocks(doc: Document, target: string, check = false): Promis
 
 /** Stages that unfreeze a part of the body ('layer3*' in the templates) unfreeze the last 2 blocks instead. */
 function rewriteUnfreezes(doc: Document, blocks: readonly Block[]): void {
-  const stages = doc.get('stages') as { items: { get(k: string): unknown; set(k: string, v: unknown): void }[] };
+  const stages = doc.get('stages') as { items?: { get(k: string): unknown; set(k: string, v: unknown): void }[] };
+  if (!stages.items) return; // stages: auto finds the blocks itself
   const last = Math.min(2, blocks.length);
   for (const stage of stages.items) {
     const unfreeze = stage.get('unfreeze') as { toJSON(): unknown } | undefined;
