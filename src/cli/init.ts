@@ -4,7 +4,14 @@ import { parseDocument } from 'yaml';
 import { EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 
-export const STRATEGIES = ['progressive', 'full-freeze', 'full-unfreeze', 'selective', 'discriminative', 'auto'] as const;
+export const STRATEGIES = [
+  'progressive',
+  'full-freeze',
+  'full-unfreeze',
+  'selective',
+  'discriminative',
+  'auto',
+] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** The recipe table: < 1k samples full freeze, 1k–10k progressive, > 10k full unfreeze. */
@@ -49,7 +56,11 @@ export interface InitOptions {
   force?: boolean;
 }
 
-export async function runInit(given: InitOptions, out: (s: string) => void, info: (s: string) => void): Promise<number> {
+export async function runInit(
+  given: InitOptions,
+  out: (s: string) => void,
+  info: (s: string) => void,
+): Promise<number> {
   if (given.auto && given.strategy && given.strategy !== 'auto')
     throw new UserError(`--auto and --strategy ${given.strategy} contradict each other: give one`, EXIT_USAGE);
   const opts = given.auto ? { ...given, strategy: 'auto' as const } : given;
