@@ -45,25 +45,32 @@ test('auto budget: the probe a fifth, every unfreezing stage ≥ 3 epochs, the w
   assert.deepEqual(autoBudgets(autoSettings({}), 4), { probe: 4, stages: [4, 4, 4, 4] });
 });
 
-test('auto ranking: largest ‖g‖/‖w‖ first; flat or unusable norms fall back to top-down and say why', () => {
-  const r = rankBlocks([
-    { name: 'stem', rgn: 0.3 },
-    { name: 'layer1', rgn: 0.1 },
-    { name: 'layer2', rgn: 0.5 },
-    { name: 'layer3', rgn: 0.1 },
-  ]);
-  assert.deepEqual(r.order, ['layer2', 'stem', 'layer3', 'layer1']); // ties keep top-down order
-  assert.equal(r.flat, false);
-  const flat = rankBlocks([
-    { name: 'a', rgn: 1 },
-    { name: 'b', rgn: FLAT_RATIO * 0.99 },
-    { name: 'c', rgn: 1.1 },
-  ]);
+test('auto ranking: largest first by the measure asked for; flat or unusable values fall back to top-down and say why', () => {
+  const blocks = [
+    { name: 'stem', gain: 1, rgn: 0.3 },
+    { name: 'layer1', gain: 4, rgn: 0.1 },
+    { name: 'layer2', gain: 2, rgn: 0.5 },
+    { name: 'layer3', gain: 9, rgn: 0.1 },
+  ];
+  const byRgn = rankBlocks(blocks, 'rgn');
+  assert.deepEqual(byRgn.order, ['layer2', 'stem', 'layer3', 'layer1']); // ties keep top-down order
+  assert.equal(byRgn.flat, false);
+  assert.match(byRgn.reason, /by ‖g‖\/‖w‖, largest first/);
+  assert.deepEqual(rankBlocks(blocks).order, ['layer3', 'layer1', 'layer2', 'stem']); // gain is the default
+  assert.deepEqual(rankBlocks(blocks, 'top-down').order, ['layer3', 'layer2', 'layer1', 'stem']);
+  const flat = rankBlocks(
+    [
+      { name: 'a', gain: 1, rgn: 1 },
+      { name: 'b', gain: FLAT_RATIO * 0.99, rgn: 1 },
+      { name: 'c', gain: 1.1, rgn: 1 },
+    ],
+    'gain',
+  );
   assert.deepEqual(flat.order, ['c', 'b', 'a']);
   assert.ok(flat.flat && /top-down/.test(flat.reason), flat.reason);
   const nan = rankBlocks([
-    { name: 'a', rgn: 2 },
-    { name: 'b', rgn: NaN },
+    { name: 'a', gain: 2, rgn: 2 },
+    { name: 'b', gain: NaN, rgn: 1 },
   ]);
   assert.deepEqual(nan.order, ['b', 'a']);
   assert.match(nan.reason, /no usable gradient/);
@@ -175,7 +182,7 @@ function mlpGradients(x: number[][], y: number[], w1: number[][], b1: number[], 
 
 const norm = (...parts: number[][][]) => Math.sqrt(parts.flat(2).reduce((a, v) => a + v * v, 0));
 
-test('gradient probe: each block’s ‖g‖/‖w‖ as derived by hand, and weights, trainable flags and random stream left as they were', async () => {
+test('gradient probe: each block’s ‖g‖₁ and ‖g‖/‖w‖ as derived by hand, and weights, trainable flags and random stream left as they were', async () => {
   await tf.setBackend('cpu');
   seedStream(5);
   const model = tf.sequential({
@@ -229,7 +236,8 @@ test('gradient probe: each block’s ‖g‖/‖w‖ as derived by hand, and wei
     Array.from({ length: n }, (_, i) => i),
     rng(3 * 1000 + 0x2f),
   );
-  let [s0, s1] = [0, 0];
+  let [s0, s1, a0, a1] = [0, 0, 0, 0];
+  const l1 = (...parts: number[][][]) => parts.flat(2).reduce((a, v) => a + Math.abs(v), 0);
   for (let s = 0; s < n; s += 5) {
     const idx = order.slice(s, s + 5);
     const g = mlpGradients(
@@ -242,9 +250,15 @@ test('gradient probe: each block’s ‖g‖/‖w‖ as derived by hand, and wei
     );
     s0 += norm(g.w1, [g.b1]);
     s1 += norm(g.w2, [g.b2]);
+    a0 += l1(g.w1, [g.b1]);
+    a1 += l1(g.w2, [g.b2]);
   }
   const want = [s0 / 3 / norm(W1, [b1]), s1 / 3 / norm(W2, [b2])];
   got.forEach((g, i) => assert.ok(Math.abs(g.rgn - want[i]!) <= 1e-5 * want[i]!, `${g.name}: ${g.rgn} vs ${want[i]}`));
+  const gains = [a0 / 3, a1 / 3];
+  got.forEach((g, i) =>
+    assert.ok(Math.abs(g.gain - gains[i]!) <= 1e-5 * gains[i]!, `${g.name}: ${g.gain} vs ${gains[i]}`),
+  );
 });
 
 // ---- the whole run ------------------------------------------------------------------------------------

@@ -108,9 +108,11 @@ export type RunEvent =
       layers: { path: string; trainable: boolean; gradNorm?: number; change: number }[];
     }
   | {
-      /** stages: auto — the gradient probe after the linear probe: each block's ‖g‖/‖w‖ and the order chosen. */
+      /** stages: auto — the gradient probe after the linear probe: each block's ‖g‖₁ and ‖g‖/‖w‖, the order chosen. */
       type: 'auto-probe';
-      blocks: { name: string; rgn: number; params: number }[];
+      blocks: { name: string; gain: number; rgn: number; params: number }[];
+      /** What ordered them: ‖g‖₁ ('gain'), ‖g‖/‖w‖ ('rgn'), or 'top-down' (auto.rank). */
+      rank: 'gain' | 'rgn' | 'top-down';
       /** Every block, in the order the run unfreezes them; the first `stages` are. */
       order: string[];
       stages: number;

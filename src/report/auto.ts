@@ -8,15 +8,16 @@ const fmt = (x: number) => Number(x.toPrecision(3)).toString();
 
 /** One bar per block, in model order; the chosen ones dark and labelled with their stage number. */
 function rankingChart(p: Ev<'auto-probe'>): string {
-  const max = Math.max(...p.blocks.map((b) => b.rgn).filter(Number.isFinite), 1e-30);
+  const by = p.rank === 'rgn' ? 'rgn' : 'gain';
+  const max = Math.max(...p.blocks.map((b) => b[by]).filter(Number.isFinite), 1e-30);
   const label = Math.max(...p.blocks.map((b) => b.name.length)) * CHAR_W + 12;
   const [w, row] = [360, 18];
   const bars = p.blocks.map((b, i) => {
     const stage = p.order.indexOf(b.name) + 1;
     const chosen = stage > 0 && stage <= p.stages;
-    const len = Number.isFinite(b.rgn) ? (b.rgn / max) * w : 0;
+    const len = Number.isFinite(b[by]) ? (b[by] / max) * w : 0;
     const y = i * row;
-    return `<text x="${label - 6}" y="${y + 13}" text-anchor="end">${esc(b.name)}</text><rect x="${label}" y="${y + 3}" width="${len.toFixed(1)}" height="${row - 6}" fill="${chosen ? '#1f77b4' : '#c6dbef'}"/><text x="${(label + len + 4).toFixed(1)}" y="${y + 13}">${fmt(b.rgn)}${chosen ? ` — stage ${stage + 1}` : ''}</text>`;
+    return `<text x="${label - 6}" y="${y + 13}" text-anchor="end">${esc(b.name)}</text><rect x="${label}" y="${y + 3}" width="${len.toFixed(1)}" height="${row - 6}" fill="${chosen ? '#1f77b4' : '#c6dbef'}"/><text x="${(label + len + 4).toFixed(1)}" y="${y + 13}">${fmt(b[by])}${chosen ? ` — stage ${stage + 1}` : ''}</text>`;
   });
   const width = label + w + 120;
   return `<svg class="ranking" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${p.blocks.length * row + 4}" font-size="11" font-family="system-ui,sans-serif">${bars.join('')}</svg>`;
@@ -45,7 +46,7 @@ export function autoSection(events: readonly RunEvent[]): string {
         ? 'linear probe: the head alone'
         : probe?.flat
           ? `${block}: top-down (ranking flat)`
-          : `${block}: ranked ${s.stageIndex} by ‖g‖/‖w‖`;
+          : `${block}: ranked ${s.stageIndex} (${probe?.rank})`;
     const back = events.find(
       (e): e is Ev<'restore-best'> => e.type === 'restore-best' && e.stageIndex === s.stageIndex,
     );
@@ -59,7 +60,7 @@ export function autoSection(events: readonly RunEvent[]): string {
     ];
   });
   const head = probe
-    ? `<p>Gradient probe over ${probe.batches} batches: ${esc(probe.reason)}.${probe.byLayers ? ` ${esc(probe.byLayers)}.` : ''}</p>${rankingChart(probe)}`
+    ? `<p>Gradient probe over ${probe.batches} batches: ${esc(probe.reason)}.${probe.byLayers ? ` ${esc(probe.byLayers)}.` : ''} Bars: ${probe.rank === 'rgn' ? '‖g‖/‖w‖' : '‖g‖₁'} per block, in model order.</p>${rankingChart(probe)}`
     : '<p>The run ended before the gradient probe.</p>';
   return `<h2>stages: auto — what it chose and why</h2>${head}${table(['stage', 'epochs', 'why', 'lr found', 'ended on'], rows)}<p class="caption">chosen-schedule.yaml in the run folder holds these stages as a plain schedule.</p>`;
 }

@@ -15,6 +15,7 @@ export interface AutoSettings {
   monitor: 'val_loss' | 'val_acc';
   patience: number;
   lrDecay: number;
+  rank: 'gain' | 'rgn' | 'top-down';
 }
 
 export const AUTO_DEFAULTS = { epochs: 20, patience: 2, lrDecay: 0.5 } as const;
@@ -37,6 +38,7 @@ export function autoSettings(schedule: Pick<ScheduleInput, 'auto' | 'output'>): 
     monitor: a.monitor ?? bestMonitor ?? 'val_loss',
     patience: a.patience ?? AUTO_DEFAULTS.patience,
     lrDecay: a.lrDecay ?? AUTO_DEFAULTS.lrDecay,
+    rank: a.rank ?? 'gain',
   };
 }
 
@@ -124,7 +126,9 @@ export function autoIssues(input: ScheduleInput): ScheduleIssue[] {
 
 export interface BlockGradient {
   name: string;
-  /** Mean over the probe's batches of ‖g‖/‖w‖ over the block's trainable weights. */
+  /** Mean over the probe's batches of ‖g‖₁: the loss a first sign-like (Adam) step of lr 1 would remove. */
+  gain: number;
+  /** Mean over the probe's batches of ‖g‖/‖w‖ over the block's trainable weights (Auto-RGN). */
   rgn: number;
 }
 
@@ -134,29 +138,35 @@ export interface Ranking {
   reason: string;
 }
 
+const METRIC = { gain: '‖g‖₁', rgn: '‖g‖/‖w‖' } as const;
+
 /**
- * Surgical fine-tuning's Auto-RGN rule: blocks by relative gradient norm, largest first. When the norms lie
- * within FLAT_RATIO of each other no block stands out, and the order falls back to top-down (fastai's).
+ * Blocks by the chosen measure, largest first: 'gain' (‖g‖₁ — under Adam a first step moves every weight
+ * by about lr, so it removes about lr·‖g‖₁ of loss) or 'rgn' (‖g‖/‖w‖, surgical fine-tuning's Auto-RGN).
+ * When the values lie within FLAT_RATIO of each other no block stands out and the order falls back to
+ * top-down (fastai's); 'top-down' asks for that order outright.
  */
-export function rankBlocks(blocks: readonly BlockGradient[]): Ranking {
-  const finite = blocks.filter((b) => Number.isFinite(b.rgn) && b.rgn > 0);
+export function rankBlocks(blocks: readonly BlockGradient[], by: AutoSettings['rank'] = 'gain'): Ranking {
   const topDown = [...blocks].reverse().map((b) => b.name);
+  if (by === 'top-down') return { order: topDown, flat: false, reason: 'top-down, as auto.rank says' };
+  const value = (b: BlockGradient) => b[by];
+  const finite = blocks.filter((b) => Number.isFinite(value(b)) && value(b) > 0);
   if (finite.length < blocks.length || finite.length === 0)
     return { order: topDown, flat: true, reason: 'a block had no usable gradient: top-down' };
-  const max = Math.max(...finite.map((b) => b.rgn));
-  const min = Math.min(...finite.map((b) => b.rgn));
+  const max = Math.max(...finite.map(value));
+  const min = Math.min(...finite.map(value));
   if (max < FLAT_RATIO * min)
     return {
       order: topDown,
       flat: true,
-      reason: `‖g‖/‖w‖ of every block within ${Math.round((FLAT_RATIO - 1) * 100)} % of each other (${(max / min).toFixed(2)}×): no block stands out, top-down`,
+      reason: `${METRIC[by]} of every block within ${Math.round((FLAT_RATIO - 1) * 100)} % of each other (${(max / min).toFixed(2)}×): no block stands out, top-down`,
     };
-  // stable: equal norms keep the top-down order
+  // stable: equal values keep the top-down order
   const byDepth = new Map(topDown.map((n, i) => [n, i]));
   const order = [...finite]
-    .sort((a, b) => b.rgn - a.rgn || byDepth.get(a.name)! - byDepth.get(b.name)!)
+    .sort((a, b) => value(b) - value(a) || byDepth.get(a.name)! - byDepth.get(b.name)!)
     .map((b) => b.name);
-  return { order, flat: false, reason: `by ‖g‖/‖w‖, largest first (${(max / min).toFixed(1)}× between blocks)` };
+  return { order, flat: false, reason: `by ${METRIC[by]}, largest first (${(max / min).toFixed(1)}× between blocks)` };
 }
 
 const paramsOf = (l: LayerInfo) => l.trainableParams + l.nonTrainableParams;

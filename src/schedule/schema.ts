@@ -479,6 +479,12 @@ export const AutoSpec = Type.Object(
         description: 'Epochs without improvement before the next stage; also the guard’s patience (default 2).',
       }),
     ),
+    rank: Type.Optional(
+      Literals(['gain', 'rgn', 'top-down'], {
+        description:
+          "The order blocks unfreeze in: 'gain' (default) by ‖g‖₁, the loss a first Adam step on the block would remove; 'rgn' by ‖g‖/‖w‖ (surgical fine-tuning's Auto-RGN); 'top-down' from the head down (fastai's).",
+      }),
+    ),
     lrDecay: Type.Optional(
       Type.Number({
         exclusiveMinimum: 0,

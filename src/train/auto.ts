@@ -37,16 +37,22 @@ function blockWeights(c: ProbeContext): tf.LayerVariable[][] {
   return c.blocks.map((b) => b.layers.flatMap((p) => weightLists(byPath.get(p)!.layer).trainable));
 }
 
-/** ‖·‖ of each group of tensors, in one read. */
-async function norms(groups: readonly tf.Tensor[][]): Promise<Float32Array> {
-  const t = tf.tidy(() => tf.stack(groups.map((g) => (g.length ? tf.sqrt(sumOfSquares(g)) : tf.scalar(0)))));
-  const out = (await t.data()) as Float32Array;
+/** ‖·‖₂ and ‖·‖₁ of each group of tensors, in one read. */
+async function blockNorms(groups: readonly tf.Tensor[][]): Promise<{ l2: number; l1: number }[]> {
+  const t = tf.tidy(() =>
+    tf.stack(
+      groups.map((g) =>
+        g.length ? tf.stack([tf.sqrt(sumOfSquares(g)), tf.addN(g.map((x) => tf.sum(tf.abs(x))))]) : tf.zeros([2]),
+      ),
+    ),
+  );
+  const v = await t.data();
   t.dispose();
-  return out;
+  return groups.map((_, i) => ({ l2: v[2 * i]!, l1: v[2 * i + 1]! }));
 }
 
 /**
- * Mean over PROBE_BATCHES fixed batches of each block's ‖g‖/‖w‖ with every block's weights differentiated
+ * Mean over PROBE_BATCHES fixed batches of each block's ‖g‖₁ and ‖g‖/‖w‖, every block's weights differentiated
  * (frozen BatchNorm stays in inference mode). Nothing is applied; the weights, the variables' trainable
  * flags and the random stream are put back exactly, so the run goes on as if the probe had not run.
  */
@@ -64,7 +70,7 @@ export async function blockGradients(c: ProbeContext): Promise<BlockGradient[]> 
     rng(c.seed * 1000 + 0x2f),
   );
   const batches = Math.min(PROBE_BATCHES, Math.ceil(n / c.batchSize));
-  const sums = new Float64Array(groups.length);
+  const [sums, l1] = [new Float64Array(groups.length), new Float64Array(groups.length)];
   try {
     for (const v of vars) v.trainable = true;
     for (let b = 0; b < batches; b++) {
@@ -72,14 +78,15 @@ export async function blockGradients(c: ProbeContext): Promise<BlockGradient[]> 
       const { x, y } = toTensors(c.train, idx, await c.train.batch(idx), c.train.classes.length);
       const t = forwardBackward(c.model, c.mode, x, y, vars);
       try {
-        (await norms(groups.map((vs) => vs.map((v) => t.grads[v.name]!)))).forEach((g, i) => (sums[i]! += g));
+        const got = await blockNorms(groups.map((vs) => vs.map((v) => t.grads[v.name]!)));
+        got.forEach((g, i) => ((sums[i]! += g.l2), (l1[i]! += g.l1)));
       } finally {
         disposeStep(t);
         tf.dispose([x, y]);
       }
     }
-    const w = await norms(groups);
-    return c.blocks.map((b, i) => ({ name: b.name, rgn: sums[i]! / batches / w[i]! }));
+    const w = await blockNorms(groups);
+    return c.blocks.map((b, i) => ({ name: b.name, gain: l1[i]! / batches, rgn: sums[i]! / batches / w[i]!.l2 }));
   } finally {
     weights.flat().forEach((w, i) => {
       w.trainable = flags[i]![0];
@@ -110,13 +117,14 @@ export function autoBeforeStage(a: AutoRun) {
     const { blocks, byLayers } = autoBlocks(a.layers);
     const probe = { ...a, ...ctx, blocks, batchSize: a.plan.data.batchSize, seed: a.plan.data.seed };
     const measured = await blockGradients(probe);
-    const ranking = rankBlocks(measured);
+    const ranking = rankBlocks(measured, a.plan.auto!.rank);
     replanAuto(a.plan, a.schedule, a.layers, ranking.order);
     a.resolved.splice(0, a.resolved.length, ...resolvePlan(a.plan, a.layers));
     ctx.state.auto = { order: ranking.order };
     a.bus.emit({
       type: 'auto-probe',
       blocks: measured.map((m, i) => ({ ...m, params: blocks[i]!.params })),
+      rank: a.plan.auto!.rank,
       order: ranking.order,
       stages: a.plan.stages.length - 1,
       flat: ranking.flat,
@@ -146,9 +154,9 @@ function origin(plan: Plan, si: number, probe?: Extract<Event, { type: 'auto-pro
   const block = probe?.blocks.find((b) => b.name === name);
   const rank = probe?.flat
     ? 'top-down (the ranking was flat)'
-    : `ranked ${si} of ${probe?.blocks.length ?? '?'} by the probe`;
-  const rgn = block ? `, ‖g‖/‖w‖ ${fmt(block.rgn)}` : '';
-  return `unfreezes block ${name ?? plan.stages[si]!.name}: ${rank}${rgn}; lower blocks ×${plan.auto?.lrDecay} each`;
+    : `ranked ${si} of ${probe?.blocks.length ?? '?'} (${probe?.rank})`;
+  const values = block ? `, ‖g‖₁ ${fmt(block.gain)}, ‖g‖/‖w‖ ${fmt(block.rgn)}` : '';
+  return `unfreezes block ${name ?? plan.stages[si]!.name}: ${rank}${values}; lower blocks ×${plan.auto?.lrDecay} each`;
 }
 
 /** The stages an auto run ran, with the epochs, found lr and a note each (chosen-schedule.yaml). */
@@ -178,8 +186,8 @@ export function chosenHeader(events: readonly Event[]): string {
   if (probe?.type === 'auto-probe') {
     lines.push(` Gradient probe (${probe.batches} batches): ${probe.reason}.`);
     if (probe.byLayers) lines.push(` ${probe.byLayers}.`);
-    for (const b of [...probe.blocks].sort((x, y) => y.rgn - x.rgn))
-      lines.push(`   ${b.name.padEnd(24)} ‖g‖/‖w‖ ${fmt(b.rgn)}`);
+    for (const b of probe.blocks)
+      lines.push(`   ${b.name.padEnd(24)} ‖g‖₁ ${fmt(b.gain).padEnd(10)} ‖g‖/‖w‖ ${fmt(b.rgn)}`);
   }
   return lines.join('\n');
 }
