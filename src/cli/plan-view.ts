@@ -81,7 +81,7 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: Pl
     );
   if (plan.auto)
     out.push(
-      `  auto      a linear probe, then ${count(plan.stages.length - 1, 'unfreezing stage')} of one block each, in the order a gradient probe ranks the blocks once the head is trained (shown top-down${view ? '' : '; --model fits them to the blocks'}); lrs from range tests, each block below the head ×${plan.auto.lrDecay}; the run writes what it chose to chosen-schedule.yaml`,
+      `  auto      a linear probe, then ${count(plan.stages.length - 1, 'unfreezing stage')} of one block each, in the order a gradient probe ranks the blocks once the head is trained (shown top-down${view ? '' : '; --model fits them to the blocks'}); lrs from range tests${plan.auto.lrDecay < 1 ? `, each block below the head ×${plan.auto.lrDecay}` : ''}; the run writes what it chose to chosen-schedule.yaml`,
     );
   const ck = plan.output.checkpoints;
   out.push(

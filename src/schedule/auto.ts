@@ -18,7 +18,7 @@ export interface AutoSettings {
   rank: 'gain' | 'rgn' | 'top-down';
 }
 
-export const AUTO_DEFAULTS = { epochs: 20, patience: 2, lrDecay: 0.5 } as const;
+export const AUTO_DEFAULTS = { epochs: 20, patience: 2, lrDecay: 1 } as const;
 /** A linear probe of one epoch and one unfreezing stage long enough to see a plateau. */
 export const AUTO_MIN_EPOCHS = 3;
 /** Epochs an unfreezing stage needs at least: one to move, `patience` to tell a plateau (patience 2). */
@@ -65,8 +65,8 @@ const stageName = (block: string) => `unfreeze-${block.split('/').pop()}`;
 
 /**
  * The stages of an auto run: the linear probe (head only, lr from the range test), then stage k unfreezing
- * order[k−1] (the earlier ones stay unfrozen) with an lr from a range test, decayed per block from the head
- * down (lrDecay over the model's blocks), ending on a plateau and handing on its best weights. Without an
+ * order[k−1] (the earlier ones stay unfrozen) with an lr from a range test (decayed per block from the head
+ * down when auto.lrDecay < 1), ending on a plateau and handing on its best weights. Without an
  * order (before the probe ranks the blocks) the stages unfreeze top-down: `lastBlocks: k`.
  */
 export function autoStages(s: AutoSettings, budgets: { probe: number; stages: number[] }, order?: AutoBlock[]) {
@@ -79,7 +79,7 @@ export function autoStages(s: AutoSettings, budgets: { probe: number; stages: nu
     optimizer: 'adamw',
     lr: 'find',
     weightDecay: 1e-4,
-    lrDecay: { factor: s.lrDecay },
+    ...(s.lrDecay < 1 ? { lrDecay: { factor: s.lrDecay } } : {}),
     advance,
     restoreBest: true,
   }));

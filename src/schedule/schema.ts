@@ -490,7 +490,7 @@ export const AutoSpec = Type.Object(
         exclusiveMinimum: 0,
         maximum: 1,
         description:
-          "Each block's lr is the stage's found lr × lrDecay^(blocks between it and the head, + 1) (default 0.5).",
+          "Each block's lr is the stage's found lr × lrDecay^(blocks between it and the head, + 1) (default 1: every block at the found lr, which measured best on the main task).",
       }),
     ),
   },

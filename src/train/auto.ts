@@ -147,6 +147,9 @@ function ending(events: readonly Event[], si: number, last: number): string {
   return `its budget at epoch ${last}`;
 }
 
+const decay = (plan: Plan) =>
+  plan.auto && plan.auto.lrDecay < 1 ? `; each block below the head ×${plan.auto.lrDecay}` : '';
+
 /** How a stage came to be, from the probe's event: the probe stage, or a block and its rank. */
 function origin(plan: Plan, si: number, probe?: Extract<Event, { type: 'auto-probe' }>): string {
   if (si === 0) return 'linear probe: the new head alone (on cached features where the body allows)';
@@ -156,7 +159,7 @@ function origin(plan: Plan, si: number, probe?: Extract<Event, { type: 'auto-pro
     ? 'top-down (the ranking was flat)'
     : `ranked ${si} of ${probe?.blocks.length ?? '?'} (${probe?.rank})`;
   const values = block ? `, ‖g‖₁ ${fmt(block.gain)}, ‖g‖/‖w‖ ${fmt(block.rgn)}` : '';
-  return `unfreezes block ${name ?? plan.stages[si]!.name}: ${rank}${values}; lower blocks ×${plan.auto?.lrDecay} each`;
+  return `unfreezes block ${name ?? plan.stages[si]!.name}: ${rank}${values}${decay(plan)}`;
 }
 
 /** The stages an auto run ran, with the epochs, found lr and a note each (chosen-schedule.yaml). */
