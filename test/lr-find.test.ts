@@ -6,15 +6,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { join } from 'node:path';
-import {
-  SmoothedLoss,
-  suggestLr,
-  sweepGroupLr,
-  sweepLr,
-  LR_FIND_DEFAULTS,
-  type LrPoint,
-} from '../src/schedule/lr-find.js';
+import { SmoothedLoss, suggestLr, sweepLr, LR_FIND_DEFAULTS, type LrPoint } from '../src/schedule/lr-find.js';
 import { cli, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { parseSchedule } from '../src/schedule/load.js';
+import { buildPlan, groupLr } from '../src/schedule/plan.js';
 
 const curve = (f: (x: number) => number, n = 100): LrPoint[] =>
   Array.from({ length: n }, (_, i) => {
@@ -117,10 +112,18 @@ test('lr: find leaves no trace: the run equals one given the found lr, bit for b
 
 test('during the sweep an absolute group lr stays put; derived groups keep their ratio to the stage lr', () => {
   // lrGroups[0] has its own lr, lrGroups[1] a multiplier; lrDecay blocks are derived too
-  const stage = { lr: 1e-3, lrGroups: [{}, { multiplier: 10 }] };
-  const at = (id: string, baseLr: number) => sweepGroupLr(stage, { id, baseLr }, 0.5);
-  assert.equal(at('stage', 1e-3), 0.5);
-  assert.equal(at('lrGroups[0]', 2e-5), 2e-5);
-  assert.equal(at('lrGroups[1]', 1e-2), 0.5 * 10);
-  assert.equal(at('lrDecay.blocks[0]', 2.5e-4), 0.5 * 0.25);
+  const loaded = parseSchedule(
+    tinySchedule(
+      64,
+      `  - { name: s, epochs: 1, lr: find, lrGroups: [{ layers: [stem*], lr: 2.0e-5 }, { layers: [head], lrMultiplier: 10 }], lrDecay: { factor: 0.5 } }\n`,
+    ),
+  );
+  const stage = buildPlan(loaded.schedule, 't').stages[0]!;
+  // the sweep and the stage after it ask the plan's one rule (groupLr), at the swept lr
+  const at = (id: string) => groupLr(stage, id, 0.5, 3);
+  assert.equal(at('stage'), 0.5);
+  assert.equal(at('lrGroups[0]'), 2e-5);
+  assert.equal(at('lrGroups[1]'), 0.5 * 10);
+  assert.equal(at('lrDecay.blocks[0]'), 0.5 * 0.25);
+  assert.throws(() => at('lrGroups[7]'), /no param group 'lrGroups\[7\]'/);
 });

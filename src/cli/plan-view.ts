@@ -2,7 +2,7 @@
 import { count, fmtCount, fmtLr } from '../core/format.js';
 import type { ChalkInstance } from 'chalk';
 import { describeHead } from '../schedule/heads/index.js';
-import { epochLrs, type LayerInfo, type Plan, type ResolvedStage } from '../schedule/plan.js';
+import { epochLrs, groupLr, type LayerInfo, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { modelBlocks } from '../schedule/blocks.js';
 import { commonParent } from '../core/blocks.js';
 import { sparkline } from '../schedule/lr.js';
@@ -120,7 +120,7 @@ export function formatPlan(plan: Plan, file: string, c: ChalkInstance, view?: Pl
     if (s.lrDecay?.blocks) {
       const n = s.lrDecay.blocks.length;
       out.push(
-        `  lr decay      ${s.lrDecay.blocks.map((b, k) => `${b} ${fmtLr(s.lr * s.lrDecay!.factor ** (n - 1 - k))}`).join(', ')}`,
+        `  lr decay      ${s.lrDecay.blocks.map((b, k) => `${b} ${fmtLr(groupLr(s, `lrDecay.blocks[${k}]`, s.lr, n))}`).join(', ')}`,
       );
     } else if (s.lrDecay)
       out.push(

@@ -68,18 +68,3 @@ export function suggestLr(points: readonly LrPoint[], rule: LrFindSettings['rule
   const sections = (stop - start) / 3;
   return use[Math.max(0, start + Math.floor(sections) + Math.floor(sections / 2))]!.lr;
 }
-
-/**
- * A param group's lr while the stage lr sweeps through `lr`: groups derived from the stage lr (the stage's
- * own, lrMultiplier groups, lrDecay blocks) keep their ratio to it; a group with its own absolute `lr`
- * keeps that lr, in the sweep as in the stage after it (the plan's semantics of an absolute group lr).
- */
-export function sweepGroupLr(
-  stage: { lr: number; lrGroups: readonly { multiplier?: number }[] },
-  group: { id: string; baseLr: number },
-  lr: number,
-): number {
-  const j = /^lrGroups\[(\d+)\]$/.exec(group.id);
-  const absolute = j !== null && stage.lrGroups[Number(j[1])]?.multiplier === undefined;
-  return absolute ? group.baseLr : lr * (group.baseLr / stage.lr);
-}

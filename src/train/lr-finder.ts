@@ -5,7 +5,8 @@ import * as tf from '../tf.js';
 import { rng, restoreRandomState, randomState, shuffleInPlace } from '../data/random.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';
 import type { LayerEntry } from '../model/layers.js';
-import { SmoothedLoss, suggestLr, sweepGroupLr, sweepLr, type LrPoint } from '../schedule/lr-find.js';
+import { SmoothedLoss, suggestLr, sweepLr, type LrPoint } from '../schedule/lr-find.js';
+import { groupLr } from '../schedule/plan.js';
 import type { StagePlan } from '../schedule/plan.js';
 import { toTensors } from './epoch.js';
 import { applyStep, newGroup, type GroupOptimizer } from './optim.js';
@@ -27,6 +28,8 @@ export interface SweepContext {
   groups: readonly GroupOptimizer[];
   batchSize: number;
   seed: number;
+  /** How many blocks the stage's lrDecay spreads over (ResolvedStage.decayBlocks). */
+  decayBlocks: number;
   /** The augmentation of the sweep's n-th pass over the data. */
   augment?: (pass: number) => AugmentRequest | undefined;
 }
@@ -67,7 +70,7 @@ export async function lrSweep(c: SweepContext): Promise<LrSweep> {
   try {
     for (let i = 0; i < s.steps; i++) {
       const lr = sweepLr(s, i);
-      for (const g of temp) g.setLr(sweepGroupLr(c.stage, g, lr));
+      for (const g of temp) g.setLr(groupLr(c.stage, g.id, lr, c.decayBlocks));
       const b = i % perEpoch;
       const idx = order.slice(b * c.batchSize, (b + 1) * c.batchSize);
       const pixels = await c.train.batch(idx, c.augment?.(Math.floor(i / perEpoch)));

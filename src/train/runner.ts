@@ -405,6 +405,7 @@ class Run {
         groups: this.groups,
         batchSize: this.opts.plan.data.batchSize,
         seed: this.opts.plan.data.seed,
+        decayBlocks: this.opts.resolved[sr.si]!.decayBlocks,
         // the sweep sees the stage's first epochs as training will (augmented, or the cached views)
         augment: (epoch) => augmentFor(this.opts.plan, this.span(planned).first + epoch),
       });
