@@ -27,7 +27,7 @@ import { ModeController } from '../src/train/mode.js';
 import { randomState, seedStream } from '../src/data/random.js';
 import type { LayerInfo } from '../src/schedule/plan.js';
 import { onnxModel, tensor } from './onnx-builder.js';
-import { cli, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, eventsOf, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('auto budget: the probe a fifth, every unfreezing stage ≥ 3 epochs, the whole budget used, no more stages than blocks or maxDepth', () => {
   for (let epochs = AUTO_MIN_EPOCHS; epochs <= 60; epochs++)
@@ -273,14 +273,14 @@ const weightsOf = (run: string) => readFileSync(join(dir, run, 'model', 'weights
 test('stages: auto — probe, ranked stages, chosen-schedule.yaml that re-trains to the same weights bit for bit', () => {
   const r = train(file, 'auto', ['--json']);
   assert.equal(r.code, 0, r.stderr);
-  const events = ndjson(r.stdout) as { type: string; [k: string]: unknown }[];
-  const probe = events.find((e) => e.type === 'auto-probe') as { order: string[]; stages: number } | undefined;
+  const events = ndjson(r.stdout) as { type: string }[];
+  const probe = eventsOf(events, 'auto-probe')[0];
   assert.ok(probe, 'the gradient probe ran');
   assert.deepEqual([...probe.order].sort(), ['layer1', 'layer2', 'layer3', 'stem']);
   assert.equal(probe.stages, 2); // 7 epochs: a probe of 1, two stages of 3
-  const started = events.filter((e) => e.type === 'stage-start').map((e) => e['stage']);
+  const started = eventsOf(events, 'stage-start').map((e) => e.stage);
   assert.deepEqual(started.slice(0, 2), ['linear-probe', `unfreeze-${probe.order[0]}`]);
-  const found = events.filter((e) => e.type === 'lr-find').map((e) => e['lr'] as number);
+  const found = eventsOf(events, 'lr-find').map((e) => e.lr);
   assert.equal(found.length, started.length);
 
   assert.match(readFileSync(join(dir, 'auto', 'config.yaml'), 'utf8'), /^stages: auto$/m);

@@ -9,7 +9,7 @@ import { loadModel } from '../src/model/io.js';
 import { listLayers } from '../src/model/layers.js';
 import { loadBuiltinDataset } from '../src/data/mnist.js';
 import { memorySource, split } from '../src/data/dataset.js';
-import { runAndCollect } from './helpers.js';
+import { eventsOf, runAndCollect } from './helpers.js';
 
 await initBackend('wasm', { threads: 1 });
 
@@ -38,7 +38,7 @@ ${stages}`).schedule,
       .map((w) => Array.from(w.dataSync()));
   const before = { l3: weights('layer3_0_conv1'), l2: weights('layer2_0_conv1') };
   const r = await runAndCollect(plan, model, memorySource(ds.train), memorySource(val));
-  const starts = r.events.filter((e) => e.type === 'stage-start');
+  const starts = eventsOf(r.events, 'stage-start');
   const warnings = r.events.filter((e) => e.type === 'warning' || e.type === 'gradient-report');
   const after = { l3: weights('layer3_0_conv1'), l2: weights('layer2_0_conv1') };
   model.dispose();
@@ -55,7 +55,7 @@ test('keepOptimizerState: a group added at a new lr gets its own optimizer and t
     lrGroups: [{ layers: ['layer3*'], lrMultiplier: 0.1 }]
 `);
   assert.notDeepEqual(r.after.l3, r.before.l3, 'layer3 trained in stage 2');
-  const groups = (r.starts[1] as unknown as { groups: { id: string; lr: number; kept: boolean }[] }).groups;
+  const groups = r.starts[1]!.groups;
   assert.deepEqual(
     groups.map((g) => [g.id, g.kept]),
     [
@@ -72,7 +72,7 @@ test('keepOptimizerState keeps nothing across a change of optimizer type or conf
   - { name: same, epochs: 1, lr: 0.0005, keepOptimizerState: true }
   - { name: other, epochs: 1, optimizer: { type: sgd, momentum: 0.9 }, keepOptimizerState: true }
 `);
-  const kept = r.starts.map((s) => (s as unknown as { groups: { kept: boolean }[] }).groups.map((g) => g.kept));
+  const kept = r.starts.map((s) => s.groups.map((g) => g.kept));
   assert.deepEqual(kept, [[false], [true], [false]]);
 });
 
@@ -87,11 +87,7 @@ test('lrDecay and lrGroups at run time: every group trains at its own lr, ids na
     lr: 0.001
     lrGroups: [{ layers: ['layer2*'], lr: 1.0e-5 }, { layers: ['head/*'], lrMultiplier: 3 }]
 `);
-  const g = (i: number) =>
-    (r.starts[i] as unknown as { groups: { id: string; lr: number }[] }).groups.map((x) => [
-      x.id,
-      +x.lr.toPrecision(6),
-    ]);
+  const g = (i: number) => r.starts[i]!.groups.map((x) => [x.id, +x.lr.toPrecision(6)]);
   assert.deepEqual(g(0), [
     ['lrDecay.blocks[0]', 0.00025],
     ['lrDecay.blocks[1]', 0.0005],

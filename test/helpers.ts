@@ -36,6 +36,13 @@ export function ndjson(stdout: string) {
     .map((l) => JSON.parse(l));
 }
 
+export type EventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
+/** The events of one type, typed as the run emits them (no casts in tests). */
+export function eventsOf<T extends RunEvent['type']>(events: readonly { type: string }[], type: T): EventOf<T>[] {
+  return events.filter((e) => e.type === type) as EventOf<T>[];
+}
+
 /** A small schedule on resnet-mini and MNIST 5–9 with `samples` training digits; `stages` is YAML lines. */
 export function tinySchedule(samples: number, stages: string): string {
   return `model: { source: builtin:resnet-mini }

@@ -13,7 +13,7 @@ import { loadBuiltinDataset } from '../src/data/mnist.js';
 import { memorySource, split } from '../src/data/dataset.js';
 import { NonFiniteLossError } from '../src/train/runner.js';
 import type { Readback } from '../src/train/step.js';
-import { runAndCollect } from './helpers.js';
+import { eventsOf, runAndCollect } from './helpers.js';
 
 await initBackend('wasm', { threads: 1 });
 
@@ -69,7 +69,7 @@ test('deferred readback trains exactly like the per-step read: same epoch number
   const deferred = await run('deferred', stages, ', batchNorm: train');
   assert.equal(eager.error, undefined);
   assert.equal(deferred.error, undefined);
-  const ends = (r: typeof eager) => r.events.filter((e) => e.type === 'epoch-end') as unknown as { loss: number }[];
+  const ends = (r: typeof eager) => eventsOf(r.events, 'epoch-end');
   assert.equal(ends(eager).length, 3);
   assert.deepEqual(
     ends(deferred).map((e) => e.loss),

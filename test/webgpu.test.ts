@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { probeWebgpu, isSoftwareAdapter } from '../src/backend/webgpu.js';
 import { loadBuiltinDataset } from '../src/data/mnist.js';
-import { cli, interruptWhen, ndjson, tempDir, writeSchedule } from './helpers.js';
+import { cli, eventsOf, interruptWhen, ndjson, tempDir, writeSchedule } from './helpers.js';
 
 const probe = await probeWebgpu();
 const required = process.env['FREEZEFLOW_REQUIRE_WEBGPU'] === '1';
@@ -84,12 +84,7 @@ function savedWeights(dir: string): Map<string, Float32Array> {
 }
 
 function epochEnds(events: Ev[]) {
-  return events.filter((e) => e.type === 'epoch-end') as unknown as {
-    stage: string;
-    loss: number;
-    valLoss: number;
-    valAcc: number;
-  }[];
+  return eventsOf(events, 'epoch-end');
 }
 
 /** Both backends on one schedule: the same epochs, losses within 1e-3 relative, and the weights. */
