@@ -36,7 +36,7 @@ export async function runFinetune(opts: FinetuneOptions, info: (s: string) => vo
       recommend,
       ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
       ...(opts.strategy ? { strategy: opts.strategy } : {}),
-      adjust: (doc) => findEveryLr(scaleEpochs(doc, opts.epochs)),
+      adjust: (doc) => adjust(doc, opts.epochs),
     });
     if (!opts.json) for (const n of notes) info(n);
     writeFileSync(file, text);
@@ -54,6 +54,12 @@ export async function runFinetune(opts: FinetuneOptions, info: (s: string) => vo
 
 type Stage = { get(k: string): unknown; set(k: string, v: unknown): void; delete(k: string): boolean };
 const stagesOf = (doc: Document) => (doc.get('stages') as { items: Stage[] }).items;
+
+/** --epochs and every lr from a range test; stages: auto has those already: --epochs is its budget. */
+function adjust(doc: Document, epochs: number | undefined): void {
+  if (doc.get('stages') !== 'auto') findEveryLr(scaleEpochs(doc, epochs));
+  else if (epochs !== undefined) doc.setIn(['auto', 'epochs'], epochs);
+}
 
 /** Every stage's lr from the range test at its start (the stage's own lr becomes the sweep's fallback). */
 function findEveryLr(doc: Document): void {
