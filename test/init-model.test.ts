@@ -135,3 +135,17 @@ test('finetune: one command trains the model on the folder; the run keeps the sc
   assert.equal(summary.history.length, 3);
   assert.ok(existsSync(join(out, 'model', 'model.json')));
 });
+
+test('finetune --strategy auto: --epochs is the auto budget; the run writes the stages it chose', async () => {
+  const { model, photos } = await ready;
+  const out = join(work, 'ft-auto');
+  const r = cli(['finetune', '-m', model, '-d', photos, '--strategy', 'auto', '--epochs', '4', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const used = parse(readFileSync(join(out, 'schedule.yaml'), 'utf8'));
+  assert.equal(used.stages, 'auto');
+  assert.equal(used.auto.epochs, 4);
+  const chosen = parse(readFileSync(join(out, 'chosen-schedule.yaml'), 'utf8'));
+  assert.equal(chosen.stages[0].name, 'linear-probe');
+  assert.match(chosen.stages[1].name, /^unfreeze-block_[123]$/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status, 'completed');
+});
