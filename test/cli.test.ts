@@ -396,7 +396,7 @@ test('a reporter that throws is switched off with a warning; the run goes on', a
       if (e.type === 'epoch-end') throw new Error('disk on fire');
     },
   });
-  bus.add('fine', { onEvent: (e) => seen.push(e.type === 'warning' ? `warning: ${e.message}` : e.type) });
+  bus.add('fine', { onEvent: (e) => void seen.push(e.type === 'warning' ? `warning: ${e.message}` : e.type) });
   const epoch = { stage: 's', stageIndex: 0, lr: 1, groupLrs: [1], trainableParams: 1, loss: 1, acc: 1 };
   const rest = { valLoss: 1, valAcc: 1, seconds: 1, samplesPerSec: 1 };
   bus.emit({ type: 'epoch-end', epoch: 1, ...epoch, ...rest });

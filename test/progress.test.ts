@@ -42,7 +42,7 @@ function shown(events: RunEvent[]): string[] {
     (s) => out.push(s),
     (s) => out.push(s),
   );
-  for (const e of events) reporter.onEvent(e);
+  for (const e of events) void reporter.onEvent(e);
   return out;
 }
 

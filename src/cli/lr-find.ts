@@ -62,7 +62,10 @@ export async function runLrFind(opts: LrFindOptions): Promise<number> {
     },
     {
       progress: {
-        onEvent: (e) => (e.type === 'lr-find' ? (found = e) : e.type === 'batch-end' ? undefined : lines.onEvent(e)),
+        onEvent: (e) => {
+          if (e.type === 'lr-find') found = e;
+          else if (e.type !== 'batch-end') void lines.onEvent(e);
+        },
       },
       signal: new AbortController().signal,
     },

@@ -178,41 +178,65 @@ export type RunEvent =
 
 export type Listener = (e: RunEvent) => void;
 
-/** Something that follows a run: a file, the terminal, a summary. */
+/** Something that follows a run: a file, the terminal, a summary, a user's module. */
 export interface Reporter {
-  onEvent(e: RunEvent): void;
-  /** After run-end: flush and write what is left. */
-  close?(): void;
+  onEvent(e: RunEvent): void | Promise<void>;
+  /** After run-end: flush and write what is left (awaited). */
+  close?(): void | Promise<void>;
 }
 
+const isThenable = (v: unknown): v is Promise<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+
 /**
- * The runner emits, reporters subscribe. A reporter that throws is switched off with a warning to the
- * others: a broken report never kills the training it reports on.
+ * The runner emits, reporters subscribe. A reporter that throws (or whose promise rejects) is switched off
+ * with a warning to the others: a broken report never kills the training it reports on. `close` waits for
+ * every reporter's pending work and its own close, in the order they were added (the terminal last).
  */
 export class EventBus {
   private readonly listeners: Listener[] = [];
-  private readonly reporters: { name: string; r: Reporter; off: boolean }[] = [];
+  private readonly reporters: { name: string; r: Reporter; off: boolean; pending: Promise<unknown>[] }[] = [];
   on(l: Listener): void {
     this.listeners.push(l);
   }
   add(name: string, r: Reporter): void {
-    this.reporters.push({ name, r, off: false });
+    this.reporters.push({ name, r, off: false, pending: [] });
   }
   emit(e: RunEvent): void {
     for (const l of this.listeners) l(e);
     for (const rep of this.reporters) if (!rep.off) this.guarded(rep, () => rep.r.onEvent(e));
   }
-  close(): void {
-    for (const rep of this.reporters) if (!rep.off) this.guarded(rep, () => rep.r.close?.());
-  }
-  private guarded(rep: { name: string; off: boolean }, f: () => void): void {
-    try {
-      f();
-    } catch (err) {
-      rep.off = true;
-      const message = `the ${rep.name} reporter failed and is switched off: ${(err as Error).message.split('\n')[0]}`;
-      this.emit({ type: 'warning', message });
+  async close(): Promise<void> {
+    for (const rep of this.reporters) {
+      if (rep.off) continue;
+      await Promise.all(rep.pending);
+      if (!rep.off) await this.settle(rep, () => rep.r.close?.());
+      rep.off = true; // closed: later warnings go to the reporters still open
     }
+  }
+  private guarded(rep: (typeof this.reporters)[number], f: () => unknown): void {
+    try {
+      const out = f();
+      if (isThenable(out)) rep.pending.push(out.then(undefined, (err: unknown) => this.fail(rep, err)));
+    } catch (err) {
+      this.fail(rep, err);
+    }
+  }
+  private async settle(rep: (typeof this.reporters)[number], f: () => unknown): Promise<void> {
+    try {
+      await f();
+    } catch (err) {
+      this.fail(rep, err);
+    }
+  }
+  private fail(rep: { name: string; off: boolean }, err: unknown): void {
+    if (rep.off) return;
+    rep.off = true;
+    const why = err instanceof Error ? err.message : String(err);
+    this.emit({
+      type: 'warning',
+      message: `the ${rep.name} reporter failed and is switched off: ${why.split('\n')[0]}`,
+    });
   }
 }
 

@@ -110,6 +110,8 @@ export interface Plan {
     dir?: string;
     checkpoints: { everyStage: boolean; everyEpochs?: number; best: BestCheckpoints | false };
     metrics: MetricFile[];
+    /** User reporters: module paths as written (relative to the schedule file) and their options. */
+    reporters: { module: string; options: Record<string, unknown> }[];
   };
   /** Batches per epoch when knowable from the schedule alone (used to sketch per-batch curves). */
   stepsPerEpoch?: number;
@@ -236,6 +238,7 @@ export function buildPlan(schedule: Schedule, name: string): Plan {
       dir: schedule.output?.dir,
       checkpoints: { everyStage: ck.everyStage ?? true, everyEpochs: ck.everyEpochs, best: bestCheckpoints(ck.best) },
       metrics: schedule.output?.metrics ?? [...METRIC_FILES],
+      reporters: (schedule.output?.reporters ?? []).map((r) => ({ module: r.module, options: r.options ?? {} })),
     },
     stepsPerEpoch: knownStepsPerEpoch(schedule),
     ...(schedule.auto ? { auto: autoSettings(schedule) } : {}),

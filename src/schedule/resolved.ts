@@ -81,6 +81,7 @@ export function resolvedSchedule(plan: Plan): ScheduleInput {
       ...present({ dir: plan.output.dir }),
       checkpoints: { everyStage: ck.everyStage, ...present({ everyEpochs: ck.everyEpochs }), best: ck.best },
       metrics: plan.output.metrics,
+      ...(plan.output.reporters.length > 0 ? { reporters: plan.output.reporters } : {}),
     },
   };
 }

@@ -447,6 +447,26 @@ export const OutputSpec = Type.Object(
         description: `Metric files written to the run directory (default [${METRIC_FILES.join(', ')}]).`,
       }),
     ),
+    reporters: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            module: Type.String({
+              minLength: 1,
+              description:
+                'An ES module (relative to this file) whose default export is (options, context) => ({ onEvent(event), close() }).',
+            }),
+            options: Type.Optional(
+              Type.Record(Type.String(), Type.Unknown(), {
+                description: 'Handed to the module as its first argument.',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { description: "Your own reporters: each receives every event of the run (see the README's Reporters)." },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'Where results go.' },
 );

@@ -33,6 +33,7 @@ import { choosePreprocess } from '../schedule/preprocess.js';
 import { FILE_REPORTERS } from '../report/reporters/index.js';
 import { summaryReporter } from '../report/reporters/summary.js';
 import { writeReport } from '../report/write.js';
+import { importReporter, makeReporter, type ReporterFactory } from '../report/reporters/module.js';
 import { NonFiniteLossError, runStages, TrainingFailure } from './runner.js';
 import { RunDirectory } from './run-dir.js';
 
@@ -155,8 +156,14 @@ function earlierHistory(runDir: string): EpochRow[] | undefined {
   return readSummary(runDir)?.history;
 }
 
-/** File reporters the schedule asks for, the summary, and the terminal. */
-function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Reporter): void {
+/** The user's reporter modules (output.reporters), imported and checked before the run folder exists. */
+async function userReporters(p: Prepared): Promise<ReporterFactory[]> {
+  const base = dirname(resolve(p.baseFile));
+  return located(p.loaded, () => Promise.all(p.plan.output.reporters.map((r, i) => importReporter(r.module, base, i))));
+}
+
+/** File reporters the schedule asks for, the summary, the user's own, and the terminal (last). */
+function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Reporter, own: ReporterFactory[]): void {
   const append = p.resumed !== undefined;
   for (const name of p.plan.output.metrics) bus.add(name, FILE_REPORTERS[name]({ runDir: dir.path, append }));
   bus.add(
@@ -171,6 +178,10 @@ function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Repo
       },
       history: append ? earlierHistory(dir.path) : undefined,
     }),
+  );
+  const context = { runDir: dir.path, schedule: p.plan.name, resumed: append };
+  p.plan.output.reporters.forEach(({ module, options }, i) =>
+    bus.add(module, makeReporter(module, own[i]!, options, context)),
   );
   bus.add('progress', progress);
 }
@@ -288,6 +299,7 @@ export async function trainSession(
   // schedule relative to the schedule's folder, holds one version_N folder per run
   const versions = p.plan.output.dir && resolve(dirname(p.baseFile), p.plan.output.dir);
   const out = p.resumed ? '' : RunDirectory.check(req.out, p.plan.name, versions);
+  const own = await userReporters(p);
   const o = await open(req, p);
   const dir =
     p.resumed ??
@@ -297,7 +309,7 @@ export async function trainSession(
     });
   writeRunConfig(dir.path, p.plan, o.backend);
   try {
-    return await trainIn(p, o, dir, io);
+    return await trainIn(p, o, dir, io, own);
   } finally {
     dir.lock.release();
   }
@@ -330,11 +342,12 @@ async function trainIn(
   o: Opened,
   dir: RunDirectory,
   io: { progress: Reporter; signal: AbortSignal },
+  own: ReporterFactory[],
 ): Promise<TrainResult> {
   const bus = new EventBus();
   // the lock's heartbeat: other hosts judge a lock stale by its age
   bus.on((e) => (e.type === 'epoch-end' ? dir.lock.refresh() : undefined));
-  reporters(bus, p, dir, io.progress);
+  reporters(bus, p, dir, io.progress, own);
   const events: RunEvent[] = [];
   bus.on((e) => (e.type === 'batch-end' ? undefined : events.push(e)));
   const start = Date.now();
@@ -420,7 +433,7 @@ async function finish(
     decodeCache: cache ? { hits: cache.hits, misses: cache.misses, peakMB: cache.peakBytes / 2 ** 20 } : undefined,
     tensors: tf.memory().numTensors,
   });
-  bus.close();
+  await bus.close();
   if (p.plan.auto && r.state && modelDir) writeChosen(p, dir, r.state, r.events);
   if (o.data.split) writeDataSplit(dir.path, o.data.split);
   const stages = o.resolved.map((s) => ({
