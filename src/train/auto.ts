@@ -10,6 +10,7 @@ import type { Schedule } from '../schedule/schema.js';
 import type { BatchSource } from '../data/dataset.js';
 import { rng, randomState, restoreRandomState, shuffleInPlace } from '../data/random.js';
 import type { EventBus } from '../core/events.js';
+import { commonParent } from '../core/blocks.js';
 import type { RunState } from '../core/run-files.js';
 import { weightLists } from '../core/tfjs-internals.js';
 import type { LayerEntry } from '../model/layers.js';
@@ -189,8 +190,13 @@ export function chosenHeader(events: readonly Event[]): string {
   if (probe?.type === 'auto-probe') {
     lines.push(` Gradient probe (${probe.batches} batches): ${probe.reason}.`);
     if (probe.byLayers) lines.push(` ${probe.byLayers}.`);
-    for (const b of probe.blocks)
-      lines.push(`   ${b.name.padEnd(24)} ‖g‖₁ ${fmt(b.gain).padEnd(10)} ‖g‖/‖w‖ ${fmt(b.rgn)}`);
+    const parent = commonParent(probe.blocks.map((b) => b.name));
+    if (parent) lines.push(` Blocks under ${parent}:`);
+    const names = probe.blocks.map((b) => b.name.slice(parent.length));
+    const width = Math.max(...names.map((n) => n.length)) + 2;
+    probe.blocks.forEach((b, i) =>
+      lines.push(`   ${names[i]!.padEnd(width)}‖g‖₁ ${fmt(b.gain).padEnd(10)} ‖g‖/‖w‖ ${fmt(b.rgn)}`),
+    );
   }
   return lines.join('\n');
 }
