@@ -91,7 +91,7 @@ test('init --model: the strategy follows the image count; strategies that name l
   assert.equal(sel.code, 2);
   assert.match(
     sel.stderr,
-    /^freezeflow: --model writes progressive, full-freeze, full-unfreeze schedules; for selective/,
+    /^freezeflow: --model writes progressive, full-freeze, full-unfreeze, auto schedules; for selective/,
   );
   const half = cli(['init', '--model', model]);
   assert.equal(half.code, 2);

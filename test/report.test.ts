@@ -5,7 +5,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
-import { lineChart, renderReport, runCharts } from '../src/report/html.js';
+import { renderReport, runCharts } from '../src/report/html.js';
+import { lineChart } from '../src/report/chart.js';
 import { aggregate, formatCompare, type CellResult } from '../src/cli/compare.js';
 import type { RunEvent } from '../src/core/events.js';
 import { cli, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';

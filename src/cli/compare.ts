@@ -9,7 +9,7 @@ import { readSummary } from '../core/summary.js';
 import { RUN_FILES } from '../core/run-files.js';
 import { commandLine, jobsOf, readJobs, trainArgs, writeJobs } from './jobs.js';
 import { writeIndexedJob } from './k8s.js';
-import { lineChart } from '../report/html.js';
+import { lineChart } from '../report/chart.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { readScheduleFile } from '../schedule/load.js';
 import { defaultThreads } from '../backend/wasm-threads.js';

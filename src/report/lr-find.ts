@@ -1,7 +1,7 @@
 // The lr range test's curve: as text for a terminal, as an SVG chart for report.html and lr-find.html.
 import type { RunEvent } from '../core/events.js';
 import { fmtLr } from '../core/format.js';
-import { lineChart } from './html.js';
+import { lineChart } from './chart.js';
 
 type LrFind = Extract<RunEvent, { type: 'lr-find' }>;
 

@@ -4,19 +4,11 @@
 // same code path (chosen-schedule.yaml).
 import type { AutoInput, GuardInput, ScheduleInput, Schedule, StageInput } from './schema.js';
 import type { ScheduleIssue } from './issues.js';
-import type { LayerInfo } from './plan.js';
+import type { AutoSettings, LayerInfo } from './plan-types.js';
 import { backboneBlocks, type Block } from './blocks.js';
 import { compilePattern } from './patterns.js';
 
-export interface AutoSettings {
-  epochs: number;
-  /** Blocks unfrozen at most (one stage each); undefined: as many as the budget allows. */
-  maxDepth?: number;
-  monitor: 'val_loss' | 'val_acc';
-  patience: number;
-  lrDecay: number;
-  rank: 'gain' | 'rgn' | 'top-down';
-}
+export type { AutoSettings };
 
 export const AUTO_DEFAULTS = { epochs: 20, patience: 2, lrDecay: 1 } as const;
 /** A linear probe of one epoch and one unfreezing stage long enough to see a plateau. */

@@ -3,7 +3,7 @@
 // number ('block_12_expand' → block_12, 'layer4_1_conv2' → layer4, 'features.3.conv' → features.3) under
 // its parent path; a key that comes back after others (Conv1, bn_Conv1, Conv1_relu) pulls what lies
 // between into one block, and layers without weights join the block before them.
-import type { LayerInfo } from './plan.js';
+import type { LayerInfo } from './plan-types.js';
 import { blockKey, spans } from '../core/blocks.js';
 
 export { blockKey } from '../core/blocks.js';

@@ -2,15 +2,9 @@
 // biases, norm-only tuning's γ and β), and LoRA adapters, which stay from the stage that adds them on.
 // Pure: layers come as LayerInfo, errors as PatternError with the schedule path they belong to.
 import { LORA_CLASSES, LORA_REFUSED, loraParams, maxLoraRank } from './adapters/lora.js';
-import type { AdapterPlan, LayerInfo, StagePlan } from './plan.js';
+import type { AdapterPlan, LayerInfo, StagePlan, WeightInfo } from './plan-types.js';
 
-export interface WeightInfo {
-  /** The weight's own name: kernel, bias, gamma, beta, moving_mean, … */
-  name: string;
-  shape: number[];
-  /** Trains when its layer is unfrozen (moving statistics do not). */
-  trainable: boolean;
-}
+export type { WeightInfo };
 
 /** An adapter as a stage sees it: on one layer, training or (after a later freeze) only applied. */
 export interface AdapterState {

@@ -2,7 +2,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reporter } from '../../core/events.js';
-import type { FileReporterOptions } from './index.js';
+import type { FileReporterOptions } from './options.js';
 
 export const CSV_COLUMNS = [
   'stage',

@@ -5,12 +5,9 @@ import type { MetricFile } from '../../core/summary.js';
 import { csvReporter } from './csv.js';
 import { ndjsonReporter } from './ndjson.js';
 import { tensorboardReporter } from './tensorboard.js';
+import type { FileReporterOptions } from './options.js';
 
-export interface FileReporterOptions {
-  runDir: string;
-  /** A resumed run appends to what the first process wrote. */
-  append: boolean;
-}
+export type { FileReporterOptions };
 
 export const FILE_REPORTERS: Record<MetricFile, (o: FileReporterOptions) => Reporter> = {
   csv: csvReporter,

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter, RunEvent } from '../../core/events.js';
 import { fileVersionEvent, scalarsEvent, sessionStartEvent, tfRecord } from '../tfevents.js';
-import type { FileReporterOptions } from './index.js';
+import type { FileReporterOptions } from './options.js';
 
 const now = () => Date.now() / 1000;
 
