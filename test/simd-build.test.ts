@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { ROOT } from './helpers.js';
 
 const DIR = join(ROOT, 'src/backend/simd');
@@ -95,3 +96,57 @@ test(
     assert.match(r.stdout, /the committed modules are what .* builds from kernels\.c/);
   },
 );
+
+/** Each EXPORT'd function of kernels.c: its parameters, pointer or scalar, in order. */
+function cExports(): Map<string, ('ptr' | 'num')[]> {
+  const c = readFileSync(join(DIR, 'kernels.c'), 'utf8');
+  const out = new Map<string, ('ptr' | 'num')[]>();
+  for (const m of c.matchAll(/EXPORT\((\w+)\)\s*void\s+(\w+)\s*\(([^)]*)\)/g)) {
+    assert.equal(m[1], m[2], `EXPORT(${m[1]}) names the function below it`);
+    out.set(
+      m[1]!,
+      m[3]!.split(',').map((p) => (p.includes('*') ? 'ptr' : 'num')),
+    );
+  }
+  return out;
+}
+
+/** SimdKernels in simd.ts: each member's parameters, Ptr or number, in order (DepthwiseKernel resolved). */
+function tsDeclarations(): Map<string, ('ptr' | 'num')[]> {
+  const file = join(ROOT, 'src/backend/simd.ts');
+  const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const aliases = new Map<string, ts.FunctionTypeNode>();
+  let members: ts.NodeArray<ts.TypeElement> | undefined;
+  sf.forEachChild((n) => {
+    if (ts.isTypeAliasDeclaration(n) && ts.isFunctionTypeNode(n.type)) aliases.set(n.name.text, n.type);
+    if (ts.isInterfaceDeclaration(n) && n.name.text === 'SimdKernels') members = n.members;
+  });
+  const kinds = (ps: ts.NodeArray<ts.ParameterDeclaration>) =>
+    ps.map((p) => (p.type?.getText(sf) === 'Ptr' ? 'ptr' : 'num') as 'ptr' | 'num');
+  const out = new Map<string, ('ptr' | 'num')[]>();
+  for (const m of members ?? []) {
+    const name = m.name!.getText(sf);
+    if (ts.isMethodSignature(m)) out.set(name, kinds(m.parameters));
+    else if (ts.isPropertySignature(m) && m.type && ts.isTypeReferenceNode(m.type))
+      out.set(name, kinds(aliases.get(m.type.typeName.getText(sf))!.parameters));
+  }
+  return out;
+}
+
+test('the kernels simd.ts declares are the ones kernels.c exports, argument for argument, and both modules export them', () => {
+  const c = cExports();
+  const declared = tsDeclarations();
+  assert.ok(c.size >= 10, `${c.size} exports found in kernels.c`);
+  assert.deepEqual([...declared.keys()].sort(), [...c.keys()].sort());
+  for (const [name, params] of c) assert.deepEqual(declared.get(name), params, name);
+  for (const wasm of ['kernels.wasm', 'kernels-shared.wasm']) {
+    const mod = new WebAssembly.Module(readFileSync(join(DIR, wasm)));
+    const fns = WebAssembly.Module.exports(mod)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name);
+    for (const name of c.keys()) assert.ok(fns.includes(name), `${wasm} exports ${name}`);
+  }
+  // the parser sees a mismatch: one argument fewer on one side is caught
+  const [first, params] = [...c][0]!;
+  assert.notDeepEqual(declared.get(first), params.slice(1));
+});
