@@ -12,7 +12,7 @@ import { loadBuiltinDataset } from '../src/data/mnist.js';
 import { split, count, memorySource, type Dataset } from '../src/data/dataset.js';
 import { EventBus, type RunEvent } from '../src/core/events.js';
 import { runStages } from '../src/train/runner.js';
-import { Patience, UnfreezeGuard } from '../src/train/policy.js';
+import { Patience, UnfreezeGuard } from '../src/train/policies/index.js';
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

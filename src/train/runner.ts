@@ -12,7 +12,7 @@ import { ModeController } from './mode.js';
 import { rng, shuffleInPlace } from '../data/random.js';
 import { buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
 import type { EventBus, GradientLayer } from '../core/events.js';
-import { makePolicies, type Policies, type PolicyAction } from './policy.js';
+import { makePolicies, type BestEpoch, type Policy, type PolicyAction } from './policies/index.js';
 import type { CheckpointKind, RunState } from '../core/run-files.js';
 import { faultPoint } from '../core/fault.js';
 import { randomState, restoreRandomState } from '../data/random.js';
@@ -218,7 +218,11 @@ class Run {
   private readonly layers: LayerEntry[];
   private readonly mode: ModeController;
   private readonly readback: Readback;
-  private readonly policies: Policies;
+  private readonly policies: Policy[];
+  /** What the policies asked for, as actions: the lr factor (reduceOnPlateau), a stopped unfreezing, the best epoch. */
+  private lrFactor = 1;
+  private holdTrainable = false;
+  private best: BestEpoch;
   private groups: GroupOptimizer[] = [];
   private readonly keys: Map<tf.Variable, string>;
   private readonly adapters: AdapterSet;
@@ -233,13 +237,19 @@ class Run {
     this.mode = new ModeController(this.layers, opts.plan.training.batchNorm);
     this.readback = opts.readback ?? defaultReadback();
     this.policies = makePolicies(opts.plan);
+    this.best = {
+      epoch: state.bestEpoch,
+      valLoss: state.bestValLoss,
+      valAcc: state.bestValAcc,
+      top: state.topEpochs ?? [],
+    };
     this.keys = variableKeys(this.layers);
     this.adapters = opts.adapters ?? new AdapterSet(this.layers);
     this.adapters.bind({ training: () => this.mode.training, seed: nextSeed });
     // a resume's adapters exist before its optimizers are restored (their state is keyed by them)
     this.addKeys(this.adapters.attachSaved());
     this.pendingRandom = opts.resume?.random;
-    for (const p of Object.values(this.policies)) {
+    for (const p of this.policies) {
       const saved = state.policies?.[p.key];
       if (saved !== undefined) p.load(saved);
     }
@@ -282,7 +292,7 @@ class Run {
    * a resume from an earlier checkpoint ends the stage again and restores again.
    */
   private async restoreBestAtEnd(sr: StageRun): Promise<void> {
-    const best = this.policies.checkpoints.best;
+    const best = this.best;
     if (!sr.stage.restoreBest || best.epoch === 0 || best.epoch === this.state.epoch || !this.opts.restoreBest) return;
     await this.opts.restoreBest();
     const monitor = this.opts.plan.output.checkpoints.best
@@ -301,11 +311,10 @@ class Run {
 
   /** The best epoch and every policy's state into the run state (what checkpoints and summaries read). */
   private sync(): void {
-    const best = this.policies.checkpoints.best;
+    const best = this.best;
     Object.assign(this.state, { bestValLoss: best.valLoss, bestValAcc: best.valAcc, bestEpoch: best.epoch });
-    const top = this.policies.checkpoints.top;
-    if (top.length > 0) this.state.topEpochs = top.map((t) => t.epoch);
-    this.state.policies = Object.fromEntries(Object.values(this.policies).map((p) => [p.key, p.save()]));
+    if (best.top.length > 0) this.state.topEpochs = best.top;
+    this.state.policies = Object.fromEntries(this.policies.map((p) => [p.key, p.save()]));
   }
 
   private async checkpoint(kind: CheckpointKind): Promise<void> {
@@ -319,21 +328,23 @@ class Run {
     await this.opts.beforeStage?.(si, { mode: this.mode, state: this.state });
     const stage = plan.stages[si]!;
     const r = resolved[si]!;
-    const { guard } = this.policies;
-    // After the guard fired, later stages keep the trainable set but use their own lr and optimizer.
-    const trainable = guard.stopped && si > 0 ? new Set(this.state.trainable) : r.trainable;
-    applyTrainable(model, trainable);
     const span = this.span(stage);
     // re-entered by --resume: a checkpoint inside the stage, or one inside its first epoch (partial)
     const resumed =
       si === this.opts.resume?.stageIndex && (this.state.epoch >= span.first || this.state.partial !== undefined);
+    // the policies first: what they carry (a stopped unfreezing, a resumed lr factor) shapes the stage
+    this.lrFactor = 1;
+    this.absorb(this.policies.flatMap((p) => p.startStage(stage, si, resumed)));
+    // after unfreezing stopped, later stages keep the trainable set but use their own lr and optimizer
+    const held = this.holdTrainable && si > 0;
+    const trainable = held ? new Set(this.state.trainable) : r.trainable;
+    applyTrainable(model, trainable);
     // stage set-up draws from the stream (BatchNorm folding builds layers): a checkpoint taken between
     // stages comes before those draws, one taken inside a stage after them
     if (!resumed) this.restoreRandom();
     // a new adapter's A is drawn from the stream here, where a resume between stages draws it too
     this.addKeys(this.adapters.sync(r.adapters));
     const selection = applySelection(this.layers, r, trainable, this.adapters, plan.training.batchNorm);
-    for (const p of Object.values(this.policies)) p.startStage(stage, si, resumed);
     this.state.stageIndex = si;
     this.state.trainable = [...trainable];
     // a stage re-entered by --resume keeps the optimizers (and state) it had when it was saved
@@ -352,7 +363,7 @@ class Run {
         trainableParams,
         groups: this.groups.map((g) => ({ id: g.id, lr: g.baseLr, variables: g.vars.length, kept: g.kept })),
         frozenBatchNorm: plan.training.batchNorm === 'frozen' ? frozenBn : 0,
-        skippedUnfreeze: guard.stopped && si > 0 ? true : undefined,
+        skippedUnfreeze: held ? true : undefined,
         layers: layers.filter((l) => trainable.has(l.path) && l.trainableParams > 0).length,
         adapters: r.adapters.filter((a) => a.trains).length || undefined,
         variables: [...r.variables.values()].reduce((n, ws) => n + ws.length, 0) || undefined,
@@ -526,7 +537,7 @@ class Run {
       batchSize: plan.data.batchSize,
       augment: augmentFor(plan, epoch),
       groups: this.groups,
-      plateauFactor: this.policies.plateau.factor,
+      plateauFactor: this.lrFactor,
       readback: this.readback,
       stable: sr.selection.stable,
       emit: (e) => bus.emit(e),
@@ -578,7 +589,8 @@ class Run {
     this.state.lastValLoss = v.loss;
     // the policies judge the epoch first, so the event can carry the best epoch so far (progress shows it)
     const outcome = { stage, stageIndex: si, epoch, valLoss: v.loss, valAcc: v.acc };
-    const actions = Object.values(this.policies).flatMap((p) => p.endEpoch(outcome));
+    const actions = this.policies.flatMap((p) => p.endEpoch(outcome));
+    this.absorb(actions);
     this.sync();
     this.opts.bus.emit({
       type: 'epoch-end',
@@ -601,10 +613,19 @@ class Run {
     return this.act(actions, sr, epoch);
   }
 
+  /** The actions that set state (the best epoch, the lr factor, a stopped unfreezing), taken at once. */
+  private absorb(actions: readonly PolicyAction[]): void {
+    for (const a of actions) {
+      if (a.type === 'best') this.best = { epoch: a.epoch, valLoss: a.valLoss, valAcc: a.valAcc, top: a.top };
+      else if (a.type === 'scale-lr') this.lrFactor = a.factor;
+      else if (a.type === 'stop-unfreezing') this.holdTrainable = true;
+    }
+  }
+
   /** Carry out what the policies asked for, in their order. */
   private async act(actions: PolicyAction[], sr: StageRun, epoch: number): Promise<EpochEnd> {
     const { bus } = this.opts;
-    const advance = actions.find((a) => a.type === 'end-stage');
+    const advance = actions.find((a) => a.type === 'advance');
     if (advance) {
       // before any checkpoint of this epoch: one taken now already ends the stage here, so a resume
       // from it moves on as this run does
@@ -622,11 +643,12 @@ class Run {
     }
     for (const a of actions) {
       if (a.type === 'checkpoint') await this.checkpoint(a.kind);
-      else if (a.type === 'guard') {
-        bus.emit({ type: 'guard', action: a.action, epoch, reason: a.reason });
-        if (a.action === 'rollback') await this.opts.restoreBest?.();
-        if (a.action !== 'stop-unfreezing') return 'stop';
-      } else return 'end-stage';
+      else if (a.type === 'advance') return 'end-stage';
+      else if ((a.type === 'stop-unfreezing' || a.type === 'rollback' || a.type === 'stop') && a.reason) {
+        bus.emit({ type: 'guard', action: a.type, epoch, reason: a.reason });
+        if (a.type === 'rollback') await this.opts.restoreBest?.();
+        if (a.type !== 'stop-unfreezing') return 'stop';
+      }
     }
     return 'next';
   }
