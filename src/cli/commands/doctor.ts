@@ -1,0 +1,13 @@
+// `freezeflow doctor`: which backends this machine has, whether a GPU is really used, and what auto picks.
+import type { Command } from 'commander';
+
+export function addDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('which backends this machine has, whether a GPU is really used, and what auto picks')
+    .option('--json', 'one JSON object on stdout')
+    .action(async (opts: { json?: boolean }) => {
+      const { runDoctor } = await import('../doctor.js');
+      process.exitCode = await runDoctor(opts);
+    });
+}
