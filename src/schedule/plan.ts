@@ -6,7 +6,7 @@ import { normalizeOptimizer, optimizerKind, type NormalizedOptimizer } from './o
 
 export type { NormalizedOptimizer };
 import { METRIC_FILES } from '../core/summary.js';
-import { knownStepsPerEpoch, stageRanges } from './semantic.js';
+import { knownStepsPerEpoch, stageRanges, type EpochRange } from './semantic.js';
 import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from './issues.js';
 import { normalizePreprocess } from './preprocess.js';
@@ -43,112 +43,124 @@ export const DEFAULT_LR = 1e-3;
 export const DEFAULT_LORA_RANK = 8;
 export const DEFAULT_HEAD: HeadLayerSpec[] = [{ dense: { units: 'auto', activation: 'softmax' } }];
 
+/** What a stage that leaves them out takes from the stage before (fastai-style: the short schedule is common). */
+interface CarriedOver {
+  optimizer: OptimizerInput;
+  lr: number;
+  weightDecay: number;
+  mode?: 'decoupled' | 'l2';
+}
+
+/** One stage with every default filled in; `carried` is updated to what the next stage carries over. */
+function stagePlan(s: StageInput, index: number, r: EpochRange, carried: CarriedOver, schedule: Schedule): StagePlan {
+  carried.optimizer = s.optimizer ?? carried.optimizer;
+  carried.lr = typeof s.lr === 'number' ? s.lr : carried.lr;
+  carried.weightDecay = s.weightDecay ?? carried.weightDecay;
+  carried.mode = s.weightDecayMode ?? (s.optimizer !== undefined ? undefined : carried.mode);
+  const opt = normalizeOptimizer(carried.optimizer);
+  const lr = carried.lr;
+  return {
+    index,
+    name: s.name,
+    firstEpoch: r.first,
+    lastEpoch: r.last,
+    epochs: r.last - r.first + 1,
+    freeze: s.freeze ?? [],
+    unfreeze: Array.isArray(s.unfreeze) ? s.unfreeze : [],
+    ...(s.unfreeze && !Array.isArray(s.unfreeze) ? { unfreezeLastBlocks: s.unfreeze.lastBlocks } : {}),
+    optimizer: opt,
+    lr,
+    weightDecay: carried.weightDecay,
+    weightDecayMode: carried.mode ?? optimizerKind(opt.type).decay,
+    scheduler: normalizeScheduler(s.scheduler),
+    lrGroups: (s.lrGroups ?? []).map((g) =>
+      g.lr !== undefined
+        ? { patterns: g.layers, lr: g.lr }
+        : { patterns: g.layers, lr: lr * (g.lrMultiplier ?? 1), multiplier: g.lrMultiplier ?? 1 },
+    ),
+    ...(s.lr === 'find' ? { lrFind: { ...LR_FIND_DEFAULTS, ...s.lrFind } } : {}),
+    lrDecay: s.lrDecay
+      ? { factor: s.lrDecay.factor, ...(s.lrDecay.blocks ? { blocks: s.lrDecay.blocks } : {}) }
+      : undefined,
+    keepOptimizerState: s.keepOptimizerState ?? false,
+    restoreBest: s.restoreBest ?? false,
+    accumulate: s.accumulate ?? schedule.training?.accumulate ?? 1,
+    advance: stageAdvance(s),
+    adapters: (s.adapters ?? []).map((a) => ({
+      type: a.type,
+      patterns: a.layers,
+      rank: a.rank ?? DEFAULT_LORA_RANK,
+      alpha: a.alpha ?? a.rank ?? DEFAULT_LORA_RANK,
+      dropout: a.dropout ?? 0,
+    })),
+    train: { ...s.train },
+  };
+}
+
+function dataPlan(d: Schedule['data']): Plan['data'] {
+  return {
+    source: d.source,
+    samples: d.samples,
+    validationSplit: d.validation?.folder ? 0 : (d.validation?.split ?? 0.2),
+    validationFolder: d.validation?.folder,
+    batchSize: d.batchSize ?? 64,
+    seed: d.seed ?? 42,
+    shuffle: d.shuffle ?? true,
+    imageSize: d.imageSize,
+    resize: d.resize ?? 'cover',
+    preprocess: normalizePreprocess(d.preprocess),
+    cacheMB: d.cacheMB ?? 1024,
+    augment: {
+      flip: d.augment?.flip ?? false,
+      rotate: d.augment?.rotate ?? 0,
+      crop: d.augment?.crop ?? 1,
+      brightness: d.augment?.brightness ?? 0,
+      contrast: d.augment?.contrast ?? 0,
+      views: d.augment?.views,
+    },
+  };
+}
+
+function trainingPlan(t: NonNullable<Schedule['training']>): Plan['training'] {
+  return {
+    loss: t.loss ?? 'categoricalCrossentropy',
+    metrics: t.metrics ?? ['accuracy'],
+    batchNorm: t.batchNorm ?? 'frozen',
+    backend: t.backend ?? 'auto',
+    gradientReport: t.gradientReport ?? 0,
+    cacheFeatures: t.cacheFeatures ?? true,
+    telemetry: t.telemetry ?? true,
+  };
+}
+
+function outputPlan(o: Schedule['output']): Plan['output'] {
+  const ck = o?.checkpoints ?? {};
+  return {
+    dir: o?.dir,
+    checkpoints: { everyStage: ck.everyStage ?? true, everyEpochs: ck.everyEpochs, best: bestCheckpoints(ck.best) },
+    metrics: o?.metrics ?? [...METRIC_FILES],
+    reporters: (o?.reporters ?? []).map((r) => ({ module: r.module, options: r.options ?? {} })),
+  };
+}
+
 /**
  * Fill in defaults. Optimizer, lr, weight decay and its mode carry over from the previous stage when a
  * stage leaves them out (fastai-style: the short schedule is the common one); the scheduler does not.
  */
 export function buildPlan(schedule: Schedule, name: string): Plan {
   const ranges = stageRanges(schedule.stages);
-  let optimizer: OptimizerInput = 'adam';
-  let lr = DEFAULT_LR;
-  let weightDecay = 0;
-  let mode: 'decoupled' | 'l2' | undefined;
-  const stages = schedule.stages.map((s: StageInput, index): StagePlan => {
-    optimizer = s.optimizer ?? optimizer;
-    lr = typeof s.lr === 'number' ? s.lr : lr;
-    weightDecay = s.weightDecay ?? weightDecay;
-    mode = s.weightDecayMode ?? (s.optimizer !== undefined ? undefined : mode);
-    const opt = normalizeOptimizer(optimizer);
-    const r = ranges[index]!;
-    const stageLr = lr;
-    return {
-      index,
-      name: s.name,
-      firstEpoch: r.first,
-      lastEpoch: r.last,
-      epochs: r.last - r.first + 1,
-      freeze: s.freeze ?? [],
-      unfreeze: Array.isArray(s.unfreeze) ? s.unfreeze : [],
-      ...(s.unfreeze && !Array.isArray(s.unfreeze) ? { unfreezeLastBlocks: s.unfreeze.lastBlocks } : {}),
-      optimizer: opt,
-      lr: stageLr,
-      weightDecay,
-      weightDecayMode: mode ?? optimizerKind(opt.type).decay,
-      scheduler: normalizeScheduler(s.scheduler),
-      lrGroups: (s.lrGroups ?? []).map((g) =>
-        g.lr !== undefined
-          ? { patterns: g.layers, lr: g.lr }
-          : { patterns: g.layers, lr: stageLr * (g.lrMultiplier ?? 1), multiplier: g.lrMultiplier ?? 1 },
-      ),
-      ...(s.lr === 'find' ? { lrFind: { ...LR_FIND_DEFAULTS, ...s.lrFind } } : {}),
-      lrDecay: s.lrDecay
-        ? { factor: s.lrDecay.factor, ...(s.lrDecay.blocks ? { blocks: s.lrDecay.blocks } : {}) }
-        : undefined,
-      keepOptimizerState: s.keepOptimizerState ?? false,
-      restoreBest: s.restoreBest ?? false,
-      accumulate: s.accumulate ?? schedule.training?.accumulate ?? 1,
-      advance: stageAdvance(s),
-      adapters: (s.adapters ?? []).map((a) => ({
-        type: a.type,
-        patterns: a.layers,
-        rank: a.rank ?? DEFAULT_LORA_RANK,
-        alpha: a.alpha ?? a.rank ?? DEFAULT_LORA_RANK,
-        dropout: a.dropout ?? 0,
-      })),
-      train: { ...s.train },
-    };
-  });
-  const d = schedule.data;
-  const t = schedule.training ?? {};
-  const ck = schedule.output?.checkpoints ?? {};
+  const carried: CarriedOver = { optimizer: 'adam', lr: DEFAULT_LR, weightDecay: 0 };
+  const stages = schedule.stages.map((s, index) => stagePlan(s, index, ranges[index]!, carried, schedule));
+  const g = schedule.guard;
   return {
     name,
     model: { source: schedule.model.source, cutAt: schedule.model.cutAt, head: schedule.model.head ?? DEFAULT_HEAD },
-    data: {
-      source: d.source,
-      samples: d.samples,
-      validationSplit: d.validation?.folder ? 0 : (d.validation?.split ?? 0.2),
-      validationFolder: d.validation?.folder,
-      batchSize: d.batchSize ?? 64,
-      seed: d.seed ?? 42,
-      shuffle: d.shuffle ?? true,
-      imageSize: d.imageSize,
-      resize: d.resize ?? 'cover',
-      preprocess: normalizePreprocess(d.preprocess),
-      cacheMB: d.cacheMB ?? 1024,
-      augment: {
-        flip: d.augment?.flip ?? false,
-        rotate: d.augment?.rotate ?? 0,
-        crop: d.augment?.crop ?? 1,
-        brightness: d.augment?.brightness ?? 0,
-        contrast: d.augment?.contrast ?? 0,
-        views: d.augment?.views,
-      },
-    },
-    training: {
-      loss: t.loss ?? 'categoricalCrossentropy',
-      metrics: t.metrics ?? ['accuracy'],
-      batchNorm: t.batchNorm ?? 'frozen',
-      backend: t.backend ?? 'auto',
-      gradientReport: t.gradientReport ?? 0,
-      cacheFeatures: t.cacheFeatures ?? true,
-      telemetry: t.telemetry ?? true,
-    },
+    data: dataPlan(schedule.data),
+    training: trainingPlan(schedule.training ?? {}),
     stages,
     totalEpochs: Math.max(...stages.map((s) => s.lastEpoch)),
-    guard: schedule.guard
-      ? {
-          patience: schedule.guard.patience ?? 2,
-          action: schedule.guard.action,
-          minDelta: schedule.guard.minDelta ?? 0,
-        }
-      : undefined,
-    output: {
-      dir: schedule.output?.dir,
-      checkpoints: { everyStage: ck.everyStage ?? true, everyEpochs: ck.everyEpochs, best: bestCheckpoints(ck.best) },
-      metrics: schedule.output?.metrics ?? [...METRIC_FILES],
-      reporters: (schedule.output?.reporters ?? []).map((r) => ({ module: r.module, options: r.options ?? {} })),
-    },
+    guard: g ? { patience: g.patience ?? 2, action: g.action, minDelta: g.minDelta ?? 0 } : undefined,
+    output: outputPlan(schedule.output),
     stepsPerEpoch: knownStepsPerEpoch(schedule),
     ...(schedule.auto ? { auto: autoSettings(schedule) } : {}),
   };
