@@ -99,87 +99,94 @@ function blockLines(layers: readonly LayerEntry[], json: boolean, out: (s: strin
   if (cut) out(style.dim(`(the body as a schedule cuts it by default: without its last layer '${cut}')`));
 }
 
-export async function runInspect(
+type InspectOptions = { json?: boolean; schedule?: string; grep?: string; depth?: number; blocks?: boolean };
+type Layer = ReturnType<typeof listLayers>[number];
+
+/** The model as given, or with --schedule the fine-tuning model and its resolved stages. */
+async function inspected(
   source: string,
-  opts: { json?: boolean; schedule?: string; grep?: string; depth?: number; blocks?: boolean },
-  out: (s: string) => void,
-): Promise<number> {
-  await initInspectionBackend();
-  let model: tf.LayersModel;
-  let stages: ResolvedStage[] | undefined;
-  if (opts.schedule) {
-    const loaded = readScheduleFile(opts.schedule);
-    const plan = buildPlan(loaded.schedule, loaded.name);
-    model = await buildFineTuneModel(plan, loaded.file, classCountHint(plan, loaded.file), source);
-    stages = resolveLoaded(loaded, plan, listLayers(model));
-  } else {
-    model = await loadModel(source);
+  schedule?: string,
+): Promise<{ model: tf.LayersModel; stages?: ResolvedStage[] }> {
+  if (!schedule) return { model: await loadModel(source) };
+  const loaded = readScheduleFile(schedule);
+  const plan = buildPlan(loaded.schedule, loaded.name);
+  const model = await buildFineTuneModel(plan, loaded.file, classCountHint(plan, loaded.file), source);
+  return { model, stages: resolveLoaded(loaded, plan, listLayers(model)) };
+}
+
+/** --grep: the layers a pattern matches; none is a usage error naming the closest. */
+function grepped(layers: Layer[], grep: string | undefined): Layer[] {
+  if (grep === undefined) return layers;
+  let p;
+  try {
+    p = compilePattern(grep);
+  } catch (err) {
+    throw new UserError(`--grep: ${(err as Error).message}`, EXIT_USAGE);
   }
-  if (opts.blocks) {
-    // a schedule cuts the old head off (or --schedule gave the fine-tuning model, head apart): its body
-    const last = model.layers.at(-1)!.name;
-    blockLines(listLayers(stages ? model : cutModel(model)), opts.json === true, out, stages ? undefined : last);
-    return EXIT_OK;
-  }
-  let layers = listLayers(model, { containers: true });
-  if (opts.grep !== undefined) {
-    let p;
-    try {
-      p = compilePattern(opts.grep);
-    } catch (err) {
-      throw new UserError(`--grep: ${(err as Error).message}`, EXIT_USAGE);
-    }
-    const all = layers;
-    layers = layers.filter((l) => p.test(l.path));
-    if (layers.length === 0)
-      throw new UserError(
-        `--grep '${opts.grep}' matches no layer${nearestNames(
-          opts.grep,
-          all.map((l) => l.path),
-        )}`,
-        EXIT_USAGE,
-      );
-  }
-  const leaves = layers.filter((l) => !l.isContainer);
-  const totals = {
-    layers: leaves.length,
-    trainableParams: leaves.filter((l) => l.trainable).reduce((s, l) => s + l.trainableParams, 0),
-    nonTrainableParams: leaves.reduce((s, l) => s + l.nonTrainableParams + (l.trainable ? 0 : l.trainableParams), 0),
-  };
-  if (opts.json) {
-    out(
-      JSON.stringify({
-        model: source,
-        name: model.name,
-        inputShape: model.inputs.map((i) => i.shape),
-        outputShape: model.outputs.map((o) => o.shape),
-        layers: layers.map((l) => ({
-          index: l.index,
-          path: l.path,
-          className: l.className,
-          outputShape: l.outputShape,
-          trainableParams: l.trainableParams,
-          nonTrainableParams: l.nonTrainableParams,
-          trainable: l.trainable,
-          batchNorm: l.isBatchNorm,
-          weights: l.hasWeights,
-          container: l.isContainer,
-          ...(stages ? { stages: stages.map((s) => s.trainable.has(l.path)) } : {}),
-        })),
-        ...(stages
-          ? {
-              stages: stages.map((s) => ({
-                name: s.stage.name,
-                trainableParams: s.trainableParams,
-                trainableLayers: s.trainable.size,
-              })),
-            }
-          : {}),
-        totals,
-      }),
+  const hits = layers.filter((l) => p.test(l.path));
+  if (hits.length === 0)
+    throw new UserError(
+      `--grep '${grep}' matches no layer${nearestNames(
+        grep,
+        layers.map((l) => l.path),
+      )}`,
+      EXIT_USAGE,
     );
-    return EXIT_OK;
-  }
+  return hits;
+}
+
+interface Totals {
+  layers: number;
+  trainableParams: number;
+  nonTrainableParams: number;
+}
+
+function inspectJson(
+  source: string,
+  model: tf.LayersModel,
+  layers: Layer[],
+  stages: ResolvedStage[] | undefined,
+  totals: Totals,
+): string {
+  return JSON.stringify({
+    model: source,
+    name: model.name,
+    inputShape: model.inputs.map((i) => i.shape),
+    outputShape: model.outputs.map((o) => o.shape),
+    layers: layers.map((l) => ({
+      index: l.index,
+      path: l.path,
+      className: l.className,
+      outputShape: l.outputShape,
+      trainableParams: l.trainableParams,
+      nonTrainableParams: l.nonTrainableParams,
+      trainable: l.trainable,
+      batchNorm: l.isBatchNorm,
+      weights: l.hasWeights,
+      container: l.isContainer,
+      ...(stages ? { stages: stages.map((s) => s.trainable.has(l.path)) } : {}),
+    })),
+    ...(stages
+      ? {
+          stages: stages.map((s) => ({
+            name: s.stage.name,
+            trainableParams: s.trainableParams,
+            trainableLayers: s.trainable.size,
+          })),
+        }
+      : {}),
+    totals,
+  });
+}
+
+/** The table: a row per layer (or module, to --depth), a column per stage with --schedule, the totals. */
+function inspectTable(
+  layers: Layer[],
+  stages: ResolvedStage[] | undefined,
+  totals: Totals,
+  depth: number | undefined,
+  out: (s: string) => void,
+): void {
   const rows = moduleTree(layers);
   const pathW = Math.min(60, Math.max(4, ...rows.map((r) => r.depth * 2 + r.label.length)));
   const classW = Math.max(5, ...layers.map((l) => l.className.length));
@@ -217,15 +224,33 @@ export async function runInspect(
     );
   };
   // --depth N: the first N levels (nested models, modules, blocks); what lies deeper is in its row's totals
-  rows.filter((r) => opts.depth === undefined || r.depth < opts.depth).forEach(row);
+  rows.filter((r) => depth === undefined || r.depth < depth).forEach(row);
   out(
     `total: ${n(totals.layers)} layers, ${n(totals.trainableParams)} trainable and ${n(totals.nonTrainableParams)} non-trainable parameters`,
   );
-  if (stages) {
-    for (const [i, s] of stages.entries())
-      out(
-        `stage ${i + 1} ${s.stage.name}: ${count(s.trainable.size, 'trainable layer')}, ${count(s.trainableParams, 'trainable parameter')}`,
-      );
+  for (const [i, s] of (stages ?? []).entries())
+    out(
+      `stage ${i + 1} ${s.stage.name}: ${count(s.trainable.size, 'trainable layer')}, ${count(s.trainableParams, 'trainable parameter')}`,
+    );
+}
+
+export async function runInspect(source: string, opts: InspectOptions, out: (s: string) => void): Promise<number> {
+  await initInspectionBackend();
+  const { model, stages } = await inspected(source, opts.schedule);
+  if (opts.blocks) {
+    // a schedule cuts the old head off (or --schedule gave the fine-tuning model, head apart): its body
+    const last = model.layers.at(-1)!.name;
+    blockLines(listLayers(stages ? model : cutModel(model)), opts.json === true, out, stages ? undefined : last);
+    return EXIT_OK;
   }
+  const layers = grepped(listLayers(model, { containers: true }), opts.grep);
+  const leaves = layers.filter((l) => !l.isContainer);
+  const totals = {
+    layers: leaves.length,
+    trainableParams: leaves.filter((l) => l.trainable).reduce((s, l) => s + l.trainableParams, 0),
+    nonTrainableParams: leaves.reduce((s, l) => s + l.nonTrainableParams + (l.trainable ? 0 : l.trainableParams), 0),
+  };
+  if (opts.json) out(inspectJson(source, model, layers, stages, totals));
+  else inspectTable(layers, stages, totals, opts.depth, out);
   return EXIT_OK;
 }
