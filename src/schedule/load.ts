@@ -212,103 +212,69 @@ function toIssue(err: ErrorObject, map: SourceMap): ScheduleIssue {
   const path = jsonPath(err.instancePath);
   const where = formatPath(path);
   const schema = (err.parentSchema ?? {}) as Record<string, unknown>;
+  if (err.keyword === 'additionalProperties') {
+    // the unknown key itself is what the line points at
+    const name = String((err.params as { additionalProperty: string }).additionalProperty);
+    const allowed = Object.keys((schema['properties'] as Record<string, unknown> | undefined) ?? {});
+    return {
+      path: [...path, name],
+      message: `${where === '(root)' ? '' : `${where}: `}unknown key '${name}'${didYouMean(name, allowed) || keyHomeHint(name, path)}; allowed: ${allowed.join(', ')}`,
+      location: map.locateKey(path, name),
+    };
+  }
+  return { path, message: issueMessage(err, where, schema), location: map.locate(path) };
+}
+
+/** The one-line message for a schema error at `where`, by its keyword. */
+function issueMessage(err: ErrorObject, where: string, schema: Record<string, unknown>): string {
+  const got = `(got ${show(err.data)})`;
   switch (err.keyword) {
-    case 'additionalProperties': {
-      const name = String((err.params as { additionalProperty: string }).additionalProperty);
-      const allowed = Object.keys((schema['properties'] as Record<string, unknown> | undefined) ?? {});
-      return {
-        path: [...path, name],
-        message: `${where === '(root)' ? '' : `${where}: `}unknown key '${name}'${didYouMean(name, allowed) || keyHomeHint(name, path)}; allowed: ${allowed.join(', ')}`,
-        location: map.locateKey(path, name),
-      };
-    }
     case 'pattern':
       // the only patterns in the schema are the name ones
-      return {
-        path,
-        message: `${where} must not contain '/', '\\' or control characters: names become folder names (got ${JSON.stringify(err.data)})`,
-        location: map.locate(path),
-      };
-    case 'required': {
-      const name = String((err.params as { missingProperty: string }).missingProperty);
-      return { path, message: `${where} is missing the required key '${name}'`, location: map.locate(path) };
-    }
-    case 'anyOf': {
-      const choices = literalChoices(schema);
-      if (choices) {
-        const got = err.data;
-        const hint = typeof got === 'string' ? didYouMean(got, choices) : '';
-        return {
-          path,
-          message: `${where} must be one of ${choices.map((c) => `'${c}'`).join(', ')} (got ${show(got)})${hint}`,
-          location: map.locate(path),
-        };
-      }
-      const keys = (schema['anyOf'] as Record<string, unknown>[])
-        .flatMap((b) => (Array.isArray(b['required']) ? (b['required'] as string[]) : []))
-        .filter((k, i, a) => a.indexOf(k) === i);
-      const given = err.data && typeof err.data === 'object' ? Object.keys(err.data) : [];
-      const hint = given.length === 1 ? didYouMean(given[0]!, keys) : '';
-      const expected =
-        keys.length > 0 ? `a mapping with one of the keys ${keys.join(', ')}` : 'one of the allowed forms';
-      return {
-        path,
-        message: `${where} must be ${expected} (got ${show(err.data)})${hint}`,
-        location: map.locate(path),
-      };
-    }
+      return `${where} must not contain '/', '\\' or control characters: names become folder names (got ${JSON.stringify(err.data)})`;
+    case 'required':
+      return `${where} is missing the required key '${String((err.params as { missingProperty: string }).missingProperty)}'`;
+    case 'anyOf':
+      return anyOfMessage(err, where, schema);
     case 'enum': {
       const allowed = (err.params as { allowedValues: unknown[] }).allowedValues.map(String);
       const hint = typeof err.data === 'string' ? didYouMean(err.data, allowed) : '';
-      return {
-        path,
-        message: `${where} must be one of ${allowed.map((c) => `'${c}'`).join(', ')} (got ${show(err.data)})${hint}`,
-        location: map.locate(path),
-      };
+      return `${where} must be one of ${allowed.map((c) => `'${c}'`).join(', ')} ${got}${hint}`;
     }
     case 'alternatives':
-      return {
-        path,
-        message: `${where} must be ${(err.params as { kinds: string[] }).kinds.join(' or ')} (got ${show(err.data)})`,
-        location: map.locate(path),
-      };
+      return `${where} must be ${(err.params as { kinds: string[] }).kinds.join(' or ')} ${got}`;
     case 'const':
-      return {
-        path,
-        message: `${where} must be '${String(schema['const'])}' (got ${show(err.data)})`,
-        location: map.locate(path),
-      };
+      return `${where} must be '${String(schema['const'])}' ${got}`;
     case 'type':
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return {
-        path,
-        message: `${where} must be ${describeType(schema)} (got ${show(err.data)})`,
-        location: map.locate(path),
-      };
+      return `${where} must be ${describeType(schema)} ${got}`;
     case 'minItems':
     case 'maxItems':
-      if (schema['type'] === 'array' && Array.isArray(schema['prefixItems'] ?? schema['items'])) {
-        return {
-          path,
-          message: `${where} must be a list of ${String(schema['minItems'])} items (got ${show(err.data)})`,
-          location: map.locate(path),
-        };
-      }
-      return {
-        path,
-        message: `${where} ${err.message ?? 'has the wrong number of items'} (got ${show(err.data)})`,
-        location: map.locate(path),
-      };
+      if (schema['type'] === 'array' && Array.isArray(schema['prefixItems'] ?? schema['items']))
+        return `${where} must be a list of ${String(schema['minItems'])} items ${got}`;
+      return `${where} ${err.message ?? 'has the wrong number of items'} ${got}`;
     default:
-      return {
-        path,
-        message: `${where} ${err.message ?? 'is invalid'} (got ${show(err.data)})`,
-        location: map.locate(path),
-      };
+      return `${where} ${err.message ?? 'is invalid'} ${got}`;
   }
+}
+
+/** A union: its literal choices (with a did-you-mean), or the keys its mapping forms need. */
+function anyOfMessage(err: ErrorObject, where: string, schema: Record<string, unknown>): string {
+  const choices = literalChoices(schema);
+  if (choices) {
+    const hint = typeof err.data === 'string' ? didYouMean(err.data, choices) : '';
+    return `${where} must be one of ${choices.map((c) => `'${c}'`).join(', ')} (got ${show(err.data)})${hint}`;
+  }
+  const keys = (schema['anyOf'] as Record<string, unknown>[])
+    .flatMap((b) => (Array.isArray(b['required']) ? (b['required'] as string[]) : []))
+    .filter((k, i, a) => a.indexOf(k) === i);
+  const given = err.data && typeof err.data === 'object' ? Object.keys(err.data) : [];
+  const hint = given.length === 1 ? didYouMean(given[0]!, keys) : '';
+  const expected = keys.length > 0 ? `a mapping with one of the keys ${keys.join(', ')}` : 'one of the allowed forms';
+  return `${where} must be ${expected} (got ${show(err.data)})${hint}`;
 }
 
 export interface LoadedSchedule {
