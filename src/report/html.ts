@@ -112,26 +112,16 @@ function gradientTable(r: Ev<'gradient-report'>): string {
   return `<table class="grad"><tr><th>block (click for its layers)</th><th>gradient norm</th></tr>${rows.join('')}</table>`;
 }
 
-/** The whole report page. */
-export function renderReport(events: readonly RunEvent[], summary: Partial<RunSummary> = {}): string {
+/** The key/value table at the top: schedule, backend, data, status, epochs, best, duration. */
+function headerRows(events: readonly RunEvent[], summary: Partial<RunSummary>): [string, string][] {
   const start = events.find((e): e is Ev<'run-start'> => e.type === 'run-start');
   const end = [...events].reverse().find((e): e is Ev<'run-end'> => e.type === 'run-end');
-  const charts = runCharts(events);
-  const starts = stageStarts(events);
-  const reports = events.filter((e): e is Ev<'gradient-report'> => e.type === 'gradient-report');
-  const actions = events.filter(
-    (e) => e.type === 'guard' || e.type === 'early-stop' || e.type === 'restore-best' || e.type === 'warning',
-  );
-  const caches = events.filter((e): e is Ev<'feature-cache'> => e.type === 'feature-cache');
-  const lrFinds = events.filter((e): e is Ev<'lr-find'> => e.type === 'lr-find');
-  const header: [string, string][] = [
+  const skipped = start?.skippedBackends.length
+    ? ` (skipped: ${start.skippedBackends.map((s) => s.name).join(', ')})`
+    : '';
+  return [
     ['schedule', summary.schedule ?? start?.name ?? ''],
-    [
-      'backend',
-      start
-        ? `${backendLabel(start)}${start.skippedBackends.length ? ` (skipped: ${start.skippedBackends.map((s) => s.name).join(', ')})` : ''}`
-        : '',
-    ],
+    ['backend', start ? `${backendLabel(start)}${skipped}` : ''],
     [
       'data',
       start ? `${start.trainSamples} train / ${start.valSamples} validation, classes ${start.classes.join(', ')}` : '',
@@ -147,7 +137,11 @@ export function renderReport(events: readonly RunEvent[], summary: Partial<RunSu
     ],
     ['duration', end ? `${end.seconds.toFixed(1)} s` : ''],
   ];
-  const stageRows = starts.map((s) => [
+}
+
+/** A row per stage: epochs, trainable params, lr groups, trainable blocks, a note. */
+function stageRows(starts: readonly Ev<'stage-start'>[]): string[][] {
+  return starts.map((s) => [
     s.stage,
     `${s.firstEpoch}–${s.lastEpoch}`,
     fmtCount(s.trainableParams),
@@ -163,20 +157,61 @@ export function renderReport(events: readonly RunEvent[], summary: Partial<RunSu
       .join(', '),
     s.skippedUnfreeze ? 'unfreeze skipped (guard)' : '',
   ]);
-  const gradBlocks = reports.map(
-    (r) =>
-      `<h3>${esc(r.stage)} (step ${r.step})</h3>${gradientTable(r)}${r.warnings.map((w) => `<p class="warn">⚠ ${esc(w)}</p>`).join('')}`,
-  );
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>freezeflow report: ${esc(header[0]![1])}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:24px;color:#222}
+}
+
+function cacheSection(events: readonly RunEvent[], starts: readonly Ev<'stage-start'>[]): string {
+  const caches = events.filter((e): e is Ev<'feature-cache'> => e.type === 'feature-cache');
+  if (caches.length === 0) return '';
+  const rows = caches.map((c) => [
+    starts.find((s) => s.stageIndex === c.stageIndex)?.stage ?? c.stageIndex,
+    c.used ? 'yes' : 'no',
+    c.used ? `outputs of ${c.at} (${c.featureShape?.join('×')}), ${c.seconds?.toFixed(1)} s` : (c.reason ?? ''),
+  ]);
+  return `<h2>Feature cache</h2>${table(['stage', 'used', 'detail'], rows)}`;
+}
+
+/** Guard, early stops, restoreBest and warnings, a row each. */
+function actionRows(events: readonly RunEvent[]): string[][] {
+  return events.flatMap((a): string[][] => {
+    if (a.type === 'guard') return [[`guard (${a.action}) at epoch ${a.epoch}`, a.reason]];
+    if (a.type === 'early-stop')
+      return [
+        [
+          `stage ${a.stage} ended at epoch ${a.epoch}`,
+          `${a.reason}${a.unusedEpochs ? `; ${a.unusedEpochs} unused epochs, later stages moved up` : ''}`,
+        ],
+      ];
+    if (a.type === 'restore-best')
+      return [[`stage ${a.stage} ended at epoch ${a.epoch}`, `restoreBest: back to epoch ${a.bestEpoch}'s weights`]];
+    return a.type === 'warning' ? [['warning', a.message]] : [];
+  });
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;font-size:13px;vertical-align:top}
 th{background:#f4f4f4}.warn{color:#b00}
 .charts,.heats{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:12px}
 .charts svg.chart{width:100%;height:auto}.heat{overflow-x:auto}.caption{font-size:12px;color:#555;margin:2px 0 12px}
 summary{cursor:pointer}.n{color:#888}table.inner{margin:4px 0 0 12px}table.inner td{border:none;padding:1px 8px}
-td.sub{font-family:ui-monospace,monospace;font-size:12px}
+td.sub{font-family:ui-monospace,monospace;font-size:12px}`;
+
+/** The whole report page. */
+export function renderReport(events: readonly RunEvent[], summary: Partial<RunSummary> = {}): string {
+  const charts = runCharts(events);
+  const starts = stageStarts(events);
+  const header = headerRows(events, summary);
+  const actions = actionRows(events);
+  const lrFinds = events.filter((e): e is Ev<'lr-find'> => e.type === 'lr-find');
+  const gradBlocks = events
+    .filter((e): e is Ev<'gradient-report'> => e.type === 'gradient-report')
+    .map(
+      (r) =>
+        `<h3>${esc(r.stage)} (step ${r.step})</h3>${gradientTable(r)}${r.warnings.map((w) => `<p class="warn">⚠ ${esc(w)}</p>`).join('')}`,
+    );
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>freezeflow report: ${esc(header[0]![1])}</title>
+<style>
+${STYLE}
 </style></head><body>
 <h1>freezeflow run: ${esc(header[0]![1])}</h1>
 ${table(null, header)}
@@ -187,41 +222,10 @@ ${charts.lr}
 ${charts.params}
 </div>
 <h2>Stages</h2>
-${table(['stage', 'epochs', 'trainable params', 'lr groups', 'trainable blocks (layers)', 'note'], stageRows)}
-${
-  caches.length
-    ? `<h2>Feature cache</h2>${table(
-        ['stage', 'used', 'detail'],
-        caches.map((c) => [
-          starts.find((s) => s.stageIndex === c.stageIndex)?.stage ?? c.stageIndex,
-          c.used ? 'yes' : 'no',
-          c.used ? `outputs of ${c.at} (${c.featureShape?.join('×')}), ${c.seconds?.toFixed(1)} s` : (c.reason ?? ''),
-        ]),
-      )}`
-    : ''
-}
+${table(['stage', 'epochs', 'trainable params', 'lr groups', 'trainable blocks (layers)', 'note'], stageRows(starts))}
+${cacheSection(events, starts)}
 <h2>Guard, early stops and warnings</h2>
-${
-  actions.length
-    ? table(
-        ['event', 'detail'],
-        actions.map((a) =>
-          a.type === 'guard'
-            ? [`guard (${a.action}) at epoch ${a.epoch}`, a.reason]
-            : a.type === 'early-stop'
-              ? [
-                  `stage ${a.stage} ended at epoch ${a.epoch}`,
-                  `${a.reason}${a.unusedEpochs ? `; ${a.unusedEpochs} unused epochs, later stages moved up` : ''}`,
-                ]
-              : a.type === 'restore-best'
-                ? [`stage ${a.stage} ended at epoch ${a.epoch}`, `restoreBest: back to epoch ${a.bestEpoch}'s weights`]
-                : a.type === 'warning'
-                  ? ['warning', a.message]
-                  : ['', ''],
-        ),
-      )
-    : '<p>none</p>'
-}
+${actions.length ? table(['event', 'detail'], actions) : '<p>none</p>'}
 ${autoSection(events)}
 ${lrFinds.length ? `<h2>lr range tests</h2><div class="charts">${lrFinds.map(lrFindChart).join('\n')}</div>` : ''}
 ${telemetrySection(events)}
