@@ -32,28 +32,23 @@ function versionOf(pkg: string): string | undefined {
   }
 }
 
-export async function doctorReport(): Promise<{
-  environment: Record<string, string | number>;
-  backends: BackendStatus[];
-  auto: string;
-  /** What schedules can name, from the kind tables. */
-  kinds: { optimizers: string[]; schedulers: string[]; headLayers: string[] };
-}> {
-  const backends: BackendStatus[] = [];
+/** tfjs-node-gpu: installed, and whether TensorFlow really creates a GPU device. */
+function tensorflowGpuStatus(): BackendStatus {
   const gpuPkg = '@tensorflow/tfjs-node-gpu';
-  const gpuMissing = tryNative(gpuPkg);
-  if (gpuMissing) backends.push({ name: 'tensorflow-gpu', available: false, detail: gpuMissing });
-  else {
-    const p = probeTensorflowGpu();
-    backends.push({
-      name: 'tensorflow-gpu',
-      available: p.gpu,
-      detail: p.gpu ? `GPU: ${p.detail}` : p.detail,
-      version: versionOf(gpuPkg),
-    });
-  }
+  const missing = tryNative(gpuPkg);
+  if (missing) return { name: 'tensorflow-gpu', available: false, detail: missing };
+  const p = probeTensorflowGpu();
+  return {
+    name: 'tensorflow-gpu',
+    available: p.gpu,
+    detail: p.gpu ? `GPU: ${p.detail}` : p.detail,
+    version: versionOf(gpuPkg),
+  };
+}
+
+async function webgpuStatus(): Promise<BackendStatus> {
   const wg = await probeWebgpu();
-  backends.push({
+  return {
     name: 'webgpu',
     available: wg.adapter !== undefined,
     skippedByAuto: wg.software,
@@ -63,39 +58,56 @@ export async function doctorReport(): Promise<{
         ? `software adapter, slower than wasm, not picked by auto (--backend webgpu still uses it): ${wg.name}`
         : `adapter: ${wg.name}`,
     version: versionOf('@tensorflow/tfjs-backend-webgpu'),
-  });
-  const cpuPkg = '@tensorflow/tfjs-node';
-  const cpuMissing = tryNative(cpuPkg);
-  backends.push({
-    name: 'tensorflow',
-    available: !cpuMissing,
-    detail: cpuMissing ?? 'native TensorFlow on the CPU',
-    version: versionOf(cpuPkg),
-  });
-  let wasmDetail =
+  };
+}
+
+/** wasm as training would start it: SIMD, threads, freezeflow's kernels. */
+async function wasmStatus(): Promise<BackendStatus> {
+  const kernels =
     'with freezeflow kernels (conv and depthwise gradients, segment-sum, broadcast tile, BatchNorm, leading-axis sums, max-pool gradient)';
-  let wasmOk = true;
+  const version = versionOf('@tensorflow/tfjs-backend-wasm');
   try {
     const r = await initBackend('wasm', { threads: threadsSetting() });
     const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}${(r.threads ?? 1) > 1 ? ', at most 2 for images under 64×64' : ''}`;
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
-    wasmDetail = `${simd}, ${threads}; ${simdStatus(tf.backend())}; ${wasmDetail}`;
+    return {
+      name: 'wasm',
+      available: true,
+      detail: `${simd}, ${threads}; ${simdStatus(tf.backend())}; ${kernels}`,
+      version,
+    };
   } catch (err) {
-    wasmOk = false;
-    wasmDetail = (err as Error).message.split('\n')[0]!;
+    return { name: 'wasm', available: false, detail: (err as Error).message.split('\n')[0]!, version };
   }
-  backends.push({
-    name: 'wasm',
-    available: wasmOk,
-    detail: wasmDetail,
-    version: versionOf('@tensorflow/tfjs-backend-wasm'),
-  });
-  backends.push({
-    name: 'cpu',
-    available: true,
-    detail: 'pure JavaScript (slow for conv gradients)',
-    version: versionOf('@tensorflow/tfjs-backend-cpu'),
-  });
+}
+
+export async function doctorReport(): Promise<{
+  environment: Record<string, string | number>;
+  backends: BackendStatus[];
+  auto: string;
+  /** What schedules can name, from the kind tables. */
+  kinds: { optimizers: string[]; schedulers: string[]; headLayers: string[] };
+}> {
+  const cpuPkg = '@tensorflow/tfjs-node';
+  const cpuMissing = tryNative(cpuPkg);
+  // in auto's order of preference
+  const backends: BackendStatus[] = [
+    tensorflowGpuStatus(),
+    await webgpuStatus(),
+    {
+      name: 'tensorflow',
+      available: !cpuMissing,
+      detail: cpuMissing ?? 'native TensorFlow on the CPU',
+      version: versionOf(cpuPkg),
+    },
+    await wasmStatus(),
+    {
+      name: 'cpu',
+      available: true,
+      detail: 'pure JavaScript (slow for conv gradients)',
+      version: versionOf('@tensorflow/tfjs-backend-cpu'),
+    },
+  ];
   return {
     environment: {
       freezeflow: packageVersion(),
