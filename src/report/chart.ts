@@ -66,6 +66,53 @@ function legendEntries(series: readonly Series[], width: number): { name: string
   return out;
 }
 
+type Frame = { l: number; r: number; t: number; b: number; W: number; H: number };
+
+/**
+ * Stage, guard and early-stop markers as dashed lines with labels. A label that would run into the one
+ * before it (stages a few epochs apart) goes a line lower; near the right edge a label is written
+ * leftwards of its line, inside the plot.
+ */
+function markerLines(markers: readonly Marker[], px: (x: number) => number, f: Frame): string[] {
+  const out: string[] = [];
+  const ends: number[] = [];
+  for (const k of [...markers].sort((a, b) => a.x - b.x)) {
+    const color = k.kind === 'stage' ? '#888' : k.kind === 'guard' ? '#d62728' : '#ff7f0e';
+    const width = k.label.length * CHAR_W;
+    const leftwards = px(k.x) + 3 + width > f.W - f.r;
+    const [from, to] = leftwards ? [px(k.x) - 3 - width, px(k.x) - 3] : [px(k.x) + 3, px(k.x) + 3 + width];
+    let row = ends.findIndex((end) => end + 8 < from);
+    if (row < 0) row = ends.push(0) - 1;
+    ends[row] = to;
+    out.push(
+      `<line class="${k.kind}-marker" data-label="${esc(k.label)}" x1="${px(k.x)}" y1="${f.t}" x2="${px(k.x)}" y2="${f.H - f.b}" stroke="${color}" stroke-dasharray="4 3"/>`,
+      `<text class="marker-label" x="${leftwards ? to : from}" y="${f.t + 10 + row * 12}" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke"${leftwards ? ' text-anchor="end"' : ''}>${esc(k.label)}</text>`,
+    );
+  }
+  return out;
+}
+
+/** Each series as a path (steps or lines) with a dot per point; non-finite points (and ≤ 0 on log) left out. */
+function seriesLines(
+  series: readonly Series[],
+  px: (x: number) => number,
+  py: (y: number) => number,
+  log: boolean,
+): string[] {
+  const out: string[] = [];
+  series.forEach((s, i) => {
+    const color = COLORS[i % COLORS.length]!;
+    const pts = s.points.filter(([, y]) => Number.isFinite(y) && (!log || y > 0));
+    if (pts.length === 0) return;
+    let d = `M${px(pts[0]![0])},${py(pts[0]![1])}`;
+    for (let k = 1; k < pts.length; k++)
+      d += s.step ? `H${px(pts[k]![0])}V${py(pts[k]![1])}` : `L${px(pts[k]![0])},${py(pts[k]![1])}`;
+    out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
+    for (const [x, y] of pts) out.push(`<circle class="pt" cx="${px(x)}" cy="${py(y)}" r="2.5" fill="${color}"/>`);
+  });
+  return out;
+}
+
 /**
  * One line chart as an SVG element. Data attributes let tests count points; the SVG scales to its
  * container's width (viewBox), and the legend sits above the plot so stage markers never cover it.
@@ -119,32 +166,8 @@ export function lineChart(
       `<text class="x-tick" x="${px(x)}" y="${H - m.b + 14}" text-anchor="middle">${esc(opts.xTick?.(x) ?? String(x))}</text>`,
     );
   out.push(`<text x="${(W + m.l) / 2}" y="${H - 4}" text-anchor="middle">${esc(opts.xLabel ?? 'epoch')}</text>`);
-  // a label that would run into the one before it (stages a few epochs apart) goes a line lower; near the
-  // right edge a label is written leftwards of its line, inside the plot
-  const ends: number[] = [];
-  for (const k of [...markers].sort((a, b) => a.x - b.x)) {
-    const color = k.kind === 'stage' ? '#888' : k.kind === 'guard' ? '#d62728' : '#ff7f0e';
-    const width = k.label.length * CHAR_W;
-    const leftwards = px(k.x) + 3 + width > W - m.r;
-    const [from, to] = leftwards ? [px(k.x) - 3 - width, px(k.x) - 3] : [px(k.x) + 3, px(k.x) + 3 + width];
-    let row = ends.findIndex((end) => end + 8 < from);
-    if (row < 0) row = ends.push(0) - 1;
-    ends[row] = to;
-    out.push(
-      `<line class="${k.kind}-marker" data-label="${esc(k.label)}" x1="${px(k.x)}" y1="${m.t}" x2="${px(k.x)}" y2="${H - m.b}" stroke="${color}" stroke-dasharray="4 3"/>`,
-      `<text class="marker-label" x="${leftwards ? to : from}" y="${m.t + 10 + row * 12}" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke"${leftwards ? ' text-anchor="end"' : ''}>${esc(k.label)}</text>`,
-    );
-  }
-  series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length]!;
-    const pts = s.points.filter(([, y]) => Number.isFinite(y) && (!opts.log || y > 0));
-    if (pts.length === 0) return;
-    let d = `M${px(pts[0]![0])},${py(pts[0]![1])}`;
-    for (let k = 1; k < pts.length; k++)
-      d += s.step ? `H${px(pts[k]![0])}V${py(pts[k]![1])}` : `L${px(pts[k]![0])},${py(pts[k]![1])}`;
-    out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
-    for (const [x, y] of pts) out.push(`<circle class="pt" cx="${px(x)}" cy="${py(y)}" r="2.5" fill="${color}"/>`);
-  });
+  out.push(...markerLines(markers, px, { ...m, W, H }));
+  out.push(...seriesLines(series, px, py, opts.log === true));
   legend.forEach(({ name, x, row }, k) => {
     const color = COLORS[k % COLORS.length]!;
     const y = 24 + row * 14;
