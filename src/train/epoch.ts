@@ -156,6 +156,29 @@ async function step(
   }
 }
 
+/** Batch b's lr factor: the stage's curve (per optimizer step when batches accumulate) × the plateau's. */
+function batchFactor(c: EpochContext, b: number, steps: number): number {
+  const every = c.stage.accumulate;
+  const curve =
+    every > 1
+      ? scheduleFactor(c.stage, c.e0, Math.floor(b / every), Math.ceil(steps / every))
+      : scheduleFactor(c.stage, c.e0, b, steps);
+  return curve * c.plateauFactor;
+}
+
+function emitBatchEnd(c: EpochContext, r: Reading, steps: number, lr: number): void {
+  c.emit({
+    type: 'batch-end',
+    stageIndex: c.stageIndex,
+    epoch: c.epoch,
+    batch: r.steps,
+    batches: steps,
+    loss: r.lossSum / r.samples,
+    acc: r.accSum / r.samples,
+    lr,
+  });
+}
+
 export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
   const steps = Math.ceil(c.order.length / c.batchSize);
   const classes = c.train.classes.length;
@@ -166,23 +189,12 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
   let last: Reading | undefined;
   const onReading = (r: Reading) => {
     last = r;
-    if (!r.ok || r.steps === 0) return;
-    c.emit({
-      type: 'batch-end',
-      stageIndex: c.stageIndex,
-      epoch: c.epoch,
-      batch: r.steps,
-      batches: steps,
-      loss: r.lossSum / r.samples,
-      acc: r.accSum / r.samples,
-      lr,
-    });
+    if (r.ok && r.steps > 0) emitBatchEnd(c, r, steps, lr);
   };
   const reader = new LaggedReader(sums, c.readback === 'deferred' ? (c.maxLag ?? 2) : 0, onReading);
   // gradient accumulation: one optimizer step (and one scheduler step) per `accumulate` batches
   const every = c.stage.accumulate;
   const acc = every > 1 ? new GradAccumulator() : undefined;
-  const updates = Math.ceil(steps / every);
   const batchIdx = (b: number) => c.order.slice(b * c.batchSize, (b + 1) * c.batchSize);
   // the next batch decodes (on sharp's threads) while this one trains; tensors are made only when
   // a batch is used, so a prefetch abandoned by an interrupt leaves nothing behind
@@ -191,10 +203,7 @@ export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
   try {
     for (let b = first; b < steps; b++) {
       const lastOfGroup = (b + 1) % every === 0 || b + 1 === steps;
-      const factor =
-        (acc
-          ? scheduleFactor(c.stage, c.e0, Math.floor(b / every), updates)
-          : scheduleFactor(c.stage, c.e0, b, steps)) * c.plateauFactor;
+      const factor = batchFactor(c, b, steps);
       for (const g of c.groups) g.setLr(g.baseLr * factor);
       lr = c.stage.lr * factor;
       lastFactor = factor;
