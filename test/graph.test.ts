@@ -123,3 +123,25 @@ test('dynamic import() follows the module graph too (the lint rule sees static i
   const train = join(ROOT, 'src/train/runner.ts');
   assert.deepEqual(backEdges(new Map([[core, [train]]]), ALLOWED), ['src/core/x.ts → src/train/runner.ts']);
 });
+
+/** Functions (declarations, methods, arrows) longer than `limit` lines in a source text, as 'name:line (n)'. */
+function longFunctions(file: string, text: string, limit: number): string[] {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const out: string[] = [];
+  const visit = (n: ts.Node) => {
+    if (ts.isFunctionLike(n) && 'body' in n && n.body) {
+      const [a, b] = [n.getStart(sf), n.getEnd()].map((p) => sf.getLineAndCharacterOfPosition(p).line);
+      if (b! - a! + 1 > limit) out.push(`${relative(ROOT, file)}:${a! + 1} (${b! - a! + 1} lines)`);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+test('no function in src/ is longer than 80 lines (#30: short enough to read at once)', () => {
+  const long = [...srcImports().keys()].flatMap((f) => longFunctions(f, readFileSync(f, 'utf8'), 80));
+  assert.deepEqual(long, []);
+  const made = `function f() {\n${'  x();\n'.repeat(85)}}\n`;
+  assert.equal(longFunctions(join(ROOT, 'src/x.ts'), made, 80).length, 1, 'a long one is found');
+});
