@@ -2,6 +2,7 @@
 // marked with their stage), and each stage with why it began, the lr it found and why it ended.
 import type { RunEvent } from '../core/events.js';
 import { CHAR_W, esc, table } from './markup.js';
+import { stageOutcome, type StageOutcome } from '../core/stage-outcome.js';
 
 type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 const fmt = (x: number) => Number(x.toPrecision(3)).toString();
@@ -23,12 +24,10 @@ function rankingChart(p: Ev<'auto-probe'>): string {
   return `<svg class="ranking" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${p.blocks.length * row + 4}" font-size="11" font-family="system-ui,sans-serif">${bars.join('')}</svg>`;
 }
 
-/** Why a stage ended, from its events. */
-function ended(events: readonly RunEvent[], si: number, last: number): string {
-  const guard = events.find((e): e is Ev<'guard'> => e.type === 'guard' && e.epoch === last);
-  if (guard) return `guard (${guard.action}): ${guard.reason}`;
-  const stop = events.find((e): e is Ev<'early-stop'> => e.type === 'early-stop' && e.stageIndex === si);
-  if (stop) return `plateau at epoch ${stop.epoch}: ${stop.reason}`;
+/** Why a stage ended, in the report's words. */
+function ended(o: StageOutcome): string {
+  if (o.end.by === 'guard') return `guard (${o.end.action}): ${o.end.reason}`;
+  if (o.end.by === 'plateau') return `plateau at epoch ${o.end.epoch}: ${o.end.reason}`;
   return 'its budget';
 }
 
@@ -38,7 +37,7 @@ export function autoSection(events: readonly RunEvent[]): string {
   const starts = events.filter((e): e is Ev<'stage-start'> => e.type === 'stage-start');
   if (!probe && !starts.some((s) => s.stage === 'linear-probe')) return '';
   const rows = starts.map((s) => {
-    const epochs = events.flatMap((e) => (e.type === 'epoch-end' && e.stageIndex === s.stageIndex ? [e.epoch] : []));
+    const o = stageOutcome(events, s.stageIndex);
     const lr = events.find((e): e is Ev<'lr-find'> => e.type === 'lr-find' && e.stageIndex === s.stageIndex);
     const block = probe?.order[s.stageIndex - 1];
     const why =
@@ -47,16 +46,13 @@ export function autoSection(events: readonly RunEvent[]): string {
         : probe?.flat
           ? `${block}: top-down (ranking flat)`
           : `${block}: ranked ${s.stageIndex} (${probe?.rank})`;
-    const back = events.find(
-      (e): e is Ev<'restore-best'> => e.type === 'restore-best' && e.stageIndex === s.stageIndex,
-    );
-    const last = epochs.length ? Math.max(...epochs) : 0;
+    const back = o?.restoredTo !== undefined ? `; back to epoch ${o.restoredTo}` : '';
     return [
       s.stage,
-      epochs.length ? `${Math.min(...epochs)}–${last}` : 'did not run',
+      o ? `${o.first}–${o.last}` : 'did not run',
       why,
       lr ? fmt(lr.lr) : '',
-      epochs.length ? `${ended(events, s.stageIndex, last)}${back ? `; back to epoch ${back.bestEpoch}` : ''}` : '',
+      o ? `${ended(o)}${back}` : '',
     ];
   });
   const head = probe

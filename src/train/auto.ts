@@ -11,6 +11,7 @@ import type { BatchSource } from '../data/dataset.js';
 import { rng, randomState, restoreRandomState, shuffleInPlace } from '../data/random.js';
 import type { EventBus } from '../core/events.js';
 import { commonParent } from '../core/blocks.js';
+import { stageOutcome, type StageOutcome } from '../core/stage-outcome.js';
 import type { RunState } from '../core/run-files.js';
 import { weightLists } from '../core/tfjs-internals.js';
 import type { LayerEntry } from '../model/layers.js';
@@ -21,6 +22,9 @@ import { disposeStep, forwardBackward, sumOfSquares } from './step.js';
 
 /** Batches the probe averages over: enough to steady the norms, few enough to cost a handful of steps. */
 export const PROBE_BATCHES = 8;
+
+/** The probe's batch count for n training samples: PROBE_BATCHES, or one pass over fewer. */
+const probeBatches = (n: number, batchSize: number) => Math.min(PROBE_BATCHES, Math.ceil(n / batchSize));
 
 export interface ProbeContext {
   model: tf.LayersModel;
@@ -70,7 +74,7 @@ export async function blockGradients(c: ProbeContext): Promise<BlockGradient[]> 
     Array.from({ length: n }, (_, i) => i),
     rng(c.seed * 1000 + 0x2f),
   );
-  const batches = Math.min(PROBE_BATCHES, Math.ceil(n / c.batchSize));
+  const batches = probeBatches(n, c.batchSize);
   const [sums, l1] = [new Float64Array(groups.length), new Float64Array(groups.length)];
   try {
     for (const v of vars) v.trainable = true;
@@ -130,7 +134,7 @@ export function autoBeforeStage(a: AutoRun) {
       stages: a.plan.stages.length - 1,
       flat: ranking.flat,
       reason: ranking.reason,
-      batches: Math.min(PROBE_BATCHES, Math.ceil(a.train.labels.length / a.plan.data.batchSize)),
+      batches: probeBatches(a.train.labels.length, a.plan.data.batchSize),
       ...(byLayers ? { byLayers } : {}),
     });
   };
@@ -139,13 +143,11 @@ export function autoBeforeStage(a: AutoRun) {
 type Event = Parameters<EventBus['emit']>[0];
 const fmt = (x: number) => Number(x.toPrecision(3)).toString();
 
-/** Why a stage ended, from its events: a guard, a plateau, or the budget. */
-function ending(events: readonly Event[], si: number, last: number): string {
-  const guard = events.find((e) => e.type === 'guard' && e.epoch === last);
-  if (guard?.type === 'guard') return `the guard (${guard.action}) at epoch ${last}: ${guard.reason}`;
-  const stop = events.find((e) => e.type === 'early-stop' && e.stageIndex === si);
-  if (stop?.type === 'early-stop') return `a plateau at epoch ${stop.epoch} (${stop.reason})`;
-  return `its budget at epoch ${last}`;
+/** Why a stage ended, in chosen-schedule.yaml's words. */
+function ending(o: StageOutcome): string {
+  if (o.end.by === 'guard') return `the guard (${o.end.action}) at epoch ${o.last}: ${o.end.reason}`;
+  if (o.end.by === 'plateau') return `a plateau at epoch ${o.end.epoch} (${o.end.reason})`;
+  return `its budget at epoch ${o.last}`;
 }
 
 const decay = (plan: Plan) =>
@@ -167,15 +169,13 @@ function origin(plan: Plan, si: number, probe?: Extract<Event, { type: 'auto-pro
 export function ranStages(plan: Plan, events: readonly Event[], state: RunState): RanStage[] {
   const probe = events.find((e) => e.type === 'auto-probe');
   return plan.stages.flatMap((stage, si): RanStage[] => {
-    const epochs = events.flatMap((e) => (e.type === 'epoch-end' && e.stageIndex === si ? [e.epoch] : []));
-    if (epochs.length === 0) return [];
-    const [first, last] = [Math.min(...epochs), Math.max(...epochs)];
+    const o = stageOutcome(events, si);
+    if (!o) return [];
     const lr = state.foundLr?.[String(si)] ?? stage.lr;
-    const restored = events.find((e) => e.type === 'restore-best' && e.stageIndex === si);
-    const back = restored?.type === 'restore-best' ? `; restoreBest put back epoch ${restored.bestEpoch}` : '';
+    const back = o.restoredTo !== undefined ? `; restoreBest put back epoch ${o.restoredTo}` : '';
     const why = probe?.type === 'auto-probe' ? probe : undefined;
-    const note = ` ${origin(plan, si, why)}\n lr ${fmt(lr)} from the range test; ended on ${ending(events, si, last)}${back}`;
-    return [{ index: si, first, last, lr, note }];
+    const note = ` ${origin(plan, si, why)}\n lr ${fmt(lr)} from the range test; ended on ${ending(o)}${back}`;
+    return [{ index: si, first: o.first, last: o.last, lr, note }];
   });
 }
 
