@@ -397,7 +397,15 @@ test('a reporter that throws is switched off with a warning; the run goes on', a
     },
   });
   bus.add('fine', { onEvent: (e) => void seen.push(e.type === 'warning' ? `warning: ${e.message}` : e.type) });
-  const epoch = { stage: 's', stageIndex: 0, lr: 1, groupLrs: [1], trainableParams: 1, loss: 1, acc: 1 };
+  const epoch = {
+    stage: 's',
+    stageIndex: 0,
+    lr: 1,
+    groups: [{ id: 'stage', lr: 1 }],
+    trainableParams: 1,
+    loss: 1,
+    acc: 1,
+  };
   const rest = { valLoss: 1, valAcc: 1, seconds: 1, samplesPerSec: 1 };
   bus.emit({ type: 'epoch-end', epoch: 1, ...epoch, ...rest });
   bus.emit({ type: 'epoch-end', epoch: 2, ...epoch, ...rest });

@@ -27,14 +27,14 @@ function syntheticRun(): RunEvent[] {
       groups: lrs.map((lr, k) => ({ id: k === 0 ? 'stage' : `lrGroups[${k - 1}]`, lr, variables: 2, kept: false })),
       frozenBatchNorm: 0,
     });
-  const epoch = (e: number, si: number, lr: number, groupLrs: number[]) =>
+  const epoch = (e: number, si: number, lr: number, lrs: number[]) =>
     ev.push({
       type: 'epoch-end',
       stage: si === 0 ? 'head' : 'all',
       stageIndex: si,
       epoch: e,
       lr,
-      groupLrs,
+      groups: lrs.map((l, k) => ({ id: k === 0 ? 'stage' : `lrGroups[${k - 1}]`, lr: l })),
       trainableParams: 100 * (si + 1),
       loss: 1 / e,
       acc: 0.5 + e / 20,
@@ -62,6 +62,11 @@ test('charts: one point per epoch and series, stage and guard markers, lr per gr
   assert.equal(count(c.loss, /class="guard-marker"/g), 1);
   assert.match(c.lr, /data-points="8"/, 'head: 2 epochs × 1 group; all: 3 epochs × 2 groups');
   assert.match(c.lr, /all lrGroups\[0\] \(2 vars\)/, 'lr series are named by their group');
+  // events written before epoch-end carried group ids (lrs by position) chart the same
+  const older = syntheticRun().map((e) =>
+    e.type === 'epoch-end' ? { ...e, groups: undefined, groupLrs: e.groups.map((g) => g.lr) } : e,
+  ) as unknown as RunEvent[];
+  assert.equal(runCharts(older).lr, c.lr);
   // a log axis puts 1e-6 … 1e-3 evenly: the tick labels span the decades
   assert.match(c.lr, />1e-6</);
   assert.match(c.params, /H[\d.]+V/, 'trainable parameters as a step curve');
@@ -423,7 +428,7 @@ function tmRun(paths: string[]): RunEvent[] {
         stageIndex,
         epoch,
         lr: 10 ** -(3 + stageIndex),
-        groupLrs: [10 ** -(3 + stageIndex)],
+        groups: [{ id: 'stage', lr: 10 ** -(3 + stageIndex) }],
         trainableParams: params,
         loss: 0.9 / epoch,
         acc: 0.6 + epoch / 40,

@@ -5,8 +5,10 @@ export interface EpochMetrics {
   stageIndex: number;
   epoch: number;
   lr: number;
-  /** lr of each lr group at the end of the epoch, in the order of the stage-start event's groups. */
-  groupLrs: number[];
+  /** Each param group's id and the lr it used at the end of the epoch (ids as in stage-start's groups). */
+  groups: { id: string; lr: number }[];
+  /** Runs written before epoch-end carried ids: the lrs by position in stage-start's groups. */
+  groupLrs?: number[];
   trainableParams: number;
   loss: number;
   acc: number;

@@ -38,6 +38,11 @@ function epochEnds(events: readonly RunEvent[]): Ev<'epoch-end'>[] {
   return [...m.values()].sort((a, b) => a.epoch - b.epoch);
 }
 
+/** A group's lr in an epoch-end event: by id; runs written before epoch-end had ids, by position. */
+function groupLr(e: Ev<'epoch-end'>, id: string | undefined, k: number): number {
+  return e.groups?.find((g) => g.id === id)?.lr ?? e.groupLrs?.[k] ?? e.lr;
+}
+
 export function runCharts(events: readonly RunEvent[]): ReportCharts {
   const epochs = epochEnds(events);
   const starts = stageStarts(events);
@@ -60,7 +65,7 @@ export function runCharts(events: readonly RunEvent[]): ReportCharts {
       lrSeries.push({
         // runs written before groups had ids name them by position
         name: `${s.stage}${s.groups.length > 1 ? ` ${g.id ?? `group ${k + 1}`} (${g.variables} vars)` : ''}`,
-        points: own.map((e) => [e.epoch, e.groupLrs?.[k] ?? e.lr]),
+        points: own.map((e) => [e.epoch, groupLr(e, g.id, k)]),
       }),
     );
   }

@@ -599,7 +599,7 @@ class Run {
       epoch,
       lr: stage.lr * r.factor,
       // what each lr group really used at the end of the epoch (the stage curve × the group's base lr)
-      groupLrs: this.groups.map((g) => g.baseLr * r.factor),
+      groups: this.groups.map((g) => ({ id: g.id, lr: g.baseLr * r.factor })),
       trainableParams: sr.trainableParams,
       loss: r.loss,
       acc: r.acc,

@@ -38,7 +38,7 @@ function layerScalars(e: Telemetry): Record<string, number> {
   return scalars;
 }
 
-function trainScalars(e: EpochEnd, groups: readonly string[]): Record<string, number> {
+function trainScalars(e: EpochEnd): Record<string, number> {
   const scalars: Record<string, number> = {
     epoch_loss: e.loss,
     epoch_accuracy: e.acc,
@@ -47,15 +47,13 @@ function trainScalars(e: EpochEnd, groups: readonly string[]): Record<string, nu
     samples_per_sec: e.samplesPerSec,
   };
   // one curve per param group when a stage has several (lr groups, lrDecay blocks)
-  if (e.groupLrs && e.groupLrs.length > 1)
-    e.groupLrs.forEach((lr, i) => (scalars[`learning_rate/${groups[i] ?? i}`] = lr));
+  if (e.groups.length > 1) for (const g of e.groups) scalars[`learning_rate/${g.id}`] = g.lr;
   return scalars;
 }
 
 export function tensorboardReporter({ runDir }: FileReporterOptions): Reporter {
   const train = eventWriter(join(runDir, 'tensorboard', 'train'));
   const validation = eventWriter(join(runDir, 'tensorboard', 'validation'));
-  let groups: string[] = [];
   return {
     onEvent(e) {
       if (e.type === 'run-start' && e.resumedFrom) {
@@ -63,10 +61,9 @@ export function tensorboardReporter({ runDir }: FileReporterOptions): Reporter {
         train(restart);
         validation(restart);
       }
-      if (e.type === 'stage-start') groups = e.groups.map((g) => g.id);
       if (e.type === 'layer-telemetry') train(scalarsEvent(now(), e.epoch, layerScalars(e)));
       if (e.type !== 'epoch-end') return;
-      train(scalarsEvent(now(), e.epoch, trainScalars(e, groups)));
+      train(scalarsEvent(now(), e.epoch, trainScalars(e)));
       validation(scalarsEvent(now(), e.epoch, { epoch_loss: e.valLoss, epoch_accuracy: e.valAcc }));
     },
   };
