@@ -1,5 +1,6 @@
 // ESLint flat config: typescript-eslint's recommended rules on the TypeScript sources, and the module
-// graph: cli → train → {model → data → schedule, backend, report} → core. An import against that
+// graph: cli → train → {model → schedule, data, backend, report} → core (model reads schedule's head and
+// adapter tables: a kind's schema and its construction are one file). An import against that
 // direction fails `npm run lint` (CI runs it).
 import tseslint from 'typescript-eslint';
 
@@ -8,8 +9,8 @@ export const FOLDERS = ['cli', 'train', 'model', 'data', 'schedule', 'backend', 
 export const ALLOWED = {
   cli: FOLDERS,
   train: ['model', 'data', 'schedule', 'backend', 'report', 'core'],
-  model: ['data', 'schedule', 'core'],
-  data: ['schedule', 'core'],
+  model: ['schedule', 'core'],
+  data: ['core'],
   schedule: ['core'],
   backend: ['core'],
   report: ['core'],

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { rng } from '../src/data/random.js';
+import { rng } from '../src/core/random.js';
 
 export const PHOTO_CLASSES = ['circle', 'square', 'triangle', 'star'] as const;
 type Kind = (typeof PHOTO_CLASSES)[number];

@@ -16,7 +16,7 @@ import type {
 export type { RunEvent } from './core/events.js';
 export type { RunSummary, EpochRow } from './core/summary.js';
 export { readSummary } from './core/summary.js';
-export { ScheduleError, formatIssue, type ScheduleIssue } from './schedule/issues.js';
+export { ScheduleError, formatIssue, type ScheduleIssue } from './core/issues.js';
 export { UserError } from './core/errors.js';
 export type { Schedule } from './schedule/schema.js';
 export type { LoadedSchedule, Plan, TrainRequest, TrainResult };
@@ -59,7 +59,7 @@ export function plan(schedule: LoadedSchedule): Plan {
 export async function loadModel<M = LayersModelLike>(source: string): Promise<M> {
   const [{ loadModel: load }, { modelJsonPath }] = await Promise.all([
     import('./model/io.js'),
-    import('./model/trained.js'),
+    import('./train/trained.js'),
   ]);
   return (await load(modelJsonPath(source))) as M; // URLs and builtin names pass through as they are
 }

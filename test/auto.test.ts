@@ -24,7 +24,7 @@ import { decodeModel } from '../src/model/onnx/graph.js';
 import { convertModel } from '../src/model/onnx/convert.js';
 import { blockGradients } from '../src/train/auto.js';
 import { ModeController } from '../src/train/mode.js';
-import { randomState, seedStream } from '../src/data/random.js';
+import { randomState, seedStream } from '../src/core/random.js';
 import type { LayerInfo } from '../src/schedule/plan.js';
 import { onnxModel, tensor } from './onnx-builder.js';
 import { cli, eventsOf, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
@@ -231,7 +231,7 @@ test('gradient probe: each block’s ‖g‖₁ and ‖g‖/‖w‖ as derived b
   const W1 = [0, 1, 2, 3].map((i) => w1.slice(i * 3, i * 3 + 3));
   const W2 = [0, 1, 2].map((j) => w2.slice(j * 2, j * 2 + 2));
   // every batch of 5 from a shuffled order; rebuild the same order as the probe does
-  const { rng, shuffleInPlace } = await import('../src/data/random.js');
+  const { rng, shuffleInPlace } = await import('../src/core/random.js');
   const order = shuffleInPlace(
     Array.from({ length: n }, (_, i) => i),
     rng(3 * 1000 + 0x2f),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { backboneBlocks, blockKey } from '../src/schedule/blocks.js';
 import { parseSchedule, resolveLoaded } from '../src/schedule/load.js';
 import { buildPlan, type LayerInfo } from '../src/schedule/plan.js';
-import { ScheduleError } from '../src/schedule/issues.js';
+import { ScheduleError } from '../src/core/issues.js';
 import { describeFineTuneLayers } from '../src/train/describe.js';
 import { cli, ROOT, tempDir, writeSchedule } from './helpers.js';
 

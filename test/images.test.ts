@@ -7,12 +7,12 @@ import * as tf from '../src/tf.js';
 import { decodeImage, scanFolder } from '../src/data/images.js';
 import { openData, describeData } from '../src/data/open.js';
 import { applyAugment, drawAugment, drawSeed, pickView } from '../src/data/augment.js';
-import { affineOf, normalizePreprocess } from '../src/schedule/preprocess.js';
+import { affineOf, normalizePreprocess } from '../src/core/preprocess.js';
 import { augmentBatch, sourceSize } from '../src/data/dataset.js';
 import { classificationReport } from '../src/report/classification.js';
 import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan } from '../src/schedule/plan.js';
-import { rng } from '../src/data/random.js';
+import { rng } from '../src/core/random.js';
 import { cli, ROOT, tempDir } from './helpers.js';
 
 const SHAPES = ['circle', 'square', 'triangle'] as const;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '../src/tf.js';
 import { saveModel } from '../src/model/io.js';
-import { choosePreprocess, normalizePreprocess } from '../src/schedule/preprocess.js';
+import { choosePreprocess, normalizePreprocess } from '../src/core/preprocess.js';
 import { cli, ndjson, ROOT, tempDir, writeSchedule } from './helpers.js';
 
 const work = tempDir('ff-pre-');

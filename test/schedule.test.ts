@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSchedule } from '../src/schedule/load.js';
-import { ScheduleError, formatIssue } from '../src/schedule/issues.js';
+import { ScheduleError, formatIssue } from '../src/core/issues.js';
 import { buildPlan } from '../src/schedule/plan.js';
 import { scheduleJsonSchema } from '../src/schedule/schema.js';
 import { OPTIMIZERS } from '../src/schedule/optimizers/index.js';

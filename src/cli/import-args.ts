@@ -1,7 +1,7 @@
 // `freezeflow import`'s option values, checked by commander before any work (no tfjs here).
 import { InvalidArgumentError } from 'commander';
 import { parse } from 'yaml';
-import { normalizePreprocess, type Preprocess } from '../schedule/preprocess.js';
+import { normalizePreprocess, type Preprocess } from '../core/preprocess.js';
 
 /** imagenet | unit | symmetric | '{mean: [..], std: [..]}' */
 export function preprocessArg(v: string): Preprocess {

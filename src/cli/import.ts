@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import { initInspectionBackend } from '../backend/index.js';
 import { importOnnx } from '../model/onnx/import.js';
-import type { Preprocess } from '../schedule/preprocess.js';
+import type { Preprocess } from '../core/preprocess.js';
 import { style } from './style.js';
 import { EXIT_OK } from '../core/errors.js';
 

@@ -11,7 +11,7 @@ import { blockKey, pathBlocks } from '../core/blocks.js';
 import { readScheduleFile, resolveLoaded } from '../schedule/load.js';
 import { buildPlan, nearestNames, type ResolvedStage } from '../schedule/plan.js';
 import { backboneBlocks } from '../schedule/blocks.js';
-import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
+import { buildFineTuneModel, classCountHint } from '../train/finetune-model.js';
 import { cutModel } from '../model/surgery.js';
 
 const n = (x: number) => x.toLocaleString('en-US');

@@ -1,7 +1,7 @@
 // Command-line entry: the commands (one file each in commands/) on one program; errors become one line
 // and an exit code.
 import { Command, CommanderError } from 'commander';
-import { ScheduleError } from '../schedule/issues.js';
+import { ScheduleError } from '../core/issues.js';
 import { errStyle } from './style.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
 import { addExamples } from './help.js';

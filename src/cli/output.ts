@@ -1,5 +1,5 @@
 // What every command writes with: stdout lines, and a schedule problem as one line.
-import { formatIssue, type ScheduleIssue } from '../schedule/issues.js';
+import { formatIssue, type ScheduleIssue } from '../core/issues.js';
 
 export const out = (s: string): void => void process.stdout.write(`${s}\n`);
 

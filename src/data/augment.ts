@@ -1,7 +1,7 @@
 // Seeded, on-the-fly augmentation of one HWC float image (pure; no tensors). Every operation is
 // scale-invariant (flip, crop, rotation, brightness as a factor, contrast around the image mean), so it
 // works on pixels in [0, 1] or [0, 255] alike, before preprocessing.
-import { rng } from './random.js';
+import { rng } from '../core/random.js';
 
 export interface AugmentSpec {
   flip: boolean;

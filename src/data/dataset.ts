@@ -1,7 +1,7 @@
 // Data sets the runner trains on: in-memory arrays (builtin MNIST) or image folders decoded on demand,
 // both behind BatchSource; and their stratified, seeded splits.
 import { UserError } from '../core/errors.js';
-import { rng, shuffleInPlace } from './random.js';
+import { rng, shuffleInPlace } from '../core/random.js';
 import { applyAugment, drawAugment, isAugmenting, itemSeed, pickView, type AugmentSpec } from './augment.js';
 
 /** What the runner needs from a data set: labels up front, pixels per batch. */

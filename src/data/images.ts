@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { EXIT_FAILURE, UserError } from '../core/errors.js';
 import { augmentBatch, type AugmentRequest, type BatchSource } from './dataset.js';
-import { affineOf, type Preprocess } from '../schedule/preprocess.js';
+import { affineOf, type Preprocess } from '../core/preprocess.js';
 
 // libvips' operation cache helps repeated operations on one image; a data loader reads each file once per
 // epoch, so the cache would only hold memory that grows with the data set.

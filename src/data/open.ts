@@ -3,7 +3,10 @@
 // input size is known.
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
-import type { Plan } from '../schedule/plan.js';
+import type { DataPlan } from '../core/data-plan.js';
+
+/** What opening data reads of a plan: its data section. */
+type WithData = { data: DataPlan };
 import { memorySource, splitIndices, subset, type BatchSource, type Dataset } from './dataset.js';
 import { builtinDigits, loadBuiltinDataset } from './mnist.js';
 import {
@@ -15,7 +18,7 @@ import {
   type ImageFile,
   type SkippedFile,
 } from './images.js';
-import { affineOf, type Preprocess } from '../schedule/preprocess.js';
+import { affineOf, type Preprocess } from '../core/preprocess.js';
 
 export interface DataDescription {
   classes: string[];
@@ -37,11 +40,11 @@ export interface OpenedData {
 }
 
 /** Resolve the data source relative to the schedule file. */
-export function dataRoot(plan: Plan, scheduleFile: string): string {
+export function dataRoot(plan: WithData, scheduleFile: string): string {
   return resolve(dirname(resolve(scheduleFile)), plan.data.source);
 }
 
-export function describeData(plan: Plan, scheduleFile: string): DataDescription {
+export function describeData(plan: WithData, scheduleFile: string): DataDescription {
   const src = plan.data.source;
   if (src.startsWith('builtin:')) {
     const name = src.slice('builtin:'.length);
@@ -60,7 +63,7 @@ const fmtShape = (s: readonly (number | null)[]) => s.map((d) => d ?? '?').join(
 
 /** Open the pixels for a model whose input is `inputShape` ([h, w, c], nulls allowed). */
 export async function openData(
-  plan: Plan,
+  plan: WithData,
   desc: DataDescription,
   inputShape: readonly (number | null)[],
   opts: { strict?: boolean } = {},

@@ -8,7 +8,7 @@ import { writeDirAtomic } from '../core/files.js';
 import { packageVersion } from '../core/paths.js';
 import { RUN_FILES } from '../core/run-files.js';
 import { readSummary } from '../core/summary.js';
-import { loadTrained, modelJsonPath, type TrainedModel } from '../model/trained.js';
+import { loadTrained, modelJsonPath, type TrainedModel } from '../train/trained.js';
 import { readScheduleFile } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
 import { modelCard, megabytes, type CardFacts } from './card.js';

@@ -8,11 +8,11 @@ import { sourceSize } from '../data/dataset.js';
 import { heldOutFiles } from '../data/held-out.js';
 import { DecodeCache, ImageSource, scanFolder, type ImageFile } from '../data/images.js';
 import { describeData, openData } from '../data/open.js';
-import { rng } from '../data/random.js';
+import { rng } from '../core/random.js';
 import { readScheduleFile } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';
-import { affineOf } from '../schedule/preprocess.js';
-import type { TrainedModel } from '../model/trained.js';
+import { affineOf } from '../core/preprocess.js';
+import type { TrainedModel } from '../train/trained.js';
 import type { MeasureSource } from './measure.js';
 
 export const isRunDir = (dir: string): boolean => existsSync(join(dir, RUN_FILES.config));

@@ -1,7 +1,7 @@
 // A model's layers as a flat list of full paths ('outer/inner/name'), with parameter counts and flags.
 import { weightLists } from '../core/tfjs-internals.js';
 import * as tf from '../tf.js';
-import type { LayerInfo } from '../schedule/plan.js';
+import type { LayerInfo } from '../core/layer-info.js';
 
 export interface LayerEntry extends LayerInfo {
   index: number;

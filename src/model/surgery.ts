@@ -1,13 +1,13 @@
 // Head surgery: cut a pretrained network at a layer and put a new head on top. Kept layers are the same
 // layer objects, so their weights are untouched.
-import { ScheduleError } from '../schedule/issues.js';
+import { ScheduleError } from '../core/issues.js';
 import { nodeBookkeeping } from '../core/tfjs-internals.js';
 import * as tf from '../tf.js';
 import { headKind, type HeadLayerSpec } from '../schedule/heads/index.js';
 import { UserError } from '../core/errors.js';
-import { closest } from '../schedule/issues.js';
+import { closest } from '../core/issues.js';
 import { isContainer, listLayers } from './layers.js';
-import { nextSeed } from '../data/random.js';
+import { nextSeed } from '../core/random.js';
 
 export const isInput = (l: tf.layers.Layer) => l.getClassName() === 'InputLayer';
 export const asList = (x: tf.SymbolicTensor | tf.SymbolicTensor[]) => (Array.isArray(x) ? x : [x]);

@@ -3,7 +3,7 @@
 // so the runner has no auto mode, and the stages it ran write down as a plain schedule that re-runs the
 // same code path (chosen-schedule.yaml).
 import type { AutoInput, GuardInput, ScheduleInput, Schedule, StageInput } from './schema.js';
-import type { ScheduleIssue } from './issues.js';
+import type { ScheduleIssue } from '../core/issues.js';
 import type { AutoSettings, LayerInfo } from './plan-types.js';
 import { backboneBlocks, type Block } from './blocks.js';
 import { compilePattern } from './patterns.js';

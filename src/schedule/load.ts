@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, type Documen
 import type { Schedule, ScheduleInput } from './schema.js';
 import { autoIssues, expandAuto } from './auto.js';
 import { scheduleValidator } from './validator.js';
-import { closest, didYouMean, formatPath, ScheduleError, type Location, type ScheduleIssue } from './issues.js';
+import { closest, didYouMean, formatPath, ScheduleError, type Location, type ScheduleIssue } from '../core/issues.js';
 import { semanticIssues } from './semantic.js';
 import { keyHomeHint } from './key-home.js';
 import {

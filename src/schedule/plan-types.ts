@@ -4,7 +4,10 @@ import type { HeadLayerSpec, Schedule } from './schema.js';
 import type { NormalizedScheduler } from './schedulers/index.js';
 import type { NormalizedOptimizer } from './optimizers/index.js';
 import type { MetricFile } from '../core/summary.js';
-import type { Preprocess } from './preprocess.js';
+import type { DataPlan } from '../core/data-plan.js';
+import type { LayerInfo, WeightInfo } from '../core/layer-info.js';
+
+export type { DataPlan, LayerInfo, WeightInfo };
 import type { LrFindSettings } from './lr-find.js';
 
 export interface AutoSettings {
@@ -75,20 +78,7 @@ export interface StageAdvance {
 export interface Plan {
   name: string;
   model: { source: string; cutAt?: string; head: HeadLayerSpec[] };
-  data: {
-    source: string;
-    samples?: number;
-    validationSplit: number;
-    validationFolder?: string;
-    batchSize: number;
-    seed: number;
-    shuffle: boolean;
-    imageSize?: [number, number];
-    resize: 'cover' | 'contain' | 'stretch';
-    preprocess: Preprocess;
-    cacheMB: number;
-    augment: { flip: boolean; rotate: number; crop: number; brightness: number; contrast: number; views?: number };
-  };
+  data: DataPlan;
   training: {
     loss: 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy';
     metrics: 'accuracy'[];
@@ -118,24 +108,4 @@ export interface Plan {
 export interface BestCheckpoints {
   monitor: 'val_loss' | 'val_acc';
   keep: number;
-}
-
-export interface LayerInfo {
-  path: string;
-  className: string;
-  trainableParams: number;
-  nonTrainableParams: number;
-  isBatchNorm: boolean;
-  /** Layers of the new head start trainable; the pretrained body starts frozen. */
-  isHead: boolean;
-  /** Its weights by name (variable-level selection and adapters need them). */
-  weights?: readonly WeightInfo[];
-}
-
-export interface WeightInfo {
-  /** The weight's own name: kernel, bias, gamma, beta, moving_mean, … */
-  name: string;
-  shape: number[];
-  /** Trains when its layer is unfrozen (moving statistics do not). */
-  trainable: boolean;
 }

@@ -2,7 +2,7 @@
 import { normalizeScheduler, schedulerKind } from './schedulers/index.js';
 import type { Schedule, StageInput } from './schema.js';
 import { compilePattern } from './patterns.js';
-import type { ScheduleIssue } from './issues.js';
+import type { ScheduleIssue } from '../core/issues.js';
 
 export interface EpochRange {
   first: number;

@@ -8,7 +8,7 @@ import { replanAuto, resolvePlan, type Plan, type ResolvedStage } from '../sched
 import type { RanStage } from '../schedule/resolved.js';
 import type { Schedule } from '../schedule/schema.js';
 import type { BatchSource } from '../data/dataset.js';
-import { rng, randomState, restoreRandomState, shuffleInPlace } from '../data/random.js';
+import { rng, randomState, restoreRandomState, shuffleInPlace } from '../core/random.js';
 import type { EventBus } from '../core/events.js';
 import { commonParent } from '../core/blocks.js';
 import { stageOutcome, type StageOutcome } from '../core/stage-outcome.js';

@@ -1,7 +1,7 @@
 // The seam `plan --model` and `inspect --schedule` use: real layer names of the fine-tuning model.
 import { initInspectionBackend } from '../backend/index.js';
 import type { LayerInfo, Plan } from '../schedule/plan.js';
-import { buildFineTuneModel, classCountHint } from '../model/finetune.js';
+import { buildFineTuneModel, classCountHint } from './finetune-model.js';
 import { listLayers } from '../model/layers.js';
 
 export async function describeFineTuneLayers(plan: Plan, scheduleFile: string, source?: string): Promise<LayerInfo[]> {

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { heldOutFiles } from '../data/held-out.js';
 import { backendChoice, initBackend } from '../backend/index.js';
-import { loadTrained, predictFiles, type TrainedModel } from '../model/trained.js';
+import { loadTrained, predictFiles, type TrainedModel } from './trained.js';
 import { checkFiles, DecodeCache, scanFolder } from '../data/images.js';
 import { classificationReport, type ClassificationReport } from '../report/classification.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';

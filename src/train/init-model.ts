@@ -7,7 +7,7 @@ import { parseDocument, type Document } from 'yaml';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
 import { count } from '../core/format.js';
 import { describeData } from '../data/open.js';
-import { modelPreprocess } from '../model/trained.js';
+import { modelPreprocess } from './trained.js';
 import { backboneBlocks, type Block } from '../schedule/blocks.js';
 import { parseSchedule, resolveLoaded } from '../schedule/load.js';
 import { buildPlan } from '../schedule/plan.js';

@@ -1,6 +1,6 @@
 // Failures about a schedule key, placed at that key's file:line:col.
 import { UserError } from '../core/errors.js';
-import { formatIssue, ScheduleError } from '../schedule/issues.js';
+import { formatIssue, ScheduleError } from '../core/issues.js';
 import type { LoadedSchedule } from '../schedule/load.js';
 
 /** Errors found while building (model.cutAt against the real layers, a model or data path the schedule names) at their file position. */

@@ -2,7 +2,7 @@
 // set and data, with throw-away optimizers; the weights (BatchNorm statistics included) and the random
 // stream are put back exactly afterwards, so training then runs as if the found lr had been written.
 import * as tf from '../tf.js';
-import { rng, restoreRandomState, randomState, shuffleInPlace } from '../data/random.js';
+import { rng, restoreRandomState, randomState, shuffleInPlace } from '../core/random.js';
 import type { AugmentRequest, BatchSource } from '../data/dataset.js';
 import type { LayerEntry } from '../model/layers.js';
 import { SmoothedLoss, suggestLr, sweepLr, type LrPoint } from '../schedule/lr-find.js';

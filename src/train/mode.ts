@@ -2,7 +2,7 @@
 import * as tf from '../tf.js';
 import { isBatchNorm, type LayerEntry } from '../model/layers.js';
 import { setLayerSeed, wrapLayerCall, type LayerCall } from '../core/tfjs-internals.js';
-import { nextSeed, withSeededRandom } from '../data/random.js';
+import { nextSeed, withSeededRandom } from '../core/random.js';
 import { fusedBatchNormCall } from './batchnorm.js';
 import { leadingConvs, unfuseInTraining } from './first-conv.js';
 

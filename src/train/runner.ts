@@ -9,13 +9,13 @@ import { applyTrainable, listLayers, type LayerEntry } from '../model/layers.js'
 import { sourceSize, type BatchSource } from '../data/dataset.js';
 import { augmentFor, stageData, type StageData } from './feature-cache.js';
 import { ModeController } from './mode.js';
-import { rng, shuffleInPlace } from '../data/random.js';
+import { rng, shuffleInPlace } from '../core/random.js';
 import { buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
 import type { EventBus, GradientLayer } from '../core/events.js';
 import { makePolicies, type BestEpoch, type Policy, type PolicyAction } from './policies/index.js';
 import type { CheckpointKind, RunState } from '../core/run-files.js';
 import { faultPoint } from '../core/fault.js';
-import { randomState, restoreRandomState } from '../data/random.js';
+import { randomState, restoreRandomState } from '../core/random.js';
 import { restoreGroups, snapshotGroups, variableKeys, type OptimizerSnapshot } from './optim-state.js';
 import { accuracy, defaultReadback, lossFn, sumOfSquares, type EpochPartial, type Readback } from './step.js';
 import { toTensors, trainEpoch } from './epoch.js';
@@ -24,7 +24,7 @@ import { lrSweep } from './lr-finder.js';
 import type { LoraAdapter } from '../model/lora.js';
 import { AdapterSet } from './adapters.js';
 import { applySelection, type StageSelection } from './selection.js';
-import { nextSeed } from '../data/random.js';
+import { nextSeed } from '../core/random.js';
 import type { LrFindSettings } from '../schedule/lr-find.js';
 
 export { lossFn };

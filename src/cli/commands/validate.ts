@@ -1,7 +1,7 @@
 // `freezeflow validate`: check schedule files; every problem is reported as file:line:col.
 import type { Command } from 'commander';
 import { count } from '../../core/format.js';
-import { ScheduleError } from '../../schedule/issues.js';
+import { ScheduleError } from '../../core/issues.js';
 import { readScheduleFile, resolveLoaded } from '../../schedule/load.js';
 import { buildPlan } from '../../schedule/plan.js';
 import { style } from '../style.js';

@@ -1,7 +1,7 @@
 // What an export format is: a writer from the trained model to files in memory, and a runner that
 // executes those files (not the model they came from) so the accuracy cost is measured on what ships.
 import type * as tf from '../../tf.js';
-import type { Preprocess } from '../../schedule/preprocess.js';
+import type { Preprocess } from '../../core/preprocess.js';
 import type { Quantization } from '../quantize.js';
 
 export interface ExportInput {

@@ -5,7 +5,7 @@
 // model ends in logits. Loads in any tfjs app: no custom classes.
 import * as tf from '../../tf.js';
 import { EXIT_USAGE, UserError } from '../../core/errors.js';
-import { affineOf } from '../../schedule/preprocess.js';
+import { affineOf } from '../../core/preprocess.js';
 import { layersModelFiles, layersRunner, refuseCustomLayers } from './tfjs.js';
 import type { ExportFormat, ExportInput, Exported } from './kind.js';
 

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EXIT_USAGE, UserError } from '../../core/errors.js';
 import { packageVersion } from '../../core/paths.js';
-import { normalizePreprocess, type Preprocess } from '../../schedule/preprocess.js';
+import { normalizePreprocess, type Preprocess } from '../../core/preprocess.js';
 import { saveModel } from '../save.js';
 import { ImportError } from './context.js';
 import { convertModel, type Converted, type ConvertOptions } from './convert.js';

@@ -1,5 +1,4 @@
 // Pixel preprocessing presets (pure): value = (pixel/255 − mean) / std, per channel.
-import type { Schedule } from './schema.js';
 
 export interface Preprocess {
   name: 'unit' | 'symmetric' | 'imagenet' | 'custom';
@@ -13,7 +12,10 @@ const PRESETS: Record<'unit' | 'symmetric' | 'imagenet', Omit<Preprocess, 'name'
   imagenet: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
 };
 
-export function normalizePreprocess(p: Schedule['data']['preprocess']): Preprocess {
+/** data.preprocess as written (the schedule's schema declares it; this is its plain shape). */
+export type PreprocessInput = keyof typeof PRESETS | { mean: number[]; std: number[] } | undefined;
+
+export function normalizePreprocess(p: PreprocessInput): Preprocess {
   if (p === undefined) return { name: 'unit', ...PRESETS.unit };
   if (typeof p === 'string') return { name: p, ...PRESETS[p] };
   return { name: 'custom', mean: p.mean, std: p.std };

@@ -4,8 +4,8 @@ import { dirname, resolve } from 'node:path';
 import type * as tf from '../tf.js';
 import type { Plan } from '../schedule/plan.js';
 import { describeData } from '../data/open.js';
-import { loadModel } from './io.js';
-import { attachHead, cutModel } from './surgery.js';
+import { loadModel } from '../model/io.js';
+import { attachHead, cutModel } from '../model/surgery.js';
 
 /**
  * Number of classes the data will have, without decoding it (for `plan --model` and inspect): the same

@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '../tf.js';
-import { foldBatchNorm } from './fold.js';
+import { foldBatchNorm } from '../model/fold.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
-import { loadModel, readBesideModel, resolveModelSource } from './io.js';
-import { importedModelJson, isOnnxPath, PROVENANCE } from './onnx/import.js';
-import { normalizePreprocess, type ModelPreprocess, type Preprocess } from '../schedule/preprocess.js';
+import { loadModel, readBesideModel, resolveModelSource } from '../model/io.js';
+import { importedModelJson, isOnnxPath, PROVENANCE } from '../model/onnx/import.js';
+import { normalizePreprocess, type ModelPreprocess, type Preprocess } from '../core/preprocess.js';
 import { DecodeCache, ImageSource, type ImageFile, type ResizeMode } from '../data/images.js';
 
 export interface TrainedModel {
