@@ -17,7 +17,7 @@ export const MODE_LAYERS = new Set([
 ]);
 
 /**
- * A training call of a random layer draws from the run's stream (src/data/random.ts): Dropout through its
+ * A training call of a random layer draws from the run's stream (src/core/random.ts): Dropout through its
  * seed, the others (no seed option in tfjs) through Math.random for that synchronous call only.
  */
 function seeded(layer: tf.layers.Layer, call: () => ReturnType<LayerCall>): ReturnType<LayerCall> {
