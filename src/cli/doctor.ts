@@ -12,6 +12,7 @@ import { EXIT_OK } from '../core/errors.js';
 import { OPTIMIZERS } from '../schedule/optimizers/index.js';
 import { SCHEDULERS } from '../schedule/schedulers/index.js';
 import { HEADS } from '../schedule/heads/index.js';
+import { REPORTERS } from '../schedule/reporters/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -86,7 +87,7 @@ export async function doctorReport(): Promise<{
   backends: BackendStatus[];
   auto: string;
   /** What schedules can name, from the kind tables. */
-  kinds: { optimizers: string[]; schedulers: string[]; headLayers: string[] };
+  kinds: { optimizers: string[]; schedulers: string[]; headLayers: string[]; metricFiles: string[] };
 }> {
   const cpuPkg = '@tensorflow/tfjs-node';
   const cpuMissing = tryNative(cpuPkg);
@@ -122,6 +123,7 @@ export async function doctorReport(): Promise<{
       optimizers: OPTIMIZERS.map((o) => o.type),
       schedulers: SCHEDULERS.map((o) => o.type),
       headLayers: HEADS.map((h) => h.key),
+      metricFiles: REPORTERS.map((r) => r.type),
     },
   };
 }
@@ -145,7 +147,7 @@ export async function runDoctor(opts: { json?: boolean }): Promise<number> {
   const k = r.kinds;
   lines.push(
     '',
-    `optimizers: ${k.optimizers.join(', ')}; schedulers: ${k.schedulers.join(', ')}; head layers: ${k.headLayers.join(', ')}`,
+    `optimizers: ${k.optimizers.join(', ')}; schedulers: ${k.schedulers.join(', ')}; head layers: ${k.headLayers.join(', ')}; metrics files: ${k.metricFiles.join(', ')}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;

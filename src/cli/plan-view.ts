@@ -8,6 +8,7 @@ import { commonParent } from '../core/blocks.js';
 import { sparkline } from '../schedule/lr.js';
 import { describeScheduler } from '../schedule/schedulers/index.js';
 import { optimizerKind } from '../schedule/optimizers/index.js';
+import { reporterKind } from '../schedule/reporters/index.js';
 
 const DEFAULT_SKETCH_STEPS = 100;
 
@@ -79,7 +80,7 @@ function planHeader(plan: Plan, file: string, c: ChalkInstance, view?: PlanModel
           `  auto      a linear probe, then ${count(plan.stages.length - 1, 'unfreezing stage')} of one block each, in the order a gradient probe ranks the blocks once the head is trained (shown top-down${view ? '' : '; --model fits them to the blocks'}); lrs from range tests${plan.auto.lrDecay < 1 ? `, each block below the head ×${plan.auto.lrDecay}` : ''}; the run writes what it chose to chosen-schedule.yaml`,
         ]
       : []),
-    `  output    checkpoints: last${ck.everyStage ? ', every stage' : ''}${ck.everyEpochs ? `, every ${count(ck.everyEpochs, 'epoch')}` : ''}${ck.best ? `, best by ${ck.best.monitor}${ck.best.keep > 1 ? ` (top ${ck.best.keep} kept)` : ''}` : ''}; files: ${plan.output.metrics.join(', ')}${plan.training.telemetry ? '; per-layer telemetry' : ''}`,
+    `  output    checkpoints: last${ck.everyStage ? ', every stage' : ''}${ck.everyEpochs ? `, every ${count(ck.everyEpochs, 'epoch')}` : ''}${ck.best ? `, best by ${ck.best.monitor}${ck.best.keep > 1 ? ` (top ${ck.best.keep} kept)` : ''}` : ''}; files: ${plan.output.metrics.map((m) => reporterKind(m.type).describe(m)).join(', ')}${plan.training.telemetry ? '; per-layer telemetry' : ''}`,
     `  epochs    ${plan.totalEpochs} in ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}${plan.stages.some((s) => s.advance) ? ' at most (stages with advance end early and the rest move up)' : ''}`,
   ];
 }

@@ -5,10 +5,6 @@ import { join } from 'node:path';
 import { UserError } from './errors.js';
 import type { RunEvent } from './events.js';
 
-/** The metric files a run can write (output.metrics); each is a reporter in src/report/reporters. */
-export const METRIC_FILES = ['csv', 'ndjson', 'tensorboard'] as const;
-export type MetricFile = (typeof METRIC_FILES)[number];
-
 export interface EpochRow {
   stage: string;
   stageIndex: number;

@@ -3,7 +3,7 @@
 import type { HeadLayerSpec, Schedule } from './schema.js';
 import type { NormalizedScheduler } from './schedulers/index.js';
 import type { NormalizedOptimizer } from './optimizers/index.js';
-import type { MetricFile } from '../core/summary.js';
+import type { NormalizedMetric } from './reporters/index.js';
 import type { DataPlan } from '../core/data-plan.js';
 import type { LayerInfo, WeightInfo } from '../core/layer-info.js';
 
@@ -94,7 +94,7 @@ export interface Plan {
   output: {
     dir?: string;
     checkpoints: { everyStage: boolean; everyEpochs?: number; best: BestCheckpoints | false };
-    metrics: MetricFile[];
+    metrics: NormalizedMetric[];
     /** User reporters: module paths as written (relative to the schedule file) and their options. */
     reporters: { module: string; options: Record<string, unknown> }[];
   };

@@ -5,7 +5,9 @@ import { lrAt, normalizeScheduler } from './schedulers/index.js';
 import { normalizeOptimizer, optimizerKind, type NormalizedOptimizer } from './optimizers/index.js';
 
 export type { NormalizedOptimizer };
-import { METRIC_FILES } from '../core/summary.js';
+import { defaultMetrics, normalizeMetric } from './reporters/index.js';
+import { DEFAULT_LR, DEFAULT_OPTIMIZER, DEFAULT_WEIGHT_DECAY } from './defaults.js';
+
 import { knownStepsPerEpoch, stageRanges, type EpochRange } from './semantic.js';
 import { compilePattern, type LayerPattern } from './patterns.js';
 import { editDistance } from '../core/issues.js';
@@ -39,7 +41,6 @@ const bestCheckpoints = (b: boolean | Partial<BestCheckpoints> | undefined): Bes
     ? false
     : { monitor: (b === true ? undefined : b?.monitor) ?? 'val_loss', keep: (b === true ? undefined : b?.keep) ?? 1 };
 
-export const DEFAULT_LR = 1e-3;
 export const DEFAULT_LORA_RANK = 8;
 export const DEFAULT_HEAD: HeadLayerSpec[] = [{ dense: { units: 'auto', activation: 'softmax' } }];
 
@@ -138,7 +139,7 @@ function outputPlan(o: Schedule['output']): Plan['output'] {
   return {
     dir: o?.dir,
     checkpoints: { everyStage: ck.everyStage ?? true, everyEpochs: ck.everyEpochs, best: bestCheckpoints(ck.best) },
-    metrics: o?.metrics ?? [...METRIC_FILES],
+    metrics: o?.metrics?.map(normalizeMetric) ?? defaultMetrics(),
     reporters: (o?.reporters ?? []).map((r) => ({ module: r.module, options: r.options ?? {} })),
   };
 }
@@ -149,7 +150,7 @@ function outputPlan(o: Schedule['output']): Plan['output'] {
  */
 export function buildPlan(schedule: Schedule, name: string): Plan {
   const ranges = stageRanges(schedule.stages);
-  const carried: CarriedOver = { optimizer: 'adam', lr: DEFAULT_LR, weightDecay: 0 };
+  const carried: CarriedOver = { optimizer: DEFAULT_OPTIMIZER, lr: DEFAULT_LR, weightDecay: DEFAULT_WEIGHT_DECAY };
   const stages = schedule.stages.map((s, index) => stagePlan(s, index, ranges[index]!, carried, schedule));
   const g = schedule.guard;
   return {

@@ -2,6 +2,7 @@
 // plans the same (`--print-config`; every run folder keeps it as config.yaml).
 import { Document, isScalar, visit } from 'yaml';
 import type { Plan } from './plan.js';
+import { metricInput } from './reporters/index.js';
 import type { Schedule, ScheduleInput, StageInput } from './schema.js';
 
 type Stage = StageInput;
@@ -80,7 +81,7 @@ export function resolvedSchedule(plan: Plan): ScheduleInput {
     output: {
       ...present({ dir: plan.output.dir }),
       checkpoints: { everyStage: ck.everyStage, ...present({ everyEpochs: ck.everyEpochs }), best: ck.best },
-      metrics: plan.output.metrics,
+      metrics: plan.output.metrics.map(metricInput),
       ...(plan.output.reporters.length > 0 ? { reporters: plan.output.reporters } : {}),
     },
   };

@@ -3,7 +3,7 @@
 // and a test checks that the committed file equals what this module builds.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Literals } from './typebox.js';
-import { METRIC_FILES } from '../core/summary.js';
+import { defaultMetrics, MetricSpec } from './reporters/index.js';
 import { SchedulerSpec } from './schedulers/index.js';
 import { OptimizerSpec } from './optimizers/index.js';
 import { HeadLayer } from './heads/index.js';
@@ -443,8 +443,10 @@ export const OutputSpec = Type.Object(
       ),
     ),
     metrics: Type.Optional(
-      Type.Array(Literals(METRIC_FILES), {
-        description: `Metric files written to the run directory (default [${METRIC_FILES.join(', ')}]).`,
+      Type.Array(MetricSpec, {
+        description: `Metric files written to the run directory (default [${defaultMetrics()
+          .map((m) => m.type)
+          .join(', ')}]).`,
       }),
     ),
     reporters: Type.Optional(

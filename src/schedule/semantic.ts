@@ -1,4 +1,5 @@
 // Checks the JSON Schema cannot express: how stages fit together in time and how lr settings agree.
+import { DEFAULT_LR } from './defaults.js';
 import { normalizeScheduler, schedulerKind } from './schedulers/index.js';
 import type { Schedule, StageInput } from './schema.js';
 import { compilePattern } from './patterns.js';
@@ -40,13 +41,13 @@ export function semanticIssues(schedule: Schedule): ScheduleIssue[] {
   const { stages } = schedule;
   if (stages.length === 0) return [{ path: ['stages'], message: 'stages is empty: add at least one stage' }];
   const ranges = stageRanges(stages);
-  let lr = 1e-3; // what a stage without lr carries over, for the schedulers' checks
+  let lr = DEFAULT_LR; // what a stage without lr carries over, for the schedulers' checks
   const perStage = stages.flatMap((stage, i) => {
     lr = typeof stage.lr === 'number' ? stage.lr : lr;
     const label = `stages[${i}] '${stage.name}'`;
     return [...timeIssues(stages, ranges, i, label), ...stageIssues(schedule, stage, ranges[i]!, i, label, lr)];
   });
-  return [...dataIssues(schedule), ...perStage, ...validationIssues(schedule)];
+  return [...dataIssues(schedule), ...perStage, ...validationIssues(schedule), ...metricsIssues(schedule)];
 }
 
 /** The pixels and augmentation settings that contradict themselves. */
@@ -65,6 +66,16 @@ function dataIssues(schedule: Schedule): ScheduleIssue[] {
       message: `data.augment.views: ${aug.views} views of images that are not augmented are all the same; add flip, crop, rotate, brightness or contrast, or remove views`,
     });
   return issues;
+}
+
+/** Two entries for one metrics file would write it twice. */
+function metricsIssues(schedule: Schedule): ScheduleIssue[] {
+  const types = (schedule.output?.metrics ?? []).map((m) => (typeof m === 'string' ? m : m.type));
+  return types.flatMap((t, i) =>
+    types.indexOf(t) < i
+      ? [{ path: ['output', 'metrics', i], message: `output.metrics[${i}]: ${t} is listed twice; keep one entry` }]
+      : [],
+  );
 }
 
 function validationIssues(schedule: Schedule): ScheduleIssue[] {

@@ -30,7 +30,7 @@ import { AdapterSet, trainedWeights } from './adapters.js';
 import { readAdapters } from '../model/adapter-files.js';
 import { modelPreprocess } from './trained.js';
 import { choosePreprocess } from '../core/preprocess.js';
-import { FILE_REPORTERS } from '../report/reporters/index.js';
+import { fileReporter } from './file-reporters.js';
 import { summaryReporter } from '../report/reporters/summary.js';
 import { writeReport } from '../report/write.js';
 import { importReporter, makeReporter, type ReporterFactory } from '../report/reporters/module.js';
@@ -150,6 +150,9 @@ async function settlePreprocess(p: Prepared): Promise<Opened['preprocess']> {
  * The epochs of the earlier processes of a resumed run: from events.ndjson, written as each epoch ends
  * (summary.json is written only when a process ends, so a killed one left none); else the last summary.
  */
+/** events.ndjson holds the run's events (the report reads them back from it). */
+const writesEvents = (plan: Plan): boolean => plan.output.metrics.some((m) => m.type === 'ndjson');
+
 function earlierHistory(runDir: string): EpochRow[] | undefined {
   if (existsSync(join(runDir, RUN_FILES.events)))
     return readRunEvents(runDir).flatMap((e) => (e.type === 'epoch-end' ? [epochRow(e)] : []));
@@ -165,7 +168,7 @@ async function userReporters(p: Prepared): Promise<ReporterFactory[]> {
 /** File reporters the schedule asks for, the summary, the user's own, and the terminal (last). */
 function reporters(bus: EventBus, p: Prepared, dir: RunDirectory, progress: Reporter, own: ReporterFactory[]): void {
   const append = p.resumed !== undefined;
-  for (const name of p.plan.output.metrics) bus.add(name, FILE_REPORTERS[name]({ runDir: dir.path, append }));
+  for (const m of p.plan.output.metrics) bus.add(m.type, fileReporter(m, { runDir: dir.path, append }));
   bus.add(
     'summary',
     summaryReporter({
@@ -369,13 +372,13 @@ async function trainIn(
     events,
   });
   // the report covers both processes of a resumed run: it is drawn from events.ndjson when there is one
-  writeReport(dir.path, p.plan.output.metrics.includes('ndjson') ? undefined : events);
+  writeReport(dir.path, writesEvents(p.plan) ? undefined : events);
   return { status: r.status, runDir: dir.path, error: r.error };
 }
 
 /** stages: auto — the stages it ran as a plain schedule, from every process's events (a resumed run too). */
 function writeChosen(p: Prepared, dir: RunDirectory, state: RunState, own: readonly RunEvent[]): void {
-  const events = p.plan.output.metrics.includes('ndjson') ? readRunEvents(dir.path) : own;
+  const events = writesEvents(p.plan) ? readRunEvents(dir.path) : own;
   const header = chosenHeader(events);
   writeAtomic(dir.file('chosen'), chosenYaml(p.plan, ranStages(p.plan, events, state), header));
 }

@@ -24,20 +24,25 @@ export const csvField = (v: string | number): string => {
 
 export const LAYER_COLUMNS = ['epoch', 'stage', 'layer', 'trainable', 'grad_norm', 'change'] as const;
 
-export function csvReporter({ runDir, append }: FileReporterOptions): Reporter {
+/** output.metrics' csv options (src/schedule/reporters/csv.ts declares them). */
+export interface CsvSettings {
+  layers: boolean;
+}
+
+export function csvReporter({ runDir, append }: FileReporterOptions, settings: CsvSettings): Reporter {
   const file = join(runDir, 'metrics.csv');
   // layers.csv: the per-layer telemetry, one row per layer and epoch (change: ‖Δw‖/‖w‖ since the stage
   // began for trainable layers, the largest |Δw| for frozen ones)
   const layers = join(runDir, 'layers.csv');
   if (!append) writeFileSync(file, `${CSV_COLUMNS.join(',')}\n`);
-  if (!append || !existsSync(layers)) writeFileSync(layers, `${LAYER_COLUMNS.join(',')}\n`);
+  if (settings.layers && (!append || !existsSync(layers))) writeFileSync(layers, `${LAYER_COLUMNS.join(',')}\n`);
   return {
     onEvent(e) {
       if (e.type === 'run-start' && e.resumedFrom) {
         truncate(file, e.resumedFrom.epoch, metricsEpoch);
-        truncate(layers, e.resumedFrom.epoch, layersEpoch);
+        if (settings.layers) truncate(layers, e.resumedFrom.epoch, layersEpoch);
       }
-      if (e.type === 'layer-telemetry') {
+      if (e.type === 'layer-telemetry' && settings.layers) {
         const rows = e.layers.map((l) => [e.epoch, e.stage, l.path, l.trainable ? 1 : 0, l.gradNorm ?? '', l.change]);
         appendFileSync(layers, rows.map((r) => `${r.map(csvField).join(',')}\n`).join(''));
       }

@@ -1,7 +1,6 @@
-// The file reporters a schedule can ask for in output.metrics (names in core/summary.ts METRIC_FILES).
-// A new one: a file beside this one, its name in METRIC_FILES, and one entry here.
-import type { Reporter } from '../../core/events.js';
-import type { MetricFile } from '../../core/summary.js';
+// What each metrics file of output.metrics writes (its options are declared in src/schedule/reporters/).
+// A new one: a file beside this one and one entry here; train/file-reporters.ts checks every declared kind
+// has one.
 import { csvReporter } from './csv.js';
 import { ndjsonReporter } from './ndjson.js';
 import { tensorboardReporter } from './tensorboard.js';
@@ -9,7 +8,7 @@ import type { FileReporterOptions } from './options.js';
 
 export type { FileReporterOptions };
 
-export const FILE_REPORTERS: Record<MetricFile, (o: FileReporterOptions) => Reporter> = {
+export const FILE_REPORTERS = {
   csv: csvReporter,
   ndjson: ndjsonReporter,
   tensorboard: tensorboardReporter,

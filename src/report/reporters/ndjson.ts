@@ -1,16 +1,21 @@
-// events.ndjson: every event but batch-end, one JSON object per line, with a timestamp.
+// events.ndjson: every event (batch-end only when asked), one JSON object per line, with a timestamp.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reporter } from '../../core/events.js';
 import type { FileReporterOptions } from './options.js';
 
-export function ndjsonReporter({ runDir, append }: FileReporterOptions): Reporter {
+/** output.metrics' ndjson options (src/schedule/reporters/ndjson.ts declares them). */
+export interface NdjsonSettings {
+  batches: boolean;
+}
+
+export function ndjsonReporter({ runDir, append }: FileReporterOptions, settings: NdjsonSettings): Reporter {
   const file = join(runDir, 'events.ndjson');
   if (!append) writeFileSync(file, '');
   return {
     onEvent(e) {
       if (e.type === 'run-start' && e.resumedFrom) truncate(file, e.resumedFrom.epoch);
-      if (e.type === 'batch-end') return; // too chatty for files
+      if (e.type === 'batch-end' && !settings.batches) return; // one line per batch: only when asked
       appendFileSync(file, `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
     },
   };

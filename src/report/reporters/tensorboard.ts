@@ -51,7 +51,12 @@ function trainScalars(e: EpochEnd): Record<string, number> {
   return scalars;
 }
 
-export function tensorboardReporter({ runDir }: FileReporterOptions): Reporter {
+/** output.metrics' tensorboard options (src/schedule/reporters/tensorboard.ts declares them). */
+export interface TensorboardSettings {
+  layers: boolean;
+}
+
+export function tensorboardReporter({ runDir }: FileReporterOptions, settings: TensorboardSettings): Reporter {
   const train = eventWriter(join(runDir, 'tensorboard', 'train'));
   const validation = eventWriter(join(runDir, 'tensorboard', 'validation'));
   return {
@@ -61,7 +66,7 @@ export function tensorboardReporter({ runDir }: FileReporterOptions): Reporter {
         train(restart);
         validation(restart);
       }
-      if (e.type === 'layer-telemetry') train(scalarsEvent(now(), e.epoch, layerScalars(e)));
+      if (e.type === 'layer-telemetry' && settings.layers) train(scalarsEvent(now(), e.epoch, layerScalars(e)));
       if (e.type !== 'epoch-end') return;
       train(scalarsEvent(now(), e.epoch, trainScalars(e)));
       validation(scalarsEvent(now(), e.epoch, { epoch_loss: e.valLoss, epoch_accuracy: e.valAcc }));
