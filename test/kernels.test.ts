@@ -522,3 +522,24 @@ stages:
     assert.equal(events.filter((e) => e.type === 'warning').length, 0, 'frozen layers unchanged');
   },
 );
+
+test('the wasm kernel table: each row registers in front of what it declares (wasm, an earlier row, or nothing), in table order', async () => {
+  const { WASM_KERNELS, registrations } = await import('../src/backend/kernel-table.js');
+  const found = registrations();
+  assert.equal(found.length, WASM_KERNELS.flatMap((e) => e.kernels).length, 'every kernel of every row registered');
+  for (const r of found) {
+    const row = WASM_KERNELS[r.row]!;
+    assert.equal(r.found, row.over, `row ${r.row} (${r.kernel}, ${row.impl}) declares over: ${row.over}`);
+  }
+  // precedence: a SIMD row that backs onto a composed one comes after it, and each kernel's last row is live
+  for (const [i, row] of WASM_KERNELS.entries())
+    if (row.over === 'composed')
+      for (const k of row.kernels)
+        assert.ok(
+          WASM_KERNELS.slice(0, i).some((e) => e.kernels.includes(k)),
+          `${k}: its composed fallback registers earlier`,
+        );
+  for (const k of new Set(found.map((r) => r.kernel)))
+    if (!WASM_KERNELS.some((e) => e.impl === 'gradient' && e.kernels.includes(k)))
+      assert.ok(tf.getKernel(k, 'wasm'), k);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '../src/tf.js';
 import { initBackend } from '../src/backend/index.js';
-import { conv2dBackpropFilter } from '../src/backend/wasm-kernels.js';
+import { conv2dBackpropFilter } from '../src/backend/wasm/conv-filter-grad.js';
 import { parseSchedule } from '../src/schedule/load.js';
 import { buildPlan, resolvePlan } from '../src/schedule/plan.js';
 import { listLayers } from '../src/model/layers.js';

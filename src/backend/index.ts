@@ -3,8 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import * as tf from '../tf.js';
-import { registerWasmTrainingKernels } from './wasm-kernels.js';
-import { registerSimdKernels } from './kernels/index.js';
+import { registerWasmKernels } from './kernel-table.js';
 import { defaultThreads, enableWasmThreads, threadsUnsupported, unrefPoolWorkers } from './wasm-threads.js';
 import { probeWebgpu, registerWebgpu } from './webgpu.js';
 import { BackendUnavailableError } from './errors.js';
@@ -167,8 +166,7 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
     } else if (name === 'wasm') {
       try {
         const wasm = await import('@tensorflow/tfjs-backend-wasm');
-        registerWasmTrainingKernels();
-        registerSimdKernels();
+        registerWasmKernels();
         quietWasmAbort();
         const wanted = Math.min(8, opts.threads ?? defaultThreads());
         const threads = wanted > 1 ? prepareThreads(wanted, wasm.setThreadsCount) : { note: undefined };

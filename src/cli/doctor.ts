@@ -13,6 +13,7 @@ import { OPTIMIZERS } from '../schedule/optimizers/index.js';
 import { SCHEDULERS } from '../schedule/schedulers/index.js';
 import { HEADS } from '../schedule/heads/index.js';
 import { REPORTERS } from '../schedule/reporters/index.js';
+import { registrations, WASM_KERNELS } from '../backend/kernel-table.js';
 
 const require = createRequire(import.meta.url);
 
@@ -62,10 +63,26 @@ async function webgpuStatus(): Promise<BackendStatus> {
   };
 }
 
+/** The kernel table in a phrase: how many rows of each kind ('doctor --kernels' lists them). */
+function kernelSummary(): string {
+  const n = (impl: string) => WASM_KERNELS.filter((k) => k.impl === impl).length;
+  return `freezeflow kernels: ${n('simd')} SIMD, ${n('composed')} composed, ${n('heap')} on the heap, ${n('gradient')} gradient (doctor --kernels)`;
+}
+
+/** The wasm kernel table as doctor shows it: each row, what it registered over, in precedence order. */
+function kernelRows() {
+  const found = registrations();
+  return WASM_KERNELS.map((k, row) => ({
+    kernels: [...k.kernels],
+    impl: k.impl,
+    over: k.over,
+    what: k.what,
+    registered: found.some((r) => r.row === row),
+  }));
+}
+
 /** wasm as training would start it: SIMD, threads, freezeflow's kernels. */
 async function wasmStatus(): Promise<BackendStatus> {
-  const kernels =
-    'with freezeflow kernels (conv and depthwise gradients, segment-sum, broadcast tile, BatchNorm, leading-axis sums, max-pool gradient)';
   const version = versionOf('@tensorflow/tfjs-backend-wasm');
   try {
     const r = await initBackend('wasm', { threads: threadsSetting() });
@@ -74,7 +91,7 @@ async function wasmStatus(): Promise<BackendStatus> {
     return {
       name: 'wasm',
       available: true,
-      detail: `${simd}, ${threads}; ${simdStatus(tf.backend())}; ${kernels}`,
+      detail: `${simd}, ${threads}; ${simdStatus(tf.backend())}; ${kernelSummary()}`,
       version,
     };
   } catch (err) {
@@ -88,6 +105,8 @@ export async function doctorReport(): Promise<{
   auto: string;
   /** What schedules can name, from the kind tables. */
   kinds: { optimizers: string[]; schedulers: string[]; headLayers: string[]; metricFiles: string[] };
+  /** The wasm kernel table, in registration (precedence) order. */
+  wasmKernels: ReturnType<typeof kernelRows>;
 }> {
   const cpuPkg = '@tensorflow/tfjs-node';
   const cpuMissing = tryNative(cpuPkg);
@@ -125,10 +144,11 @@ export async function doctorReport(): Promise<{
       headLayers: HEADS.map((h) => h.key),
       metricFiles: REPORTERS.map((r) => r.type),
     },
+    wasmKernels: kernelRows(),
   };
 }
 
-export async function runDoctor(opts: { json?: boolean }): Promise<number> {
+export async function runDoctor(opts: { json?: boolean; kernels?: boolean }): Promise<number> {
   const r = await doctorReport();
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -149,6 +169,19 @@ export async function runDoctor(opts: { json?: boolean }): Promise<number> {
     '',
     `optimizers: ${k.optimizers.join(', ')}; schedulers: ${k.schedulers.join(', ')}; head layers: ${k.headLayers.join(', ')}; metrics files: ${k.metricFiles.join(', ')}`,
   );
+  if (opts.kernels) lines.push('', ...kernelLines(r.wasmKernels));
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
+}
+
+/** doctor --kernels: the wasm kernel table, one row per line, in the order (and precedence) they register. */
+function kernelLines(rows: ReturnType<typeof kernelRows>): string[] {
+  const over = { wasm: "wasm's own", composed: 'the composed row', 'tfjs-gradient': "tfjs' gradient", none: '-' };
+  return [
+    'wasm kernels, in registration order (a later row sits in front of an earlier one and falls back to it):',
+    ...rows.map(
+      (k) =>
+        `  ${k.registered ? ' ' : style.dim('×')} ${k.impl.padEnd(8)} ${k.kernels.join(', ').padEnd(38)} over ${over[k.over].padEnd(16)} ${style.dim(k.what)}`,
+    ),
+  ];
 }

@@ -1,5 +1,5 @@
 // Every use of a tfjs internal outside its public API, in one audited place, each with why. A tfjs
-// upgrade checks this file (and the wasm kernels' WasmBackendInternals, src/backend/wasm-kernels.ts).
+// upgrade checks this file (and the wasm kernels' WasmBackendInternals, src/backend/wasm/register.ts).
 // Only types are imported: the functions work on the objects they are handed.
 import type * as tf from '../tf.js';
 

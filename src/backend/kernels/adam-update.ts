@@ -4,6 +4,7 @@
 // is bit-identical (test). Used by the training step on the wasm backend (src/train/fused-adam.ts).
 import * as tf from '../../tf.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
+import type { KernelEntry } from '../kernel-entry.js';
 import { simdKernels, type WasmBackend } from '../simd.js';
 
 export const ADAM_UPDATE = 'FreezeflowAdamUpdate';
@@ -48,7 +49,10 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   return outs;
 }
 
-export function registerAdamUpdate(): void {
-  if (!tf.getKernel(ADAM_UPDATE, 'wasm'))
-    tf.registerKernel({ kernelName: ADAM_UPDATE, backendName: 'wasm', kernelFunc: kernel });
-}
+export const adamUpdate: KernelEntry = {
+  kernels: [ADAM_UPDATE],
+  impl: 'simd',
+  over: 'none',
+  what: 'one Adam/AdamW step per variable in one pass (bit-identical to tfjs)',
+  register: () => tf.registerKernel({ kernelName: ADAM_UPDATE, backendName: 'wasm', kernelFunc: kernel }),
+};

@@ -4,6 +4,7 @@
 // broadcasts, and their gradients), which made BatchNorm most of a MobileNetV2 step on wasm.
 import * as tf from '../../tf.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
+import type { KernelEntry } from '../kernel-entry.js';
 import { simdKernels, type WasmBackend } from '../simd.js';
 
 const MOMENTS = 'FreezeflowBatchNormMoments';
@@ -89,15 +90,20 @@ function backward(args: Args): TensorInfo[] {
   return [dx, dgamma, dbeta];
 }
 
-export function registerBatchNormTraining(): void {
-  for (const [kernelName, kernelFunc] of [
-    [MOMENTS, moments],
-    [NORMALIZE, normalize],
-    [BACKWARD, backward],
-  ] as const)
-    if (!tf.getKernel(kernelName, 'wasm'))
+export const batchNormTrain: KernelEntry = {
+  kernels: [MOMENTS, NORMALIZE, BACKWARD],
+  impl: 'simd',
+  over: 'none',
+  what: "training BatchNorm: the batch's statistics, normalization and gradient",
+  register: () => {
+    for (const [kernelName, kernelFunc] of [
+      [MOMENTS, moments],
+      [NORMALIZE, normalize],
+      [BACKWARD, backward],
+    ] as const)
       tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
-}
+  },
+};
 
 /**
  * y = γ·(x − μ)/√(σ² + ε) + β over the batch's own statistics (channels last), with its gradient for

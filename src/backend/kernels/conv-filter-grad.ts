@@ -6,7 +6,9 @@
 // fallback for NCHW.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { SIMD_CHUNK, simdCall, simdHelper } from '../simd.js';
-import { convInfo, registerDirect, type ConvAttrs } from '../wasm-kernels.js';
+import { convInfo, type ConvAttrs } from '../wasm/geometry.js';
+import { registerDirect } from '../wasm/register.js';
+import type { KernelEntry } from '../kernel-entry.js';
 
 type Attrs = ConvAttrs & {
   dataFormat: 'NHWC' | 'NCHW';
@@ -47,7 +49,10 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   return out;
 }
 
-/** In front of the composed Conv2DBackpropFilter, which it falls back to. */
-export function registerSimdConvFilterGrad(): void {
-  registerDirect('Conv2DBackpropFilter', kernel);
-}
+export const simdConvFilterGrad: KernelEntry = {
+  kernels: ['Conv2DBackpropFilter'],
+  impl: 'simd',
+  over: 'composed',
+  what: 'conv filter gradient, 1×1 as one product, others over patch rows; two threads',
+  register: () => registerDirect('Conv2DBackpropFilter', kernel),
+};

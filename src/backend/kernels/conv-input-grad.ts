@@ -4,7 +4,9 @@
 // stride 1, where it is one well-shaped matrix product, and for NCHW.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { SIMD_CHUNK, simdCall, simdHelper } from '../simd.js';
-import { convInfo, registerDirect, type ConvAttrs } from '../wasm-kernels.js';
+import { convInfo, type ConvAttrs } from '../wasm/geometry.js';
+import { registerDirect } from '../wasm/register.js';
+import type { KernelEntry } from '../kernel-entry.js';
 
 type Attrs = ConvAttrs & {
   dataFormat: 'NHWC' | 'NCHW';
@@ -54,7 +56,10 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   return out;
 }
 
-/** In front of the composed Conv2DBackpropInput (and wasm's own), which it falls back to. */
-export function registerSimdConvInputGrad(): void {
-  registerDirect('Conv2DBackpropInput', kernel);
-}
+export const simdConvInputGrad: KernelEntry = {
+  kernels: ['Conv2DBackpropInput'],
+  impl: 'simd',
+  over: 'composed',
+  what: 'conv input gradient as dY·Wᵀ added back to the input pixels',
+  register: () => registerDirect('Conv2DBackpropInput', kernel),
+};

@@ -4,7 +4,9 @@
 // channel multipliers > 1 and dilations.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { depthwiseGeometry, simdCall, undilated } from '../simd.js';
-import { convInfo, registerDirect, type DepthwiseAttrs } from '../wasm-kernels.js';
+import { convInfo, type DepthwiseAttrs } from '../wasm/geometry.js';
+import { registerDirect } from '../wasm/register.js';
+import type { KernelEntry } from '../kernel-entry.js';
 
 type Attrs = DepthwiseAttrs & { filterShape: [number, number, number, number] };
 
@@ -21,7 +23,10 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   return out;
 }
 
-/** Put the SIMD kernel in front of the composed one (registered before it, which it falls back to). */
-export function registerSimdDepthwiseFilterGrad(): void {
-  registerDirect('DepthwiseConv2dNativeBackpropFilter', kernel);
-}
+export const simdDepthwiseFilterGrad: KernelEntry = {
+  kernels: ['DepthwiseConv2dNativeBackpropFilter'],
+  impl: 'simd',
+  over: 'composed',
+  what: 'depthwise filter gradient, 16 channels at a time',
+  register: () => registerDirect('DepthwiseConv2dNativeBackpropFilter', kernel),
+};

@@ -4,7 +4,9 @@
 // > 1 and dilations.
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { depthwiseGeometry, simdCall, undilated } from '../simd.js';
-import { convInfo, registerDirect, type DepthwiseAttrs } from '../wasm-kernels.js';
+import { convInfo, type DepthwiseAttrs } from '../wasm/geometry.js';
+import { registerDirect } from '../wasm/register.js';
+import type { KernelEntry } from '../kernel-entry.js';
 
 type Attrs = DepthwiseAttrs & { inputShape: [number, number, number, number] };
 
@@ -22,7 +24,10 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   return out;
 }
 
-/** In front of the composed kernel, which it falls back to. */
-export function registerSimdDepthwiseInputGrad(): void {
-  registerDirect('DepthwiseConv2dNativeBackpropInput', kernel);
-}
+export const simdDepthwiseInputGrad: KernelEntry = {
+  kernels: ['DepthwiseConv2dNativeBackpropInput'],
+  impl: 'simd',
+  over: 'composed',
+  what: 'depthwise input gradient',
+  register: () => registerDirect('DepthwiseConv2dNativeBackpropInput', kernel),
+};

@@ -6,7 +6,8 @@ export function addDoctor(program: Command): void {
     .command('doctor')
     .description('which backends this machine has, whether a GPU is really used, and what auto picks')
     .option('--json', 'one JSON object on stdout')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--kernels', 'also list the wasm kernel table (what freezeflow registers, over what, in order)')
+    .action(async (opts: { json?: boolean; kernels?: boolean }) => {
       const { runDoctor } = await import('../doctor.js');
       process.exitCode = await runDoctor(opts);
     });
