@@ -1,74 +1,9 @@
-// Examples shown under every command's --help, and shell completion built from the commands themselves.
+// The examples block under a command's --help, and shell completion built from the commands themselves.
 import type { Command } from 'commander';
 
-export const EXAMPLES: Record<string, string[]> = {
-  validate: ['freezeflow validate schedules/*.yaml', 'freezeflow validate --json my.yaml | jq .valid'],
-  plan: [
-    'freezeflow plan -s schedules/progressive.yaml',
-    'freezeflow plan -s photos.yaml --model   # real layer names',
-  ],
-  init: [
-    'freezeflow init --samples 3000            # recommends a strategy',
-    'freezeflow init --strategy selective -o my.yaml',
-    'freezeflow init --model tm-model/model.json --data photos -o photos.yaml   # for your model and pictures',
-  ],
-  finetune: [
-    'freezeflow finetune --model tm-model/model.json --data photos',
-    'freezeflow finetune -m resnet18.onnx -d photos --epochs 12 --out runs/first',
-  ],
-  inspect: [
-    'freezeflow inspect builtin:resnet-mini',
-    "freezeflow inspect model.json --grep 'block_16*' --schedule photos.yaml",
-  ],
-  train: [
-    'freezeflow train -s schedules/progressive.yaml',
-    'freezeflow train -s photos.yaml --out runs/try1 --backend webgpu',
-    'freezeflow train --resume runs/try1                # after Ctrl-C or a crash',
-    'freezeflow train -s my.yaml --json | jq -c \'select(.type=="epoch-end")\'',
-    'freezeflow train -s my.yaml --set stages.1.lr=3e-4 --set data.batchSize=32 --print-config',
-    "sed 's/0.001/0.0003/' my.yaml | freezeflow train -s -",
-  ],
-  compare: [
-    'freezeflow compare --schedules schedules/compare/*.yaml --samples 200,1000 --seeds 2 --jobs 2',
-    'freezeflow compare --schedules a.yaml b.yaml --dry-run > jobs.txt   # one command per run',
-    'freezeflow compare --schedules a.yaml --seeds 4 --out /shared/sweep --plan /shared/jobs.jsonl --k8s job.yaml --image IMG',
-    'freezeflow compare --collect --plan /shared/jobs.jsonl             # the table of what finished',
-  ],
-  'run-job': [
-    'freezeflow compare --schedules a.yaml b.yaml --seeds 3 --out /shared/sweep --plan jobs.jsonl',
-    'freezeflow run-job --plan jobs.jsonl --index 4',
-    'parallel --joblog log --resume-failed freezeflow run-job --plan jobs.jsonl --index {} ::: $(seq 0 5)',
-    'scripts/slurm-sweep.sh jobs.jsonl 4                                # a Slurm array, 4 at once',
-  ],
-  'lr-find': [
-    'freezeflow lr-find -s schedules/progressive.yaml                # the first stage',
-    'freezeflow lr-find -s schedules/progressive.yaml --stage all    # trains the stages before it first',
-  ],
-  report: ['freezeflow report runs/try1 --png charts.png'],
-  doctor: ['freezeflow doctor', 'freezeflow doctor --json'],
-  predict: [
-    'freezeflow predict -m runs/try1 cat.jpg dog.jpg',
-    'freezeflow predict -m runs/try1 --checkpoint best -k 1 *.jpg',
-  ],
-  evaluate: ['freezeflow evaluate -m runs/try1 -d photos/', 'freezeflow evaluate -m runs/try1 -d photos/ --all --json'],
-  merge: [
-    'freezeflow merge builtin:resnet-mini runs/lora -o merged/',
-    'freezeflow merge ../models/tm/model.json runs/photos-lora/adapters -o merged/ --json',
-  ],
-  export: [
-    'freezeflow export runs/try1 --quantize uint8 --max-drop 1   # refuses if accuracy drops > 1 point',
-    'freezeflow export runs/try1 --format onnx --nchw             # for PyTorch-style callers',
-    'freezeflow export runs/try1 --format tm -o site/model       # Teachable Machine layout',
-  ],
-  completion: ['freezeflow completion bash >> ~/.bashrc', 'freezeflow completion zsh > "${fpath[1]}/_freezeflow"'],
-};
-
-export function addExamples(program: Command): void {
-  for (const cmd of program.commands) {
-    const lines = EXAMPLES[cmd.name()];
-    if (lines) cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
-  }
-}
+/** The "Examples:" block under a command's --help (each command's file gives its own). */
+export const examples = (lines: readonly string[]): string =>
+  `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
 /** The long option names of each command, from the program itself (so completion never goes stale). */
 function commandOptions(program: Command): Map<string, string[]> {

@@ -4,7 +4,6 @@ import { Command, CommanderError } from 'commander';
 import { ScheduleError } from '../core/issues.js';
 import { errStyle } from './style.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError } from '../core/errors.js';
-import { addExamples } from './help.js';
 import { packageVersion } from '../core/paths.js';
 import { BackendUnavailableError } from '../backend/errors.js';
 import { COMMANDS } from './commands/index.js';
@@ -20,7 +19,6 @@ export function buildProgram(): Command {
 
   for (const add of COMMANDS) add(program);
 
-  addExamples(program);
   return program;
 }
 

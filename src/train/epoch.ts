@@ -21,24 +21,47 @@ import {
   type Reading,
 } from './step.js';
 
-export interface EpochContext {
+/** Where in the schedule the epoch is. */
+export interface EpochAt {
   stage: StagePlan;
   stageIndex: number;
   /** Epoch number (global, 1-based) and its index inside the stage. */
   epoch: number;
   e0: number;
+}
+
+/** What trains: the model and its training mode, the param groups and the lr factor on them. */
+export interface EpochNet {
   model: tf.LayersModel;
   mode: ModeController;
+  groups: GroupOptimizer[];
+  /** Multiplies the scheduler's factor (reduceOnPlateau). */
+  plateauFactor: number;
+  /** Variables no step of the stage changes (skipped when undoing a non-finite deferred step). */
+  stable: ReadonlySet<tf.Variable>;
+}
+
+/** What it trains on, in which order. */
+export interface EpochData {
   train: BatchSource;
   order: readonly number[];
   batchSize: number;
   augment?: AugmentRequest;
-  groups: GroupOptimizer[];
-  /** Multiplies the scheduler's factor (reduceOnPlateau). */
-  plateauFactor: number;
+}
+
+/** How steps meet the device: reads back, how far it may run ahead, its errors, per-layer sums kept on it. */
+export interface EpochDevice {
   readback: Readback;
-  /** Variables no step of the stage changes (skipped when undoing a non-finite deferred step). */
-  stable: ReadonlySet<tf.Variable>;
+  /** How far the device may run ahead of the numbers read back (deferred only). */
+  maxLag?: number;
+  /** The first error the GPU reported since the last call (validation, out of memory, device lost). */
+  deviceError?: () => string | undefined;
+  /** Per-layer gradient norms, accumulated on the device step by step (telemetry). */
+  gradNorms?: GradNorms;
+}
+
+/** Who hears of the epoch and may stop it. */
+export interface EpochHooks {
   emit: (e: RunEvent) => void;
   /** Called with the gradients of the stage's first step and every `reportEvery` steps, before the update. */
   report?: (step: number, grads: tf.NamedTensorMap) => Promise<void>;
@@ -46,14 +69,16 @@ export interface EpochContext {
   /** Called after the first step of the epoch (the frozen-weights check). */
   afterFirstStep?: () => Promise<void>;
   shouldStop?: () => boolean;
-  /** How far the device may run ahead of the numbers read back (deferred only). */
-  maxLag?: number;
+}
+
+export interface EpochContext {
+  at: EpochAt;
+  net: EpochNet;
+  data: EpochData;
+  device: EpochDevice;
+  hooks: EpochHooks;
   /** Continue an epoch interrupted part-way: the steps it had done and their sums. */
   from?: EpochPartial;
-  /** The first error the GPU reported since the last call (validation, out of memory, device lost). */
-  deviceError?: () => string | undefined;
-  /** Per-layer gradient norms, accumulated on the device step by step (telemetry). */
-  gradNorms?: GradNorms;
 }
 
 /** The GPU reported an error: the numbers since then cannot be trusted. */
@@ -95,7 +120,7 @@ export function toTensors(
 
 function failed(c: EpochContext, r: Reading, interrupted: boolean): EpochResult {
   const what = r.badLoss ? 'the loss' : 'the gradient norm';
-  const failure = `${what} became NaN or infinite in stage '${c.stage.name}', epoch ${c.epoch}, batch ${r.badStep ?? r.steps}; the last good checkpoint is kept (try a lower lr)`;
+  const failure = `${what} became NaN or infinite in stage '${c.at.stage.name}', epoch ${c.at.epoch}, batch ${r.badStep ?? r.steps}; the last good checkpoint is kept (try a lower lr)`;
   return { loss: NaN, acc: NaN, samples: 0, factor: NaN, failure, interrupted };
 }
 
@@ -115,39 +140,39 @@ async function step(
   group?: { acc: GradAccumulator; last: boolean },
 ) {
   // with accumulation, the variables are held once, before the group's first batch
-  const held = group ? (group.acc.held ??= holdVariables(c.stable)) : holdVariables(c.stable);
+  const held = group ? (group.acc.held ??= holdVariables(c.net.stable)) : holdVariables(c.net.stable);
   const t = forwardBackward(
-    c.model,
-    c.mode,
+    c.net.model,
+    c.net.mode,
     x,
     y,
-    c.groups.flatMap((g) => g.vars),
-    c.gradNorms !== undefined,
+    c.net.groups.flatMap((g) => g.vars),
+    c.device.gradNorms !== undefined,
   );
   try {
     sums.add(t, n);
-    if (t.varSq) c.gradNorms?.add(t.varSq);
-    const reading = c.readback === 'deferred' ? undefined : await sums.read();
+    if (t.varSq) c.device.gradNorms?.add(t.varSq);
+    const reading = c.device.readback === 'deferred' ? undefined : await sums.read();
     if (reading && !reading.ok) {
       const undo = tf.scalar(0);
-      commitIf(undo, held, c.stable);
+      commitIf(undo, held, c.net.stable);
       undo.dispose();
       group?.acc.reset();
       return reading;
     }
-    if (at === 0 || (c.reportEvery > 0 && at % c.reportEvery === 0)) await c.report?.(at, t.grads);
+    if (at === 0 || (c.hooks.reportEvery > 0 && at % c.hooks.reportEvery === 0)) await c.hooks.report?.(at, t.grads);
     if (group) {
       group.acc.add(t.grads, n);
       if (!group.last) return reading; // the update waits for the group's last batch
       const mean = group.acc.mean();
-      applyStep(c.groups, mean, c.stage);
+      applyStep(c.net.groups, mean, c.at.stage);
       tf.dispose(Object.values(mean));
       group.acc.reset();
-    } else applyStep(c.groups, t.grads, c.stage);
+    } else applyStep(c.net.groups, t.grads, c.at.stage);
     if (reading) for (const h of held.values()) h.dispose();
     else {
       const ok = sums.okFlag();
-      commitIf(ok, held, c.stable);
+      commitIf(ok, held, c.net.stable);
       ok.dispose();
     }
     return reading;
@@ -158,19 +183,19 @@ async function step(
 
 /** Batch b's lr factor: the stage's curve (per optimizer step when batches accumulate) × the plateau's. */
 function batchFactor(c: EpochContext, b: number, steps: number): number {
-  const every = c.stage.accumulate;
+  const every = c.at.stage.accumulate;
   const curve =
     every > 1
-      ? scheduleFactor(c.stage, c.e0, Math.floor(b / every), Math.ceil(steps / every))
-      : scheduleFactor(c.stage, c.e0, b, steps);
-  return curve * c.plateauFactor;
+      ? scheduleFactor(c.at.stage, c.at.e0, Math.floor(b / every), Math.ceil(steps / every))
+      : scheduleFactor(c.at.stage, c.at.e0, b, steps);
+  return curve * c.net.plateauFactor;
 }
 
 function emitBatchEnd(c: EpochContext, r: Reading, steps: number, lr: number): void {
-  c.emit({
+  c.hooks.emit({
     type: 'batch-end',
-    stageIndex: c.stageIndex,
-    epoch: c.epoch,
+    stageIndex: c.at.stageIndex,
+    epoch: c.at.epoch,
     batch: r.steps,
     batches: steps,
     loss: r.lossSum / r.samples,
@@ -180,64 +205,65 @@ function emitBatchEnd(c: EpochContext, r: Reading, steps: number, lr: number): v
 }
 
 export async function trainEpoch(c: EpochContext): Promise<EpochResult> {
-  const steps = Math.ceil(c.order.length / c.batchSize);
-  const classes = c.train.classes.length;
+  const steps = Math.ceil(c.data.order.length / c.data.batchSize);
+  const classes = c.data.train.classes.length;
   const sums = new EpochSums(c.from);
   const first = c.from?.steps ?? 0;
-  let lr = c.stage.lr;
+  let lr = c.at.stage.lr;
   let lastFactor = 1;
   let last: Reading | undefined;
   const onReading = (r: Reading) => {
     last = r;
     if (r.ok && r.steps > 0) emitBatchEnd(c, r, steps, lr);
   };
-  const reader = new LaggedReader(sums, c.readback === 'deferred' ? (c.maxLag ?? 2) : 0, onReading);
+  const reader = new LaggedReader(sums, c.device.readback === 'deferred' ? (c.device.maxLag ?? 2) : 0, onReading);
   // gradient accumulation: one optimizer step (and one scheduler step) per `accumulate` batches
-  const every = c.stage.accumulate;
+  const every = c.at.stage.accumulate;
   const acc = every > 1 ? new GradAccumulator() : undefined;
-  const batchIdx = (b: number) => c.order.slice(b * c.batchSize, (b + 1) * c.batchSize);
+  const batchIdx = (b: number) => c.data.order.slice(b * c.data.batchSize, (b + 1) * c.data.batchSize);
   // the next batch decodes (on sharp's threads) while this one trains; tensors are made only when
   // a batch is used, so a prefetch abandoned by an interrupt leaves nothing behind
-  let pending = c.train.batch(batchIdx(first), c.augment);
+  let pending = c.data.train.batch(batchIdx(first), c.data.augment);
   let interrupted = false;
   try {
     for (let b = first; b < steps; b++) {
       const lastOfGroup = (b + 1) % every === 0 || b + 1 === steps;
       const factor = batchFactor(c, b, steps);
-      for (const g of c.groups) g.setLr(g.baseLr * factor);
-      lr = c.stage.lr * factor;
+      for (const g of c.net.groups) g.setLr(g.baseLr * factor);
+      lr = c.at.stage.lr * factor;
       lastFactor = factor;
       const idx = batchIdx(b);
       const pixels = await pending;
-      if (b + 1 < steps) pending = c.train.batch(batchIdx(b + 1), c.augment);
-      const { x, y } = toTensors(c.train, idx, pixels, classes);
+      if (b + 1 < steps) pending = c.data.train.batch(batchIdx(b + 1), c.data.augment);
+      const { x, y } = toTensors(c.data.train, idx, pixels, classes);
       let reading: Reading | undefined;
       try {
-        reading = await step(c, sums, x, y, idx.length, c.e0 * steps + b, acc && { acc, last: lastOfGroup });
+        reading = await step(c, sums, x, y, idx.length, c.at.e0 * steps + b, acc && { acc, last: lastOfGroup });
       } finally {
         tf.dispose([x, y]);
       }
       if (reading && !reading.ok) return failed(c, reading, false);
-      if (b === 0) await c.afterFirstStep?.();
+      if (b === 0) await c.hooks.afterFirstStep?.();
       faultPoint('batch');
       if (reading) onReading(reading);
       else await reader.afterStep(b + 1);
-      const gpu = c.deviceError?.();
-      if (gpu) throw new DeviceError(`the GPU reported an error in stage '${c.stage.name}', epoch ${c.epoch}: ${gpu}`);
+      const gpu = c.device.deviceError?.();
+      if (gpu)
+        throw new DeviceError(`the GPU reported an error in stage '${c.at.stage.name}', epoch ${c.at.epoch}: ${gpu}`);
       if (last && !last.ok) break;
       // Training is synchronous: yield to the event loop so signal handlers (Ctrl-C) can run.
       await new Promise((r) => setImmediate(r));
       // an interrupt waits for the group's update: a checkpoint never holds half a group
-      if (lastOfGroup && c.shouldStop?.()) {
+      if (lastOfGroup && c.hooks.shouldStop?.()) {
         interrupted = true;
         break;
       }
     }
     // an epoch interrupted after its last batch has nothing left to run: its sums are the reading
-    const final = c.readback === 'eager' ? (last ?? (await sums.read())) : await reader.finish();
+    const final = c.device.readback === 'eager' ? (last ?? (await sums.read())) : await reader.finish();
     if (!final.ok) return failed(c, final, interrupted);
     const { lossSum, accSum, samples } = final;
-    const gradNorms = await c.gradNorms?.totals();
+    const gradNorms = await c.device.gradNorms?.totals();
     const partial = interrupted ? { steps: final.steps, samples, lossSum, accSum, gradNorms } : undefined;
     const result = { loss: lossSum / samples, acc: accSum / samples, samples, factor: lastFactor, interrupted };
     return { ...result, partial, gradNorms };

@@ -525,32 +525,29 @@ class Run {
     const { stage, si } = sr;
     const order = Array.from({ length: sourceSize(this.opts.data.train) }, (_, i) => i);
     if (plan.data.shuffle) shuffleInPlace(order, rng(plan.data.seed * 1000 + epoch));
+    const first = this.span(stage).first;
     return trainEpoch({
-      stage,
-      stageIndex: si,
-      epoch,
-      e0: epoch - this.span(stage).first,
-      model: sr.data!.model,
-      mode: this.mode,
-      train: sr.data!.train,
-      order,
-      batchSize: plan.data.batchSize,
-      augment: augmentFor(plan, epoch),
-      groups: this.groups,
-      plateauFactor: this.lrFactor,
-      readback: this.readback,
-      stable: sr.selection.stable,
-      emit: (e) => bus.emit(e),
-      reportEvery: plan.training.gradientReport,
-      report: async (step, grads) => {
-        const rep = await gradientReport(sr.selection.rows, grads);
-        bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step, ...rep });
+      at: { stage, stageIndex: si, epoch, e0: epoch - first },
+      net: {
+        model: sr.data!.model,
+        mode: this.mode,
+        groups: this.groups,
+        plateauFactor: this.lrFactor,
+        stable: sr.selection.stable,
       },
-      afterFirstStep: epoch === this.span(stage).first ? () => this.checkFrozen(sr) : undefined,
-      shouldStop: this.opts.shouldStop,
-      deviceError: this.opts.deviceError,
+      data: { train: sr.data!.train, order, batchSize: plan.data.batchSize, augment: augmentFor(plan, epoch) },
+      device: { readback: this.readback, deviceError: this.opts.deviceError, gradNorms },
+      hooks: {
+        emit: (e) => bus.emit(e),
+        reportEvery: plan.training.gradientReport,
+        report: async (step, grads) => {
+          const rep = await gradientReport(sr.selection.rows, grads);
+          bus.emit({ type: 'gradient-report', stageIndex: si, stage: stage.name, step, ...rep });
+        },
+        afterFirstStep: epoch === first ? () => this.checkFrozen(sr) : undefined,
+        shouldStop: this.opts.shouldStop,
+      },
       from,
-      gradNorms,
     });
   }
 

@@ -1,10 +1,20 @@
 // `freezeflow compare`: run schedules on several training-set sizes and seeds, then tabulate the best strategy per size.
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { backendOption, numberList, wholeNumber } from '../args.js';
 
 export function addCompare(program: Command): void {
   program
     .command('compare')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow compare --schedules schedules/compare/*.yaml --samples 200,1000 --seeds 2 --jobs 2',
+        'freezeflow compare --schedules a.yaml b.yaml --dry-run > jobs.txt   # one command per run',
+        'freezeflow compare --schedules a.yaml --seeds 4 --out /shared/sweep --plan /shared/jobs.jsonl --k8s job.yaml --image IMG',
+        'freezeflow compare --collect --plan /shared/jobs.jsonl             # the table of what finished',
+      ]),
+    )
     .description('run schedules on several training-set sizes and seeds, then tabulate the best strategy per size')
     .option('--schedules <files...>', 'schedule files to compare', [])
     .option('--samples <list>', "training-set sizes, e.g. 200,1000,4000 (default: each schedule's own)", numberList)

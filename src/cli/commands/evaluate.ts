@@ -1,10 +1,18 @@
 // `freezeflow evaluate`: accuracy, per-class precision/recall/F1 and confusion matrix on a folder of labelled images.
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { backendOption } from '../args.js';
 
 export function addEvaluate(program: Command): void {
   program
     .command('evaluate')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow evaluate -m runs/try1 -d photos/',
+        'freezeflow evaluate -m runs/try1 -d photos/ --all --json',
+      ]),
+    )
     .description('accuracy, per-class precision/recall/F1 and confusion matrix on a folder of labelled images')
     .requiredOption(
       '-m, --model <path>',

@@ -1,4 +1,5 @@
 // `freezeflow export`: write a trained model for deployment (tfjs, ONNX, Teachable Machine) and measure what it costs.
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { backendOption, nonNegative } from '../args.js';
@@ -6,6 +7,14 @@ import { backendOption, nonNegative } from '../args.js';
 export function addExport(program: Command): void {
   program
     .command('export')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow export runs/try1 --quantize uint8 --max-drop 1   # refuses if accuracy drops > 1 point',
+        'freezeflow export runs/try1 --format onnx --nchw             # for PyTorch-style callers',
+        'freezeflow export runs/try1 --format tm -o site/model       # Teachable Machine layout',
+      ]),
+    )
     .description('write a trained model for deployment (tfjs, ONNX, Teachable Machine) and measure what it costs')
     .argument('<source>', 'run directory (its model/, adapters merged) or model directory, model.json, model.onnx')
     .addOption(new Option('-f, --format <name>', 'what to write').choices(['tfjs', 'onnx', 'tm']).default('tfjs'))

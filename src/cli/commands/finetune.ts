@@ -1,4 +1,5 @@
 // `freezeflow finetune`: one command for your model and pictures: the head on cached features, then the last blocks, then all, each lr from a range test.
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { backendOption, wholeNumber } from '../args.js';
@@ -7,6 +8,13 @@ import { STRATEGIES } from '../init.js';
 export function addFinetune(program: Command): void {
   program
     .command('finetune')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow finetune --model tm-model/model.json --data photos',
+        'freezeflow finetune -m resnet18.onnx -d photos --epochs 12 --out runs/first',
+      ]),
+    )
     .description(
       'one command for your model and pictures: the head on cached features, then the last blocks, then all, each lr from a range test',
     )

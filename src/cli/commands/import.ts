@@ -1,4 +1,5 @@
 // `freezeflow import`: convert an ONNX file exported from PyTorch into a tfjs layers model freezeflow can fine-tune.
+import { examples } from '../help.js';
 import { out } from '../output.js';
 import type { Command } from 'commander';
 import * as importArgs from '../import-args.js';
@@ -6,6 +7,13 @@ import * as importArgs from '../import-args.js';
 export function addImport(program: Command): void {
   program
     .command('import')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow import resnet18.onnx -o models/resnet18',
+        'freezeflow import net.onnx --preprocess symmetric --input-size 160,160 --json',
+      ]),
+    )
     .description('convert an ONNX file exported from PyTorch into a tfjs layers model freezeflow can fine-tune')
     .argument('<model.onnx>', 'the ONNX file (torch.onnx.export)')
     .option('-o, --out <dir>', 'output folder (default: the file name without .onnx, here)')

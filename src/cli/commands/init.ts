@@ -1,4 +1,5 @@
 // `freezeflow init`: write a commented schedule for a strategy, or recommend one from the data-set size.
+import { examples } from '../help.js';
 import { out } from '../output.js';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -8,6 +9,14 @@ import { runInit, STRATEGIES, type InitOptions } from '../init.js';
 export function addInit(program: Command): void {
   program
     .command('init')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow init --samples 3000            # recommends a strategy',
+        'freezeflow init --strategy selective -o my.yaml',
+        'freezeflow init --model tm-model/model.json --data photos -o photos.yaml   # for your model and pictures',
+      ]),
+    )
     .description('write a commented schedule for a strategy, or recommend one from the data-set size')
     .addOption(new Option('--strategy <name>', 'fine-tuning strategy').choices(STRATEGIES))
     .option('--auto', 'stages: auto — the run chooses the stages from the data (the same as --strategy auto)')

@@ -1,4 +1,5 @@
 // `freezeflow inspect`: list the layers of a model: paths, classes, shapes, parameters, trainable flags.
+import { examples } from '../help.js';
 import { out } from '../output.js';
 import type { Command } from 'commander';
 import { wholeNumber } from '../args.js';
@@ -6,6 +7,13 @@ import { wholeNumber } from '../args.js';
 export function addInspect(program: Command): void {
   program
     .command('inspect')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow inspect builtin:resnet-mini',
+        "freezeflow inspect model.json --grep 'block_16*' --schedule photos.yaml",
+      ]),
+    )
     .description('list the layers of a model: paths, classes, shapes, parameters, trainable flags')
     .argument('<model>', 'model.json path, http(s) URL, or builtin:<name>')
     .option('--json', 'print JSON')

@@ -1,10 +1,18 @@
 // `freezeflow lr-find`: lr-find.
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { backendOption, setOption, threadsOption } from '../args.js';
 
 export function addLrFind(program: Command): void {
   program
     .command('lr-find')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow lr-find -s schedules/progressive.yaml                # the first stage',
+        'freezeflow lr-find -s schedules/progressive.yaml --stage all    # trains the stages before it first',
+      ]),
+    )
     .description(
       "an lr range test at a stage's start (the stages before it train first); prints the curve and the pick",
     )

@@ -1,10 +1,18 @@
 // `freezeflow merge`: merge.
+import { examples } from '../help.js';
 import { out } from '../output.js';
 import type { Command } from 'commander';
 
 export function addMerge(program: Command): void {
   program
     .command('merge')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow merge builtin:resnet-mini runs/lora -o merged/',
+        'freezeflow merge ../models/tm/model.json runs/photos-lora/adapters -o merged/ --json',
+      ]),
+    )
     .description("rebuild a run's trained model from the pretrained model and the run's adapters/ (LoRA merged in)")
     .argument(
       '<base>',

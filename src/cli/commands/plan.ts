@@ -1,4 +1,5 @@
 // `freezeflow plan`: show what each stage will do: epochs, optimizer, lr curve, freezing; with --model, the trainable layers.
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { readScheduleFile, resolveLoaded } from '../../schedule/load.js';
 import { buildPlan } from '../../schedule/plan.js';
@@ -38,6 +39,13 @@ async function cmdPlan(opts: {
 export function addPlan(program: Command): void {
   program
     .command('plan')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow plan -s schedules/progressive.yaml',
+        'freezeflow plan -s photos.yaml --model   # real layer names',
+      ]),
+    )
     .description(
       'show what each stage will do: epochs, optimizer, lr curve, freezing; with --model, the trainable layers',
     )

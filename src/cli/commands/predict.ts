@@ -1,10 +1,18 @@
 // `freezeflow predict`: classify image files with a trained model (top-k labels with probabilities).
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { backendOption, wholeNumber } from '../args.js';
 
 export function addPredict(program: Command): void {
   program
     .command('predict')
+    .addHelpText(
+      'after',
+      examples([
+        'freezeflow predict -m runs/try1 cat.jpg dog.jpg',
+        'freezeflow predict -m runs/try1 --checkpoint best -k 1 *.jpg',
+      ]),
+    )
     .description('classify image files with a trained model (top-k labels with probabilities)')
     .argument('<images...>', 'image files')
     .requiredOption(

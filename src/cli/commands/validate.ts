@@ -1,4 +1,5 @@
 // `freezeflow validate`: check schedule files; every problem is reported as file:line:col.
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { count } from '../../core/format.js';
 import { ScheduleError } from '../../core/issues.js';
@@ -41,6 +42,10 @@ async function cmdValidate(files: string[], opts: { json?: boolean; model?: stri
 export function addValidate(program: Command): void {
   program
     .command('validate')
+    .addHelpText(
+      'after',
+      examples(['freezeflow validate schedules/*.yaml', 'freezeflow validate --json my.yaml | jq .valid']),
+    )
     .description('check schedule files; every problem is reported as file:line:col')
     .argument('<files...>', 'schedule YAML files')
     .option('--json', 'one JSON object per file on stdout')
