@@ -226,3 +226,14 @@ test('schema and semantic problems come in one pass', () => {
   assert.match(found[1]!, /^t\.yaml:4:\d+: stages\[0\] 'a': gap: epochs 1–2 belong to no stage/);
   assert.match(found[2]!, /^t\.yaml:5:\d+: stages\[1\]\.optimizer must be one of/);
 });
+
+test('docs/schedule-reference.md is current: generated from the schema and kind tables (npm run schema)', async () => {
+  const { REFERENCE_FILE, scheduleReference } = await import('../src/schedule/reference.js');
+  const want = scheduleReference();
+  assert.equal(readFileSync(join(ROOT, REFERENCE_FILE), 'utf8'), want, 'stale: run npm run schema');
+  // every key of every stage and every kind's option is in it
+  for (const key of ['stages[].lrDecay.factor', 'output.checkpoints.best', 'auto.rank', 'data.augment.views'])
+    assert.ok(want.includes(`| \`${key}\` |`), key);
+  for (const k of ['adamw', 'onecycle', 'globalAveragePooling', 'tensorboard'])
+    assert.ok(want.includes(`### \`${k}\``), k);
+});

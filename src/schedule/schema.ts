@@ -466,7 +466,7 @@ export const OutputSpec = Type.Object(
           },
           { additionalProperties: false },
         ),
-        { description: "Your own reporters: each receives every event of the run (see the README's Reporters)." },
+        { description: 'Your own reporters: each receives every event of the run (see docs/runs.md).' },
       ),
     ),
   },

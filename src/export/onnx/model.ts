@@ -17,7 +17,7 @@ function convertLayer(cx: ExportContext, layer: tf.layers.Layer, inputs: Value[]
   const convert = LAYERS[layer.getClassName()];
   if (!convert)
     throw new ExportError(
-      `layer '${layer.name}' (${layer.getClassName()}) has no ONNX form in freezeflow yet; ONNX export writes ${Object.keys(LAYERS).length} layer classes (see README "Deploying a model"); export --format tfjs instead`,
+      `layer '${layer.name}' (${layer.getClassName()}) has no ONNX form in freezeflow yet; ONNX export writes ${Object.keys(LAYERS).length} layer classes (see docs/deploying.md); export --format tfjs instead`,
     );
   const outShape = layer.outputShape as (number | null)[];
   return convert({ cx, g: cx.g, layer, config: layer.getConfig() as LayerConfig, inputs, outShape });

@@ -70,7 +70,7 @@ export function convertModel(m: OnnxModel, opts: ConvertOptions = {}): Converted
       known ??
       c.fail(
         `freezeflow has no converter for ${node.domain ? `${node.domain}:` : ''}${node.opType}`,
-        'the supported operators are listed in the README ("From PyTorch"); replace the module or export without it',
+        'the supported operators are listed in docs/pytorch.md; replace the module or export without it',
       );
     const out = convert(c);
     const outs = Array.isArray(out) ? out : [out];
