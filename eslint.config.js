@@ -1,6 +1,6 @@
 // ESLint flat config: typescript-eslint's recommended rules on the TypeScript sources, and the module
-// graph: cli → train → {model → schedule, data, backend, report} → core (model reads schedule's head and
-// adapter tables: a kind's schema and its construction are one file). An import against that
+// graph: cli → train → {schedule, model, data, backend, report} → core, the five in the middle siblings
+// (what two of them share, as the head-layer kinds or the plan's data section, is in core). An import against that
 // direction fails `npm run lint` (CI runs it).
 import tseslint from 'typescript-eslint';
 
@@ -9,7 +9,7 @@ export const FOLDERS = ['cli', 'train', 'model', 'data', 'schedule', 'backend', 
 export const ALLOWED = {
   cli: FOLDERS,
   train: ['model', 'data', 'schedule', 'backend', 'report', 'core'],
-  model: ['schedule', 'core'],
+  model: ['core'],
   data: ['core'],
   schedule: ['core'],
   backend: ['core'],

@@ -203,7 +203,7 @@ test('epoch counts continue after the previous stage; defaults carry over', () =
 test('kinds live in tables: the schema lists exactly their kinds, and an unknown kind is an error, not a fallback', async () => {
   const { OPTIMIZERS, optimizerKind } = await import('../src/schedule/optimizers/index.js');
   const { SCHEDULERS, schedulerKind } = await import('../src/schedule/schedulers/index.js');
-  const { HEADS, headKind } = await import('../src/schedule/heads/index.js');
+  const { HEADS, headKind } = await import('../src/core/heads/index.js');
   const json = scheduleJsonSchema() as { $defs?: unknown };
   const text = JSON.stringify(json);
   for (const k of OPTIMIZERS) assert.ok(text.includes(`"const":"${k.type}"`), k.type);

@@ -11,7 +11,7 @@ import { style } from './style.js';
 import { EXIT_OK } from '../core/errors.js';
 import { OPTIMIZERS } from '../schedule/optimizers/index.js';
 import { SCHEDULERS } from '../schedule/schedulers/index.js';
-import { HEADS } from '../schedule/heads/index.js';
+import { HEADS } from '../core/heads/index.js';
 import { REPORTERS } from '../schedule/reporters/index.js';
 import { registrations, WASM_KERNELS } from '../backend/kernel-table.js';
 

@@ -1,7 +1,7 @@
 // Text and JSON views of a plan (optionally resolved against a model's layers).
 import { count, fmtCount, fmtLr } from '../core/format.js';
 import type { ChalkInstance } from 'chalk';
-import { describeHead } from '../schedule/heads/index.js';
+import { describeHead } from '../core/heads/index.js';
 import { epochLrs, groupLr, type LayerInfo, type Plan, type ResolvedStage, type StagePlan } from '../schedule/plan.js';
 import { modelBlocks } from '../schedule/blocks.js';
 import { commonParent } from '../core/blocks.js';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../core/errors.js';
-import type { HeadLayerSpec } from '../schedule/schema.js';
+import type { HeadLayerSpec } from '../core/heads/index.js';
 
 export const ADAPTER_FILES = { json: 'adapters.json', bin: 'adapters.bin' } as const;
 

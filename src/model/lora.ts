@@ -5,7 +5,7 @@
 // the frozen W. The saved base weights stay W, and merging is one write.
 import * as tf from '../tf.js';
 import { convFields, wrapLayerCall, type LayerCall } from '../core/tfjs-internals.js';
-import { loraShapes } from '../schedule/adapters/lora.js';
+import { loraShapes } from '../core/lora-shapes.js';
 
 export interface LoraSettings {
   rank: number;

@@ -3,7 +3,7 @@
 import { ScheduleError } from '../core/issues.js';
 import { nodeBookkeeping } from '../core/tfjs-internals.js';
 import * as tf from '../tf.js';
-import { headKind, type HeadLayerSpec } from '../schedule/heads/index.js';
+import { headKind, type HeadLayerSpec } from '../core/heads/index.js';
 import { UserError } from '../core/errors.js';
 import { closest } from '../core/issues.js';
 import { isContainer, listLayers } from './layers.js';

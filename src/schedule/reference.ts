@@ -1,7 +1,7 @@
 // The schedule reference (docs/schedule-reference.md), generated from the schema and the kind tables so it
 // cannot drift from them: `npm run docs` writes it and a test checks the file is current. Pure.
 import type { TSchema } from '@sinclair/typebox';
-import { HEADS, HeadLayer } from './heads/index.js';
+import { HEADS, HeadLayer } from '../core/heads/index.js';
 import { OPTIMIZERS, OptimizerSpec } from './optimizers/index.js';
 import { REPORTERS, MetricSpec } from './reporters/index.js';
 import { SCHEDULERS, SchedulerSpec } from './schedulers/index.js';

@@ -2,16 +2,16 @@
 // TypeScript types are derived from it (`Static`). `npm run schema` writes schemas/schedule.schema.json,
 // and a test checks that the committed file equals what this module builds.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Literals } from './typebox.js';
+import { Literals } from '../core/typebox.js';
 import { defaultMetrics, MetricSpec } from './reporters/index.js';
 import { SchedulerSpec } from './schedulers/index.js';
 import { OptimizerSpec } from './optimizers/index.js';
-import { HeadLayer } from './heads/index.js';
+import { HeadLayer } from '../core/heads/index.js';
 import { LoraSpec } from './adapters/lora.js';
 
 export { OptimizerSpec, SchedulerSpec };
 export type { OptimizerInput } from './optimizers/index.js';
-export type { HeadLayerSpec } from './heads/index.js';
+export type { HeadLayerSpec } from '../core/heads/index.js';
 export { HeadLayer };
 export type { SchedulerInput } from './schedulers/index.js';
 
