@@ -14,6 +14,9 @@
 //   --mobilenet-batch B[,B…]  MobileNetV2 batch sizes (default 16; GPUs: 32,64)
 //   --adapters-only   only LoRA against unfreezing the same layers (resnet-mini; MobileNetV2 when present):
 //                     trainable parameters, samples/s and peak RSS, each regime in its own process
+//   --torchvision-only  imported torchvision resnet18, mobilenet_v3_small and efficientnet_b0 (160×160,
+//                     batch 32) in three regimes against PyTorch on the same network: samples/s and peak
+//                     RSS, each cell in its own process (needs /usr/bin/python3 with torch and torchvision)
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -203,6 +206,17 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     adapterRows(results, lines);
     finish(results, lines, arg('--out') ?? 'bench-adapters.json');
+    return;
+  }
+  if (arg('--tv-child')) {
+    process.stdout.write(`${JSON.stringify(await torchvisionChild(arg('--tv-child')!))}\n`);
+    return;
+  }
+  if (process.argv.includes('--torchvision-only')) {
+    const results: Record<string, unknown> = { backend: backend.name, cores: cpus().length };
+    const lines: string[] = [];
+    torchvisionRows(results, lines);
+    finish(results, lines, arg('--out') ?? 'bench-torchvision.json');
     return;
   }
   if (process.argv.includes('--images-only')) {
@@ -729,6 +743,126 @@ async function photosRow(results: Record<string, unknown>, lines: string[], back
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * #31's networks: torchvision's, exported to ONNX (scripts/torch_export.py, random weights) and imported.
+ * `last` is what the middle regime trains besides the new head; bench/torch_tv_bench.py trains the same
+ * PyTorch modules.
+ */
+const TORCHVISION = [
+  { model: 'resnet18', last: ['layer4.1*'] },
+  { model: 'mobilenet_v3_small', last: ['features.11*', 'features.12*', 'classifier.0*'] },
+  { model: 'efficientnet_b0', last: ['features.7*', 'features.8*'] },
+] as const;
+const TV = { size: 160, batch: 32, steps: 3, headSteps: 15 };
+const TV_REGIMES = ['head', 'last', 'full'] as const;
+
+/** One cell in this process (its peak RSS is its own): `DIR:MODEL:REGIME`, DIR holding the import. */
+async function torchvisionChild(spec: string): Promise<Record<string, number>> {
+  const [dir, model, regime] = spec.split(':') as [string, string, (typeof TV_REGIMES)[number]];
+  const net = TORCHVISION.find((t) => t.model === model)!;
+  // the head trains on cached features: more, cheaper steps for a steady rate
+  const steps = regime === 'head' ? TV.headSteps : TV.steps;
+  const n = (steps + 1) * TV.batch;
+  const size = TV.size * TV.size * 3;
+  const data: Dataset = {
+    classes: ['a', 'b'],
+    x: Float32Array.from({ length: n * size }, (_, i) => Math.sin(i * 0.37)),
+    y: Int32Array.from({ length: n }, (_, i) => i % 2),
+    shape: [TV.size, TV.size, 3],
+  };
+  const unfreeze = regime === 'head' ? [] : regime === 'last' ? [...net.last] : ['*'];
+  const r = await runnerSpeed(dir, data, { name: 'partial', unfreeze }, TV.batch, regime === 'head');
+  return { samplesPerSec: r.samplesPerSec, peakRssMB: rssMB(), trainableParams: r.trainableParams };
+}
+
+/** Export and import one network into `dir`; undefined when PyTorch or the import is not there. */
+function exportAndImport(model: string, dir: string): string | undefined {
+  const exp = spawnSync(
+    '/usr/bin/python3',
+    [join(ROOT, 'scripts/torch_export.py'), '--model', model, '--size', String(TV.size), '--out', dir],
+    { encoding: 'utf8' },
+  );
+  if (exp.status !== 0) return `export failed: ${exp.stderr.trim().split('\n').at(-1) ?? ''}`;
+  const imp = spawnSync(
+    process.execPath,
+    [join(ROOT, 'bin/freezeflow'), 'import', join(dir, 'model.onnx'), '--out', join(dir, 'tfjs')],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return imp.status === 0 ? undefined : `import failed: ${imp.stderr.trim()}`;
+}
+
+/** One cell on both sides, each in its own process: freezeflow (this backend) and PyTorch (2 threads). */
+function torchvisionCell(dir: string, model: string, regime: string, backend: string) {
+  const ff = spawnSync(
+    process.execPath,
+    [
+      process.argv[1]!,
+      '--tv-child',
+      `${join(dir, 'tfjs')}:${model}:${regime}`,
+      '--backend',
+      backend,
+      '--threads',
+      String(defaultThreads(TV.size * TV.size)),
+    ],
+    { encoding: 'utf8', timeout: 1_800_000 },
+  );
+  const steps = regime === 'head' ? TV.headSteps : TV.steps;
+  const pt = spawnSync(
+    '/usr/bin/python3',
+    [
+      join(ROOT, 'bench/torch_tv_bench.py'),
+      '--model',
+      model,
+      '--regime',
+      regime,
+      '--size',
+      String(TV.size),
+      '--batch',
+      String(TV.batch),
+      '--steps',
+      String(steps),
+    ],
+    { encoding: 'utf8', timeout: 1_800_000 },
+  );
+  const parse = (r: ReturnType<typeof spawnSync>) =>
+    r.status === 0 ? (JSON.parse(String(r.stdout).trim().split('\n').at(-1)!) as Record<string, number>) : undefined;
+  return {
+    freezeflow: parse(ff),
+    pytorch: parse(pt),
+    error: ff.status !== 0 ? String(ff.stderr).slice(-300) : undefined,
+  };
+}
+
+function torchvisionRows(results: Record<string, unknown>, lines: string[]): void {
+  const work = join(tmpdir(), `freezeflow-bench-tv-${process.pid}`);
+  lines.push(
+    `torchvision networks, ${TV.size}×${TV.size}, batch ${TV.batch}, freezeflow (${String(results['backend'])}) / PyTorch (2 threads): samples/s (ratio, goal ≥ 1.0) and peak RSS`,
+  );
+  for (const { model } of TORCHVISION) {
+    const dir = join(work, model);
+    const failed = exportAndImport(model, dir);
+    if (failed) {
+      lines.push(`  ${model}: not run (${failed})`);
+      continue;
+    }
+    const cells: Record<string, unknown> = {};
+    for (const regime of TV_REGIMES) {
+      process.stderr.write(`bench: ${model}, ${regime}\n`);
+      const c = torchvisionCell(dir, model, regime, String(results['backend']));
+      cells[regime] = c;
+      const [ff, pt] = [c.freezeflow, c.pytorch];
+      lines.push(
+        ff && pt
+          ? `  ${model.padEnd(19)} ${regime.padEnd(5)} ${fmt(ff['samplesPerSec'])} / ${fmt(pt['samplesPerSec'])} (${fmt(ff['samplesPerSec']! / pt['samplesPerSec']!, 2)}×), RSS ${fmt(ff['peakRssMB'], 0)} / ${fmt(pt['peakRssMB'], 0)} MB (${fmt(ff['peakRssMB']! / pt['peakRssMB']!, 2)}×)`
+          : `  ${model.padEnd(19)} ${regime.padEnd(5)} not run (${c.error ?? 'PyTorch failed'})`,
+      );
+    }
+    results[model] = cells;
   }
 }
 
