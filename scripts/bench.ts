@@ -756,7 +756,7 @@ const TORCHVISION = [
   { model: 'mobilenet_v3_small', last: ['features.11*', 'features.12*', 'classifier.0*'] },
   { model: 'efficientnet_b0', last: ['features.7*', 'features.8*'] },
 ] as const;
-const TV = { size: 160, batch: 32, steps: 3, headSteps: 15 };
+const TV = { size: 160, batch: 32, steps: 3, headSteps: 15, cellMinutes: 10 };
 const TV_REGIMES = ['head', 'last', 'full'] as const;
 
 /** One cell in this process (its peak RSS is its own): `DIR:MODEL:REGIME`, DIR holding the import. */
@@ -809,7 +809,7 @@ function torchvisionCell(dir: string, model: string, regime: string, backend: st
       '--threads',
       String(defaultThreads(TV.size * TV.size)),
     ],
-    { encoding: 'utf8', timeout: 1_800_000 },
+    { encoding: 'utf8', timeout: TV.cellMinutes * 60_000 },
   );
   const steps = regime === 'head' ? TV.headSteps : TV.steps;
   const pt = spawnSync(
@@ -834,7 +834,11 @@ function torchvisionCell(dir: string, model: string, regime: string, backend: st
   return {
     freezeflow: parse(ff),
     pytorch: parse(pt),
-    error: ff.status !== 0 ? String(ff.stderr).slice(-300) : undefined,
+    error: ff.signal
+      ? `did not finish in ${TV.cellMinutes} min`
+      : ff.status !== 0
+        ? String(ff.stderr).slice(-300)
+        : undefined,
   };
 }
 
