@@ -17,6 +17,10 @@
 //   --torchvision-only  imported torchvision resnet18, mobilenet_v3_small and efficientnet_b0 (160×160,
 //                     batch 32) in three regimes against PyTorch on the same network: samples/s and peak
 //                     RSS, each cell in its own process (needs /usr/bin/python3 with torch and torchvision)
+//   --profile [SOURCE]  where an every-layer training step's time goes: freezeflow's kernels (SIMD,
+//                     composed, on the heap), XNNPACK, other tfjs kernels, and JavaScript between kernels;
+//                     SOURCE a model (synthetic images of its input size, --batch B, default 32) or, by
+//                     default, resnet-mini on the digits at batch 64
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +39,7 @@ import { EventBus } from '../src/core/events.js';
 import { runStages } from '../src/train/runner.js';
 import { packageRoot } from '../src/core/paths.js';
 import { defaultThreads } from '../src/backend/wasm-threads.js';
+import { kernelCategory, profileWasmKernels } from '../src/backend/kernel-profile.js';
 
 const ROOT = packageRoot();
 const SHARED = join(ROOT, '../shared/models/tm-nail-biting/model.json');
@@ -61,6 +66,7 @@ async function runnerSpeed(
   epochs = 1,
   telemetry = true,
   accumulate = 1,
+  onBatchEnd?: (batch: number) => void,
 ): Promise<{ samplesPerSec: number; stageSeconds: number; trainableParams: number }> {
   const model = await fineTuneModel(source, data.classes.length);
   const plan = buildPlan(
@@ -75,7 +81,11 @@ stages:
   // (batch number, time) of each reading: on GPU backends readings come every few batches, not each one
   const marks: [number, number][] = [];
   const bus = new EventBus();
-  bus.on((e) => (e.type === 'batch-end' ? marks.push([e.batch, performance.now()]) : undefined));
+  bus.on((e) => {
+    if (e.type !== 'batch-end') return;
+    marks.push([e.batch, performance.now()]);
+    onBatchEnd?.(e.batch);
+  });
   const tiny = subset(data, [0]);
   const t0 = performance.now();
   const resolved = resolvePlan(plan, listLayers(model));
@@ -210,6 +220,13 @@ async function main(): Promise<void> {
   }
   if (arg('--tv-child')) {
     process.stdout.write(`${JSON.stringify(await torchvisionChild(arg('--tv-child')!))}\n`);
+    return;
+  }
+  if (process.argv.includes('--profile')) {
+    const results: Record<string, unknown> = { backend: backend.name, threads: backend.threads };
+    const lines: string[] = [];
+    await profileRows(results, lines);
+    finish(results, lines, arg('--out') ?? 'bench-profile.json');
     return;
   }
   if (process.argv.includes('--torchvision-only')) {
@@ -868,6 +885,63 @@ function torchvisionRows(results: Record<string, unknown>, lines: string[]): voi
     }
     results[model] = cells;
   }
+}
+
+/** The model and data --profile trains: resnet-mini on the digits, or SOURCE on synthetic images. */
+async function profileSubject(): Promise<{ source: string; data: Dataset; batch: number }> {
+  const given = arg('--profile');
+  if (!given || given.startsWith('--')) {
+    const digits = split(loadBuiltinDataset('mnist-5-9'), 0.2, 42).train;
+    return {
+      source: 'builtin:resnet-mini',
+      data: subset(
+        digits,
+        Array.from({ length: 12 * 64 }, (_, i) => i),
+      ),
+      batch: 64,
+    };
+  }
+  const model = await loadModel(given);
+  const [h, w, c] = model.inputs[0]!.shape.slice(1) as [number, number, number];
+  model.dispose();
+  const batch = Number(arg('--batch') ?? 32);
+  const n = 5 * batch;
+  const data: Dataset = {
+    classes: ['a', 'b'],
+    x: Float32Array.from({ length: n * h * w * c }, (_, i) => Math.sin(i * 0.37)),
+    y: Int32Array.from({ length: n }, (_, i) => i % 2),
+    shape: [h, w, c],
+  };
+  return { source: given, data, batch };
+}
+
+/** Per step, steady state (batches after the first): each part's own time, and the JavaScript around them. */
+async function profileRows(results: Record<string, unknown>, lines: string[]): Promise<void> {
+  const { source, data, batch } = await profileSubject();
+  const prof = profileWasmKernels();
+  let snapshot = new Map<string, { ms: number; calls: number }>();
+  const onBatch = (b: number) => (b === 1 ? prof.reset() : (snapshot = prof.read()));
+  const r = await runnerSpeed(source, data, { name: 'full', unfreeze: ['*'] }, batch, false, 1, true, 1, onBatch);
+  prof.stop();
+  const steps = Math.ceil(data.y.length / batch) - 1;
+  const stepMs = (batch / r.samplesPerSec) * 1000;
+  const parts = new Map<string, number>();
+  for (const [name, t] of snapshot)
+    parts.set(kernelCategory(name), (parts.get(kernelCategory(name)) ?? 0) + t.ms / steps);
+  const kernels = [...parts.values()].reduce((a, b) => a + b, 0);
+  parts.set('JavaScript between kernels', stepMs - kernels);
+  const top = [...snapshot].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
+  results['profile'] = { source, batch, stepMs, parts: Object.fromEntries(parts), top: Object.fromEntries(top) };
+  lines.push(
+    `${source}, every layer, batch ${batch}, ${String(results['backend'])}: ${fmt(stepMs, 0)} ms a step (steady state)`,
+  );
+  for (const [part, ms] of [...parts].sort((a, b) => b[1] - a[1]))
+    lines.push(`  ${part.padEnd(28)} ${fmt(ms, 1).padStart(8)} ms  ${fmt((100 * ms) / stepMs, 0).padStart(3)} %`);
+  lines.push('  largest kernels (own time per step):');
+  for (const [name, t] of top)
+    lines.push(
+      `    ${name.padEnd(36)} ${fmt(t.ms / steps, 1).padStart(8)} ms  ${String(Math.round(t.calls / steps)).padStart(4)} calls  ${kernelCategory(name)}`,
+    );
 }
 
 await main();

@@ -543,3 +543,31 @@ test('the wasm kernel table: each row registers in front of what it declares (wa
     if (!WASM_KERNELS.some((e) => e.impl === 'gradient' && e.kernels.includes(k)))
       assert.ok(tf.getKernel(k, 'wasm'), k);
 });
+
+test('the kernel profile keeps each kernel’s own time apart from the kernels it calls, and puts the kernels back', async () => {
+  const { profileWasmKernels, kernelCategory } = await import('../src/backend/kernel-profile.js');
+  await tf.setBackend('wasm');
+  const before = tf.getKernel('Sum', 'wasm')!.kernelFunc;
+  const x = tf.randomNormal([128, 32, 32, 32]); // big enough that the inner product takes milliseconds
+  const prof = profileWasmKernels();
+  const t0 = performance.now();
+  // a leading-axis sum is a composed kernel: it runs a matrix product (XNNPACK) inside
+  tf.tidy(() => tf.sum(x, [0, 1, 2]).dataSync());
+  const wall = performance.now() - t0;
+  const times = prof.read();
+  prof.stop();
+  x.dispose();
+  assert.equal(times.get('Sum')?.calls, 1);
+  assert.ok((times.get('BatchMatMul')?.calls ?? 0) >= 1, 'the product inside the composed Sum is timed as its own');
+  assert.ok(times.get('BatchMatMul')!.ms > 0.5, `the inner product takes time: ${times.get('BatchMatMul')!.ms} ms`);
+  const own = [...times.values()].reduce((a, t) => a + t.ms, 0);
+  assert.ok(own <= wall + 0.05, `own times add up to no more than the wall clock: ${own} vs ${wall}`);
+  assert.equal(tf.getKernel('Sum', 'wasm')!.kernelFunc, before, 'stop() restores the registered kernel');
+  assert.deepEqual(['Sum', 'BatchMatMul', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Exp'].map(kernelCategory), [
+    'freezeflow composed',
+    'XNNPACK',
+    'freezeflow simd',
+    'freezeflow heap',
+    'other tfjs',
+  ]);
+});
