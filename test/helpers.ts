@@ -25,7 +25,7 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
     env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', ...opts.env },
     timeout: 600_000,
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The NDJSON events `train --json` printed, one object per line (fields read freely, as JSON.parse gives them). */

@@ -2,7 +2,11 @@
 // trap (the end-to-end case, MobileNetV2 out of memory on 2 threads, is in guarantees.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { guardWasmHeap } from '../src/backend/wasm-alloc.js';
+import { ROOT } from './helpers.js';
 
 function standIns(mallocReturns: number, moveTraps = false) {
   const freed: object[] = [];
@@ -68,4 +72,31 @@ test('an abort and a trap while placing a tensor mark the module dead too; other
   const plain = standIns(64);
   assert.throws(() => plain.engine.runKernelFunc('error'), /a shape error/);
   assert.equal(plain.engine.runKernelFunc('ok'), 'ran');
+});
+
+/** A process that starts the watchdog (stall 1 s, the heap "full" at 4 pages) and then does `then`. */
+function watched(then: string) {
+  const url = pathToFileURL(join(ROOT, 'dist/src/backend/wasm-watchdog.js')).href;
+  const script = `
+const { startWasmWatchdog } = await import(${JSON.stringify(url)});
+const w = startWasmWatchdog(1, 4);
+await w.ready;
+const spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
+${then}
+`;
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  return { ...r, seconds: (Date.now() - t0) / 1000 };
+}
+
+test('the watchdog ends a process whose kernel never returns with the heap full, with one line; nothing else', async () => {
+  const { STALL_MESSAGE } = await import('../src/backend/wasm-watchdog.js');
+  // heap at its limit, then a kernel that never returns (the main thread spins, as the threaded build's does)
+  const stuck = watched('w.enter(); w.exit(5 * 65536); w.enter(); spin(8000);');
+  assert.equal(stuck.signal, 'SIGKILL');
+  assert.ok(stuck.seconds < 6, `ended within seconds, not after the 8 s spin: ${stuck.seconds}`);
+  assert.equal(stuck.stderr.trim(), STALL_MESSAGE);
+  // the same long kernel with room on the heap, and a long pause outside any kernel with the heap full, run on
+  assert.equal(watched('w.enter(); w.exit(65536); w.enter(); spin(3000); w.exit(65536);').status, 0);
+  assert.equal(watched('w.enter(); w.exit(5 * 65536); spin(3000);').status, 0);
 });

@@ -8,6 +8,7 @@ import { defaultThreads, enableWasmThreads, threadsUnsupported, unrefPoolWorkers
 import { probeWebgpu, registerWebgpu } from './webgpu.js';
 import { BackendUnavailableError } from './errors.js';
 import { guardWasmHeap, type EngineLike, type WasmBackendLike } from './wasm-alloc.js';
+import { startWasmWatchdog } from './wasm-watchdog.js';
 
 export { probeWebgpu };
 
@@ -173,9 +174,11 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
         const ok = await use('wasm');
         threads.restore?.();
         if (ok) {
-          guardWasmHeap(tf.backend() as unknown as WasmBackendLike, tf.engine() as unknown as EngineLike);
-          unrefPoolWorkers();
           const got = Math.max(1, wasm.getThreadsCount());
+          // a helper thread out of memory never returns: only the threaded build needs the watchdog
+          const watchdog = got > 1 ? startWasmWatchdog() : undefined;
+          guardWasmHeap(tf.backend() as unknown as WasmBackendLike, tf.engine() as unknown as EngineLike, watchdog);
+          unrefPoolWorkers();
           const note = threads.note ?? (got < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
           return { name, tfjsBackend: 'wasm', skipped, threads: got, ...(note ? { threadsNote: note } : {}) };
         }

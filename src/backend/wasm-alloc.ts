@@ -3,10 +3,13 @@
 // kernel then writes over the runtime's own data at address 0); and a trap inside the module (malloc
 // itself running out of bounds, an abort from C++ new) can leave malloc's lock held on the threaded
 // build, so every free during tfjs' unwinding (tidy disposes the scope's tensors) waited forever.
+import type { WasmWatchdog } from './wasm-watchdog.js';
+
 const GUARDED = Symbol('freezeflow.wasmGuard');
 
 interface WasmModule {
   _malloc(bytes: number): number;
+  HEAPU8?: Uint8Array;
   onAbort?: (what: unknown) => void;
   [GUARDED]?: true;
 }
@@ -22,9 +25,10 @@ export interface EngineLike {
 
 /**
  * Guard the wasm backend (idempotent): a malloc of 0 throws, and after the module traps or aborts it is
- * dead — disposing only forgets the tensor, and running a kernel says the module failed earlier.
+ * dead — disposing only forgets the tensor, and running a kernel says the module failed earlier. With a
+ * watchdog (the threaded build), every kernel is counted in and out for it.
  */
-export function guardWasmHeap(backend: WasmBackendLike, engine: EngineLike): void {
+export function guardWasmHeap(backend: WasmBackendLike, engine: EngineLike, watchdog?: WasmWatchdog): void {
   const wasm = backend.wasm;
   if (!wasm || wasm[GUARDED]) return;
   wasm[GUARDED] = true;
@@ -46,7 +50,13 @@ export function guardWasmHeap(backend: WasmBackendLike, engine: EngineLike): voi
   const run = engine.runKernelFunc.bind(engine);
   engine.runKernelFunc = watch((...args: unknown[]) => {
     if (dead) throw new WebAssembly.RuntimeError('memory access out of bounds (the wasm module failed earlier)');
-    return run(...args);
+    if (!watchdog) return run(...args);
+    watchdog.enter();
+    try {
+      return run(...args);
+    } finally {
+      watchdog.exit(wasm.HEAPU8?.length ?? 0);
+    }
   }, die);
 }
 
