@@ -851,11 +851,13 @@ function torchvisionCell(dir: string, model: string, regime: string, backend: st
   return {
     freezeflow: parse(ff),
     pytorch: parse(pt),
-    error: ff.signal
-      ? `did not finish in ${TV.cellMinutes} min`
-      : ff.status !== 0
-        ? String(ff.stderr).slice(-300)
-        : undefined,
+    error: String(ff.stderr).includes('the wasm heap is full')
+      ? 'the wasm heap is full at this batch (the watchdog ended it)'
+      : ff.signal
+        ? `did not finish in ${TV.cellMinutes} min`
+        : ff.status !== 0
+          ? String(ff.stderr).slice(-300)
+          : undefined,
   };
 }
 
