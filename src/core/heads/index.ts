@@ -1,6 +1,7 @@
 // The head-layer kinds. A new kind: one file beside this one (or a definition in one), and one entry in
 // HEADS.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { schemasUnion } from '../typebox.js';
 import { activation } from './activation.js';
 import { batchNorm } from './batch-norm.js';
 import { dense } from './dense.js';
@@ -10,11 +11,7 @@ import { flatten, globalAveragePooling, globalMaxPooling } from './pooling.js';
 
 export const HEADS = [dense, dropout, batchNorm, activation, flatten, globalAveragePooling, globalMaxPooling] as const;
 
-type Kinds = typeof HEADS;
-type SchemaOf<K> = K extends { schema: infer S extends TSchema } ? S : never;
-type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: SchemaOf<T[I]> };
-
-export const HeadLayer = Type.Union(HEADS.map((k) => k.schema) as unknown as SchemasOf<Kinds>, {
+export const HeadLayer = schemasUnion(HEADS, {
   description: 'One layer of the new head, e.g. `{dense: {units: 256, activation: relu}}`.',
 });
 export type HeadLayerSpec = Static<typeof HeadLayer>;

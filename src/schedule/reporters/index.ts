@@ -1,6 +1,7 @@
 // The metrics-file reporter kinds (output.metrics). A new kind: one file beside this one, one entry in
 // REPORTERS, and what it writes in src/report/reporters/ (the compiler asks for it).
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { kindNamed, nameOrSettings } from '../../core/typebox.js';
 import { csv } from './csv.js';
 import { ndjson } from './ndjson.js';
 import { tensorboard } from './tensorboard.js';
@@ -8,30 +9,17 @@ import { tensorboard } from './tensorboard.js';
 export const REPORTERS = [csv, ndjson, tensorboard] as const;
 
 type Kinds = typeof REPORTERS;
-type SchemaOf<K> = K extends { schema: infer S extends TSchema } ? S : never;
-type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: SchemaOf<T[I]> };
-type NamesOf<T extends readonly unknown[]> = {
-  -readonly [I in keyof T]: T[I] extends { type: infer N extends string } ? ReturnType<typeof Type.Literal<N>> : never;
-};
 
-export const MetricSpec = Type.Union(
-  [
-    Type.Union(REPORTERS.map((k) => Type.Literal(k.type)) as unknown as NamesOf<Kinds>, {
-      description: REPORTERS.map((k) => k.type).join(', '),
-    }),
-    ...(REPORTERS.map((k) => k.schema) as unknown as SchemasOf<Kinds>),
-  ],
-  { description: 'A metrics file: its name, or { type: name, …options }.' },
-);
+export const MetricSpec = nameOrSettings(REPORTERS, {
+  description: 'A metrics file: its name, or { type: name, …options }.',
+});
 export type MetricInput = Static<typeof MetricSpec>;
 export type NormalizedMetric = ReturnType<Kinds[number]['normalize']>;
 export type MetricType = Kinds[number]['type'];
 
 /** The kind's entry; an unknown type is an error, never a fallback. */
 export function reporterKind(type: string) {
-  const k = REPORTERS.find((r) => r.type === type);
-  if (!k) throw new Error(`unknown metrics file '${type}' (known: ${REPORTERS.map((r) => r.type).join(', ')})`);
-  return k as unknown as {
+  return kindNamed(REPORTERS, type, 'metrics file') as unknown as {
     normalize(o: { type: string }): NormalizedMetric;
     files: string;
     describe(n: NormalizedMetric): string;

@@ -1,5 +1,6 @@
 // The scheduler kinds. A new kind: one file beside this one, and one entry in SCHEDULERS.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { kindNamed, schemasUnion } from '../../core/typebox.js';
 import { constant } from './constant.js';
 import { cosine } from './cosine.js';
 import { exponential } from './exponential.js';
@@ -10,12 +11,8 @@ import { step } from './step.js';
 export const SCHEDULERS = [constant, step, exponential, cosine, onecycle, reduceOnPlateau] as const;
 
 type Kinds = typeof SCHEDULERS;
-type SchemaOf<K> = K extends { schema: infer S extends TSchema } ? S : never;
-// a generic mapped type, so that a tuple maps to a tuple (a concrete one would map every array key)
-type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: SchemaOf<T[I]> };
-type Schemas = SchemasOf<Kinds>;
 
-export const SchedulerSpec = Type.Union(SCHEDULERS.map((k) => k.schema) as unknown as Schemas, {
+export const SchedulerSpec = schemasUnion(SCHEDULERS, {
   description: 'Learning-rate scheduler within the stage.',
 });
 export type SchedulerInput = Static<typeof SchedulerSpec>;
@@ -23,9 +20,7 @@ export type NormalizedScheduler = ReturnType<Kinds[number]['normalize']>;
 
 /** The kind's entry; an unknown type is an error, never a fallback. */
 export function schedulerKind(type: string) {
-  const k = SCHEDULERS.find((s) => s.type === type);
-  if (!k) throw new Error(`unknown scheduler '${type}' (known: ${SCHEDULERS.map((s) => s.type).join(', ')})`);
-  return k as unknown as {
+  return kindNamed(SCHEDULERS, type, 'scheduler') as unknown as {
     normalize(s: SchedulerInput): NormalizedScheduler;
     at(s: NormalizedScheduler, lr: number, u: number, n: number): number;
     describe(s: NormalizedScheduler, lr: number): string;
