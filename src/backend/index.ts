@@ -176,8 +176,11 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
         if (ok) {
           const got = Math.max(1, wasm.getThreadsCount());
           // a helper thread out of memory never returns: only the threaded build needs the watchdog
-          const watchdog = got > 1 ? startWasmWatchdog() : undefined;
-          guardWasmHeap(tf.backend() as unknown as WasmBackendLike, tf.engine() as unknown as EngineLike, watchdog);
+          guardWasmHeap(
+            tf.backend() as unknown as WasmBackendLike,
+            tf.engine() as unknown as EngineLike,
+            got > 1 ? startWasmWatchdog : undefined,
+          );
           unrefPoolWorkers();
           const note = threads.note ?? (got < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
           return { name, tfjsBackend: 'wasm', skipped, threads: got, ...(note ? { threadsNote: note } : {}) };

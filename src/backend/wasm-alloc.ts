@@ -28,10 +28,11 @@ export interface EngineLike {
  * dead — disposing only forgets the tensor, and running a kernel says the module failed earlier. With a
  * watchdog (the threaded build), every kernel is counted in and out for it.
  */
-export function guardWasmHeap(backend: WasmBackendLike, engine: EngineLike, watchdog?: WasmWatchdog): void {
+export function guardWasmHeap(backend: WasmBackendLike, engine: EngineLike, startWatchdog?: () => WasmWatchdog): void {
   const wasm = backend.wasm;
   if (!wasm || wasm[GUARDED]) return;
   wasm[GUARDED] = true;
+  const watchdog = startWatchdog?.(); // once per module, like the guard
   let dead = false;
   const die = (): void => {
     dead = true;
