@@ -52,6 +52,16 @@ interface Regime {
   extra?: string;
 }
 
+/** `n` images of `shape` (a fixed smooth pattern) in two alternating classes: speed needs no real pixels. */
+function syntheticImages(n: number, shape: [number, number, number]): Dataset {
+  return {
+    classes: ['a', 'b'],
+    x: Float32Array.from({ length: n * shape[0] * shape[1] * shape[2] }, (_, i) => Math.sin(i * 0.37)),
+    y: Int32Array.from({ length: n }, (_, i) => i % 2),
+    shape,
+  };
+}
+
 async function fineTuneModel(source: string, classes: number): Promise<tf.LayersModel> {
   return attachHead(cutModel(await loadModel(source)), [{ dense: { units: 'auto', activation: 'softmax' } }], classes);
 }
@@ -199,50 +209,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${await imagePass(Number(arg('--image-pass')))}\n`);
     return;
   }
-  if (process.argv.includes('--photos-only') || process.argv.includes('--main-job-only')) {
-    const lines: string[] = [];
-    const results: Record<string, unknown> = { backend: backend.name, cores: cpus().length };
-    if (process.argv.includes('--main-job-only')) mainJob(results, lines, backend.name);
-    else await photosRow(results, lines, backend.name);
-    finish(results, lines, arg('--out') ?? 'bench-photos.json');
-    return;
-  }
-  if (arg('--adapter-child')) {
-    process.stdout.write(`${JSON.stringify(await adapterChild(arg('--adapter-child')!))}\n`);
-    return;
-  }
-  if (process.argv.includes('--adapters-only')) {
-    const results: Record<string, unknown> = { backend: backend.name, threads: backend.threads };
-    const lines: string[] = [];
-    adapterRows(results, lines);
-    finish(results, lines, arg('--out') ?? 'bench-adapters.json');
-    return;
-  }
-  if (arg('--tv-child')) {
-    process.stdout.write(`${JSON.stringify(await torchvisionChild(arg('--tv-child')!))}\n`);
-    return;
-  }
-  if (process.argv.includes('--profile')) {
-    const results: Record<string, unknown> = { backend: backend.name, threads: backend.threads };
-    const lines: string[] = [];
-    await profileRows(results, lines);
-    finish(results, lines, arg('--out') ?? 'bench-profile.json');
-    return;
-  }
-  if (process.argv.includes('--torchvision-only')) {
-    const results: Record<string, unknown> = { backend: backend.name, cores: cpus().length };
-    const lines: string[] = [];
-    torchvisionRows(results, lines);
-    finish(results, lines, arg('--out') ?? 'bench-torchvision.json');
-    return;
-  }
-  if (process.argv.includes('--images-only')) {
-    const lines: string[] = [];
-    const results: Record<string, unknown> = {};
-    imageFolderMemory(results, lines);
-    finish(results, lines, arg('--out') ?? 'bench-images.json');
-    return;
-  }
+  const has = (flag: string) => process.argv.includes(flag);
+  const mode = { backend: backend.name, threads: backend.threads };
+  const machine = { backend: backend.name, cores: cpus().length };
+  if (has('--photos-only') || has('--main-job-only'))
+    return only('bench-photos.json', machine, (results, lines) =>
+      has('--main-job-only') ? mainJob(results, lines, backend.name) : photosRow(results, lines, backend.name),
+    );
+  if (arg('--adapter-child')) return printJson(await adapterChild(arg('--adapter-child')!));
+  if (has('--adapters-only')) return only('bench-adapters.json', mode, adapterRows);
+  if (arg('--tv-child')) return printJson(await torchvisionChild(arg('--tv-child')!));
+  if (has('--profile')) return only('bench-profile.json', mode, profileRows);
+  if (has('--torchvision-only')) return only('bench-torchvision.json', machine, torchvisionRows);
+  if (has('--images-only')) return only('bench-images.json', {}, imageFolderMemory);
   const outFile = arg('--out') ?? 'bench-results.json';
   const batch = 64;
   const all = loadBuiltinDataset('mnist-5-9');
@@ -468,6 +447,20 @@ function imageFolderMemory(results: Record<string, unknown>, lines: string[]): v
   );
 }
 
+/** A mode that prints only its own rows: `rows` fills `results` and the lines, written to FILE (or --out). */
+async function only(
+  file: string,
+  results: Record<string, unknown>,
+  rows: (results: Record<string, unknown>, lines: string[]) => unknown,
+): Promise<void> {
+  const lines: string[] = [];
+  await rows(results, lines);
+  finish(results, lines, arg('--out') ?? file);
+}
+
+/** A child process's one line for its parent. */
+const printJson = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v)}\n`);
+
 function finish(results: Record<string, unknown>, lines: string[], outFile: string): void {
   process.stdout.write(`${lines.join('\n')}\n`);
   writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -497,12 +490,7 @@ async function adapterChild(spec: string): Promise<Record<string, number>> {
   if (model === 'mobilenet') {
     source = SHARED;
     const n = 4 * c.batch;
-    data = {
-      classes: ['a', 'b'],
-      x: Float32Array.from({ length: n * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.37)),
-      y: Int32Array.from({ length: n }, (_, i) => i % 2),
-      shape: [224, 224, 3],
-    };
+    data = syntheticImages(n, [224, 224, 3]);
   } else {
     const digits = split(loadBuiltinDataset('mnist-5-9'), 0.2, 42).train;
     data = subset(
@@ -576,12 +564,7 @@ async function mobilenetAt(mb: number, results: Record<string, unknown>, lines: 
   process.stderr.write(`bench: MobileNetV2 (../shared/models), batch ${mb}\n`);
   // GPUs need more steps for a steady rate (readings come every few steps there)
   const n = (tf.getBackend() === 'webgpu' ? 10 : 4) * mb;
-  const img: Dataset = {
-    classes: ['a', 'b'],
-    x: Float32Array.from({ length: n * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.37)),
-    y: Int32Array.from({ length: n }, (_, i) => i % 2),
-    shape: [224, 224, 3],
-  };
+  const img = syntheticImages(n, [224, 224, 3]);
   const mob: Record<string, number> = {};
   for (const r of [
     { name: 'head', unfreeze: [] },
@@ -783,13 +766,7 @@ async function torchvisionChild(spec: string): Promise<Record<string, number>> {
   // the head trains on cached features: more, cheaper steps for a steady rate
   const steps = regime === 'head' ? TV.headSteps : TV.steps;
   const n = (steps + 1) * TV.batch;
-  const size = TV.size * TV.size * 3;
-  const data: Dataset = {
-    classes: ['a', 'b'],
-    x: Float32Array.from({ length: n * size }, (_, i) => Math.sin(i * 0.37)),
-    y: Int32Array.from({ length: n }, (_, i) => i % 2),
-    shape: [TV.size, TV.size, 3],
-  };
+  const data = syntheticImages(n, [TV.size, TV.size, 3]);
   const unfreeze = regime === 'head' ? [] : regime === 'last' ? [...net.last] : ['*'];
   const r = await runnerSpeed(dir, data, { name: 'partial', unfreeze }, TV.batch, regime === 'head');
   return { samplesPerSec: r.samplesPerSec, peakRssMB: rssMB(), trainableParams: r.trainableParams };
@@ -907,14 +884,7 @@ async function profileSubject(): Promise<{ source: string; data: Dataset; batch:
   const [h, w, c] = model.inputs[0]!.shape.slice(1) as [number, number, number];
   model.dispose();
   const batch = Number(arg('--batch') ?? 32);
-  const n = 5 * batch;
-  const data: Dataset = {
-    classes: ['a', 'b'],
-    x: Float32Array.from({ length: n * h * w * c }, (_, i) => Math.sin(i * 0.37)),
-    y: Int32Array.from({ length: n }, (_, i) => i % 2),
-    shape: [h, w, c],
-  };
-  return { source: given, data, batch };
+  return { source: given, data: syntheticImages(5 * batch, [h, w, c]), batch };
 }
 
 /** Per step, steady state (batches after the first): each part's own time, and the JavaScript around them. */
