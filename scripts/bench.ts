@@ -758,14 +758,14 @@ const TORCHVISION = [
 ] as const;
 const TV = { size: 160, batch: 32, steps: 3, headSteps: 15, cellMinutes: 10 };
 const TV_REGIMES = ['head', 'last', 'full'] as const;
+/** Timed steps of a cell, the same on both sides: the head trains on cached features, so more, cheaper ones. */
+const tvSteps = (regime: string) => (regime === 'head' ? TV.headSteps : TV.steps);
 
 /** One cell in this process (its peak RSS is its own): `DIR:MODEL:REGIME`, DIR holding the import. */
 async function torchvisionChild(spec: string): Promise<Record<string, number>> {
   const [dir, model, regime] = spec.split(':') as [string, string, (typeof TV_REGIMES)[number]];
   const net = TORCHVISION.find((t) => t.model === model)!;
-  // the head trains on cached features: more, cheaper steps for a steady rate
-  const steps = regime === 'head' ? TV.headSteps : TV.steps;
-  const n = (steps + 1) * TV.batch;
+  const n = (tvSteps(regime) + 1) * TV.batch;
   const data = syntheticImages(n, [TV.size, TV.size, 3]);
   const unfreeze = regime === 'head' ? [] : regime === 'last' ? [...net.last] : ['*'];
   const r = await runnerSpeed(dir, data, { name: 'partial', unfreeze }, TV.batch, regime === 'head');
@@ -805,7 +805,6 @@ function torchvisionCell(dir: string, model: string, regime: string, backend: st
     ],
     { encoding: 'utf8', timeout: TV.cellMinutes * 60_000 },
   );
-  const steps = regime === 'head' ? TV.headSteps : TV.steps;
   const pt = spawnSync(
     '/usr/bin/python3',
     [
@@ -819,7 +818,7 @@ function torchvisionCell(dir: string, model: string, regime: string, backend: st
       '--batch',
       String(TV.batch),
       '--steps',
-      String(steps),
+      String(tvSteps(regime)),
     ],
     { encoding: 'utf8', timeout: 1_800_000 },
   );
