@@ -175,12 +175,7 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
         threads.restore?.();
         if (ok) {
           const got = Math.max(1, wasm.getThreadsCount());
-          // a helper thread out of memory never returns: only the threaded build needs the watchdog
-          guardWasmHeap(
-            tf.backend() as unknown as WasmBackendLike,
-            tf.engine() as unknown as EngineLike,
-            got > 1 ? startWasmWatchdog : undefined,
-          );
+          guardHeap(got);
           unrefPoolWorkers();
           const note = threads.note ?? (got < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
           return { name, tfjsBackend: 'wasm', skipped, threads: got, ...(note ? { threadsNote: note } : {}) };
@@ -200,6 +195,12 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
   throw new BackendUnavailableError(
     `backend '${choice}' is not available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')} ('freezeflow doctor' lists what this machine has)`,
   );
+}
+
+/** The wasm heap guard; a helper thread out of memory never returns, so the threaded build gets the watchdog. */
+function guardHeap(threads: number): void {
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  guardWasmHeap(backend, tf.engine() as unknown as EngineLike, threads > 1 ? startWasmWatchdog : undefined);
 }
 
 const ABORT_LINE = /^Aborted\([^\n]*\)\n?$/;
