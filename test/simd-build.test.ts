@@ -1,5 +1,5 @@
 // The committed SIMD modules are what their source builds to: rebuilt and compared byte for byte where
-// Debian's clang (the recorded version) and lld are installed, else checked against the recorded hashes.
+// Debian's clang-19 (the recorded version) and lld-19 are installed, else checked against the recorded hashes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,18 +7,20 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
+import { simdBuild } from '../src/backend/simd.js';
 import { ROOT } from './helpers.js';
 
 const DIR = join(ROOT, 'src/backend/simd');
 const recorded = readFileSync(join(DIR, 'kernels.sha256'), 'utf8');
 const compiler = /^compiler (.*)$/m.exec(recorded)?.[1];
+const MODULES = ['kernels.wasm', 'kernels-shared.wasm', 'kernels-relaxed.wasm', 'kernels-relaxed-shared.wasm'];
 const sha = (f: string) =>
   createHash('sha256')
     .update(readFileSync(join(DIR, f)))
     .digest('hex');
 
 test('kernels.c and the committed modules are the ones recorded in kernels.sha256', () => {
-  for (const f of ['kernels.c', 'kernels.wasm', 'kernels-shared.wasm']) {
+  for (const f of ['kernels.c', ...MODULES]) {
     const line = new RegExp(`^(source|module) ([0-9a-f]{64})  ${f.replace('.', '\\.')}$`, 'm').exec(recorded);
     assert.ok(line, `${f} is recorded`);
     assert.equal(sha(f), line[2], `${f} changed without scripts/build-kernels.sh`);
@@ -49,7 +51,8 @@ function sectionIds(b: Buffer): number[] {
 }
 
 test("the modules own no memory: they import tfjs-wasm's (plain or shared) and have no data segments", () => {
-  for (const f of ['kernels.wasm', 'kernels-shared.wasm']) {
+  simdBuild(); // the relaxed modules compile only once V8's relaxed-SIMD flag is set
+  for (const f of MODULES) {
     const bytes = readFileSync(join(DIR, f));
     // 11: data, 12: data count; a data segment would be written into tfjs' heap at instantiation
     assert.ok(!sectionIds(bytes).some((id) => id === 11 || id === 12), `${f} has data`);
@@ -78,9 +81,11 @@ test("the modules own no memory: they import tfjs-wasm's (plain or shared) and h
   }
 });
 
-const clang = spawnSync('clang', ['--version'], { encoding: 'utf8' });
+const clang = spawnSync('clang-19', ['--version'], { encoding: 'utf8' });
 const version = clang.status === 0 ? clang.stdout.split('\n')[0] : undefined;
-const canBuild = version === compiler && spawnSync('wasm-ld', ['--version']).status === 0;
+// the linker clang-19 runs for wasm32 (lld-19's, beside it)
+const linker = spawnSync('clang-19', ['--target=wasm32', '-print-prog-name=wasm-ld'], { encoding: 'utf8' });
+const canBuild = version === compiler && spawnSync(linker.stdout?.trim() || 'wasm-ld', ['--version']).status === 0;
 
 test(
   'rebuilding from kernels.c gives the committed modules byte for byte',
@@ -88,7 +93,7 @@ test(
     skip:
       !canBuild &&
       !process.env['FREEZEFLOW_REQUIRE_CLANG'] &&
-      `needs ${compiler ?? 'the recorded clang'} and wasm-ld (found: ${version ?? 'no clang'})`,
+      `needs ${compiler ?? 'the recorded clang'} and lld-19 (found: ${version ?? 'no clang-19'})`,
   },
   () => {
     const r = spawnSync('bash', [join(ROOT, 'scripts/build-kernels.sh'), '--check'], { encoding: 'utf8' });
@@ -139,7 +144,7 @@ test('the kernels simd.ts declares are the ones kernels.c exports, argument for 
   assert.ok(c.size >= 10, `${c.size} exports found in kernels.c`);
   assert.deepEqual([...declared.keys()].sort(), [...c.keys()].sort());
   for (const [name, params] of c) assert.deepEqual(declared.get(name), params, name);
-  for (const wasm of ['kernels.wasm', 'kernels-shared.wasm']) {
+  for (const wasm of MODULES) {
     const mod = new WebAssembly.Module(readFileSync(join(DIR, wasm)));
     const fns = WebAssembly.Module.exports(mod)
       .filter((e) => e.kind === 'function')

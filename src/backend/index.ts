@@ -9,6 +9,7 @@ import { probeWebgpu, registerWebgpu } from './webgpu.js';
 import { BackendUnavailableError } from './errors.js';
 import { guardWasmHeap, type EngineLike, type WasmBackendLike } from './wasm-alloc.js';
 import { startWasmWatchdog } from './wasm-watchdog.js';
+import { kernelsBuild, type KernelsBuild } from './simd.js';
 
 export { probeWebgpu };
 
@@ -34,6 +35,8 @@ export interface BackendReport {
   /** wasm: XNNPACK threads in use, and why fewer than asked for. */
   threads?: number;
   threadsNote?: string;
+  /** wasm: which build of freezeflow's SIMD kernels runs (their rounding differs), or off. */
+  kernels?: KernelsBuild;
 }
 
 export interface BackendOptions {
@@ -178,7 +181,8 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
           guardHeap(got);
           unrefPoolWorkers();
           const note = threads.note ?? (got < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
-          return { name, tfjsBackend: 'wasm', skipped, threads: got, ...(note ? { threadsNote: note } : {}) };
+          const kernels = kernelsBuild(tf.backend());
+          return { name, tfjsBackend: 'wasm', skipped, threads: got, kernels, ...(note ? { threadsNote: note } : {}) };
         }
         skipped.push({
           name,

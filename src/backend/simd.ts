@@ -3,6 +3,7 @@
 // memory offset, nothing is copied in or out.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import type * as tf from '../tf.js';
 import type { KernelBackend, TensorInfo } from '../tf.js';
 import { packageRoot } from '../core/paths.js';
@@ -134,6 +135,30 @@ export type WasmBackend = KernelBackend & {
 
 export const SIMD_DIR = () => join(packageRoot(), 'src/backend/simd');
 
+/** The module for a plain or a shared heap, in the build this V8 runs (simdBuild). */
+function moduleFile(shared: boolean): string {
+  const stem = simdBuild().relaxed ? 'kernels-relaxed' : 'kernels';
+  return join(SIMD_DIR(), `${stem}${shared ? '-shared' : ''}.wasm`);
+}
+
+let build: { relaxed: boolean; why: string } | undefined;
+
+/**
+ * Which build of the kernels runs: relaxed SIMD (fused multiply-add) where V8 compiles it, else SIMD128.
+ * Node 20's V8 has relaxed SIMD behind a flag, which takes effect for modules compiled after it is set;
+ * newer V8 has it on. FREEZEFLOW_FMA=0 keeps SIMD128 (its rounding is the one earlier versions had).
+ */
+export function simdBuild(): { relaxed: boolean; why: string } {
+  if (build) return build;
+  if (process.env['FREEZEFLOW_FMA'] === '0') return (build = { relaxed: false, why: 'SIMD128: FREEZEFLOW_FMA=0' });
+  const bytes = readFileSync(join(SIMD_DIR(), 'kernels-relaxed.wasm'));
+  if (!WebAssembly.validate(bytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  build = WebAssembly.validate(bytes)
+    ? { relaxed: true, why: 'relaxed SIMD: fused multiply-add' }
+    : { relaxed: false, why: 'SIMD128: this V8 has no relaxed SIMD' };
+  return build;
+}
+
 const instances = new WeakMap<KernelBackend, SimdKernels | null>();
 const helpers = new WeakMap<KernelBackend, SimdHelper>();
 
@@ -152,7 +177,7 @@ export function simdKernels(backend: KernelBackend): SimdKernels | null {
   const memory = wasmHeap(backend);
   let k: SimdKernels | null = null;
   if (memory) {
-    const file = join(SIMD_DIR(), memory.buffer instanceof SharedArrayBuffer ? 'kernels-shared.wasm' : 'kernels.wasm');
+    const file = moduleFile(memory.buffer instanceof SharedArrayBuffer);
     try {
       const bytes = readFileSync(file);
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
@@ -169,11 +194,19 @@ export function simdKernels(backend: KernelBackend): SimdKernels | null {
   return k;
 }
 
-/** For doctor: whether the SIMD kernels run on `backend`, or why not. */
+export type KernelsBuild = 'relaxed-simd' | 'simd128' | 'off';
+
+/** Which SIMD kernels `backend` runs, as a run's environment.json records it. */
+export function kernelsBuild(backend: KernelBackend): KernelsBuild {
+  if (!simdKernels(backend)) return 'off';
+  return simdBuild().relaxed ? 'relaxed-simd' : 'simd128';
+}
+
+/** For doctor: whether the SIMD kernels run on `backend`, which build, or why not. */
 export function simdStatus(backend: KernelBackend): string {
   if (process.env['FREEZEFLOW_SIMD'] === '0') return "freezeflow's SIMD kernels off (FREEZEFLOW_SIMD=0)";
   return simdKernels(backend)
-    ? "freezeflow's SIMD kernels (src/backend/simd)"
+    ? `freezeflow's SIMD kernels (src/backend/simd, ${simdBuild().why})`
     : `freezeflow's SIMD kernels not loaded (${unavailable ?? 'no wasm heap'}): composed kernels instead`;
 }
 

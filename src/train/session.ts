@@ -1,7 +1,7 @@
 // One training run from request to result: schedule → plan → backend, model, data → run directory and
 // reporters → the runner → final model, summary, report. The CLI maps flags to a TrainRequest and the
 // result to an exit code; nothing here writes to the terminal except through the progress reporter.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '../tf.js';
 import { EXIT_USAGE, UserError } from '../core/errors.js';
@@ -16,6 +16,7 @@ import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedul
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { located } from './located.js';
 import { initBackend, type BackendChoice, type BackendReport } from '../backend/index.js';
+import type { KernelsBuild } from '../backend/simd.js';
 import { BACKENDS } from '../backend/names.js';
 import { takeDeviceError } from '../backend/webgpu.js';
 import { defaultThreads } from '../backend/wasm-threads.js';
@@ -110,6 +111,8 @@ interface Opened {
   model: tf.LayersModel;
   data: OpenedData;
   resolved: ResolvedStage[];
+  /** A resume on other SIMD kernels than the run's start (kernelsChanged). */
+  kernelsWarning?: string;
 }
 
 /** Backend, seeds, model (fresh or from the checkpoint) and data. */
@@ -310,9 +313,10 @@ export async function trainSession(
       scheduleFile: resolve(p.loaded.file),
       overrides: p.overrides,
     });
+  const changed = p.resumed ? kernelsChanged(dir.path, o.backend) : undefined;
   writeRunConfig(dir.path, p.plan, o.backend);
   try {
-    return await trainIn(p, o, dir, io, own);
+    return await trainIn(p, changed ? { ...o, kernelsWarning: changed } : o, dir, io, own);
   } finally {
     dir.lock.release();
   }
@@ -336,8 +340,25 @@ function writeRunConfig(runDir: string, plan: Plan, backend: BackendReport): voi
     platform: `${process.platform}-${process.arch}`,
     backend: backend.name,
     ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
+    ...(backend.kernels ? { kernels: backend.kernels } : {}),
   };
   writeAtomic(join(runDir, RUN_FILES.environment), `${JSON.stringify(environment, null, 2)}\n`);
+}
+
+/** How to get each build of the SIMD kernels back. */
+const KERNELS_SETTING: Record<KernelsBuild, string> = {
+  'relaxed-simd': 'FREEZEFLOW_FMA and FREEZEFLOW_SIMD unset',
+  simd128: 'FREEZEFLOW_FMA=0',
+  off: 'FREEZEFLOW_SIMD=0',
+};
+
+/** A resume on SIMD kernels that round differently from the run's start continues, but not bit-identically. */
+function kernelsChanged(runDir: string, backend: BackendReport): string | undefined {
+  const file = join(runDir, RUN_FILES.environment);
+  if (!existsSync(file) || !backend.kernels) return undefined;
+  const before = (JSON.parse(readFileSync(file, 'utf8')) as { kernels?: KernelsBuild }).kernels;
+  if (!before || !(before in KERNELS_SETTING) || before === backend.kernels) return undefined;
+  return `this run started on the ${before} SIMD kernels and resumes on ${backend.kernels}: it continues, but not bit-identically to an uninterrupted run (${KERNELS_SETTING[before]} resumes on the same kernels)`;
 }
 
 async function trainIn(
@@ -356,6 +377,7 @@ async function trainIn(
   const start = Date.now();
   bus.emit(runStart(p, o, dir));
   if (o.preprocess.warning) bus.emit({ type: 'warning', message: o.preprocess.warning });
+  if (o.kernelsWarning) bus.emit({ type: 'warning', message: o.kernelsWarning });
   // a resume takes its adapters (and their layers' own kernels) from the checkpoint it continues
   const saved = p.resumeState ? readAdapters(dir.lastCheckpoint) : undefined;
   const adapters = new AdapterSet(listLayers(o.model), saved);

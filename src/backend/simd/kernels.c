@@ -3,7 +3,16 @@
 // static data, no stack arrays, no libc (scripts/build-kernels.sh checks the built module for data
 // segments and a stack pointer). Built with clang -O3 -msimd128; no -ffast-math, so float operations
 // happen exactly in the order written (the Adam update matches tfjs' own ops bit for bit).
+// Built twice: SIMD128, and relaxed SIMD (-mrelaxed-simd), where the conv gradients' multiply-adds
+// (MADD) become f32x4.relaxed_madd: one fused instruction and one rounding on a CPU with FMA. Only
+// those sums use it; the Adam update, BatchNorm and the clip stay unfused in both builds.
 #include <wasm_simd128.h>
+
+#ifdef __wasm_relaxed_simd__
+#define MADD(acc, a, b) wasm_f32x4_relaxed_madd(a, b, acc)
+#else
+#define MADD(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#endif
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
@@ -29,10 +38,10 @@ static inline i32 last_out(i32 n, i32 pad, i32 k, i32 s, i32 outs) {
 static inline void tap_row16(f32 *dw, const f32 *x, const f32 *dy, i32 n, i32 xstep, i32 dystep) {
   v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
   for (i32 i = 0; i < n; i++, x += xstep, dy += dystep) {
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(x), wasm_v128_load(dy)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(x + 4), wasm_v128_load(dy + 4)));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(x + 8), wasm_v128_load(dy + 8)));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(x + 12), wasm_v128_load(dy + 12)));
+    a0 = MADD(a0, wasm_v128_load(x), wasm_v128_load(dy));
+    a1 = MADD(a1, wasm_v128_load(x + 4), wasm_v128_load(dy + 4));
+    a2 = MADD(a2, wasm_v128_load(x + 8), wasm_v128_load(dy + 8));
+    a3 = MADD(a3, wasm_v128_load(x + 12), wasm_v128_load(dy + 12));
   }
   wasm_v128_store(dw, wasm_f32x4_add(wasm_v128_load(dw), a0));
   wasm_v128_store(dw + 4, wasm_f32x4_add(wasm_v128_load(dw + 4), a1));
@@ -43,7 +52,7 @@ static inline void tap_row16(f32 *dw, const f32 *x, const f32 *dy, i32 n, i32 xs
 static inline void tap_row4(f32 *dw, const f32 *x, const f32 *dy, i32 n, i32 xstep, i32 dystep) {
   v128_t a = wasm_f32x4_splat(0);
   for (i32 i = 0; i < n; i++, x += xstep, dy += dystep)
-    a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(x), wasm_v128_load(dy)));
+    a = MADD(a, wasm_v128_load(x), wasm_v128_load(dy));
   wasm_v128_store(dw, wasm_f32x4_add(wasm_v128_load(dw), a));
 }
 
@@ -284,17 +293,17 @@ static inline void scatter_row16(f32 *dx, const f32 *dy, const f32 *w, i32 n, i3
   const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4), w2 = wasm_v128_load(w + 8),
                w3 = wasm_v128_load(w + 12);
   for (i32 i = 0; i < n; i++, dx += dxstep, dy += dystep) {
-    wasm_v128_store(dx, wasm_f32x4_add(wasm_v128_load(dx), wasm_f32x4_mul(wasm_v128_load(dy), w0)));
-    wasm_v128_store(dx + 4, wasm_f32x4_add(wasm_v128_load(dx + 4), wasm_f32x4_mul(wasm_v128_load(dy + 4), w1)));
-    wasm_v128_store(dx + 8, wasm_f32x4_add(wasm_v128_load(dx + 8), wasm_f32x4_mul(wasm_v128_load(dy + 8), w2)));
-    wasm_v128_store(dx + 12, wasm_f32x4_add(wasm_v128_load(dx + 12), wasm_f32x4_mul(wasm_v128_load(dy + 12), w3)));
+    wasm_v128_store(dx, MADD(wasm_v128_load(dx), wasm_v128_load(dy), w0));
+    wasm_v128_store(dx + 4, MADD(wasm_v128_load(dx + 4), wasm_v128_load(dy + 4), w1));
+    wasm_v128_store(dx + 8, MADD(wasm_v128_load(dx + 8), wasm_v128_load(dy + 8), w2));
+    wasm_v128_store(dx + 12, MADD(wasm_v128_load(dx + 12), wasm_v128_load(dy + 12), w3));
   }
 }
 
 static inline void scatter_row4(f32 *dx, const f32 *dy, const f32 *w, i32 n, i32 dxstep, i32 dystep) {
   const v128_t w0 = wasm_v128_load(w);
   for (i32 i = 0; i < n; i++, dx += dxstep, dy += dystep)
-    wasm_v128_store(dx, wasm_f32x4_add(wasm_v128_load(dx), wasm_f32x4_mul(wasm_v128_load(dy), w0)));
+    wasm_v128_store(dx, MADD(wasm_v128_load(dx), wasm_v128_load(dy), w0));
 }
 
 static inline void scatter_row1(f32 *dx, const f32 *dy, const f32 *w, i32 n, i32 dxstep, i32 dystep) {
@@ -328,14 +337,14 @@ static inline void pw_block_4x8(const f32 *x, const f32 *dy, f32 *dw, i32 n, i32
     const v128_t d0 = wasm_v128_load(dy), d1 = wasm_v128_load(dy + 4);
     const v128_t x0 = wasm_f32x4_splat(x[0]), x1 = wasm_f32x4_splat(x[1]);
     const v128_t x2 = wasm_f32x4_splat(x[2]), x3 = wasm_f32x4_splat(x[3]);
-    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, d0));
-    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, d1));
-    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, d0));
-    a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, d1));
-    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, d0));
-    a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, d1));
-    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, d0));
-    a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, d1));
+    a00 = MADD(a00, x0, d0);
+    a01 = MADD(a01, x0, d1);
+    a10 = MADD(a10, x1, d0);
+    a11 = MADD(a11, x1, d1);
+    a20 = MADD(a20, x2, d0);
+    a21 = MADD(a21, x2, d1);
+    a30 = MADD(a30, x3, d0);
+    a31 = MADD(a31, x3, d1);
   }
   wasm_v128_store(dw, wasm_f32x4_add(wasm_v128_load(dw), a00));
   wasm_v128_store(dw + 4, wasm_f32x4_add(wasm_v128_load(dw + 4), a01));
@@ -429,14 +438,14 @@ static inline void gemm_4x8(const f32 *a, i32 lda, const f32 *b, i32 ldb, f32 *c
     const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
     const v128_t a0 = wasm_f32x4_splat(a[j]), a1 = wasm_f32x4_splat(a[lda + j]);
     const v128_t a2 = wasm_f32x4_splat(a[2 * lda + j]), a3 = wasm_f32x4_splat(a[3 * lda + j]);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
-    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
-    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+    c00 = MADD(c00, a0, b0);
+    c01 = MADD(c01, a0, b1);
+    c10 = MADD(c10, a1, b0);
+    c11 = MADD(c11, a1, b1);
+    c20 = MADD(c20, a2, b0);
+    c21 = MADD(c21, a2, b1);
+    c30 = MADD(c30, a3, b0);
+    c31 = MADD(c31, a3, b1);
   }
   wasm_v128_store(c, c00);
   wasm_v128_store(c + 4, c01);
@@ -453,8 +462,8 @@ static inline void gemm_1x8(const f32 *a, const f32 *b, i32 ldb, f32 *c, i32 kdi
   v128_t c0 = wasm_f32x4_splat(0), c1 = c0;
   for (i32 j = 0; j < kdim; j++, b += ldb) {
     const v128_t aj = wasm_f32x4_splat(a[j]);
-    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(aj, wasm_v128_load(b)));
-    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(aj, wasm_v128_load(b + 4)));
+    c0 = MADD(c0, aj, wasm_v128_load(b));
+    c1 = MADD(c1, aj, wasm_v128_load(b + 4));
   }
   wasm_v128_store(c, c0);
   wasm_v128_store(c + 4, c1);
