@@ -380,25 +380,98 @@ test('wasm BatchNorm (as a 1×1 depthwise conv) equals cpu: values and gradients
   }
 });
 
-test('wasm MaxPoolGrad equals cpu: overlapping windows, padding, and ties go to the first maximum', async () => {
-  for (const [shape, size, stride, pad] of [
+/** MaxPoolGrad on wasm for `x` and `dy` (the SIMD kernel, or with FREEZEFLOW_SIMD=0 the heap one). */
+async function maxPoolGradOn(
+  simd: boolean,
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  size: number,
+  stride: number,
+  pad: string,
+) {
+  if (!simd) process.env['FREEZEFLOW_SIMD'] = '0';
+  try {
+    await tf.setBackend('wasm');
+    const attrs = { filterSize: size, strides: stride, pad };
+    const prof = await tf.profile(() => tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: x }, attrs));
+    assert.deepEqual(prof.kernelNames, ['MaxPoolGrad'], 'one kernel, no composed ops');
+    const out = prof.result as tf.Tensor;
+    const values = out.dataSync().slice();
+    out.dispose();
+    return values;
+  } finally {
+    delete process.env['FREEZEFLOW_SIMD'];
+  }
+}
+
+test('wasm MaxPoolGrad (SIMD and heap) equals cpu: overlapping windows, padding, channel tails, and ties go to the first maximum', async () => {
+  const cases: [Shape4, number, number, 'same' | 'valid'][] = [
     [[2, 8, 8, 3], 2, 2, 'valid'],
     [[2, 9, 7, 4], 3, 2, 'same'],
     [[1, 7, 7, 2], 3, 1, 'valid'],
     [[2, 9, 9, 5], 2, 2, 'valid'], // odd size: the last row and column get no gradient
-  ] as [Shape4, number, number, 'same' | 'valid'][]) {
+    [[2, 11, 10, 13], 3, 2, 'same'], // 4 + 4 + 4 + 1 channels, overlapping windows
+  ];
+  for (const [shape, size, stride, pad] of cases) {
     const probe = tf.maxPool(tf.zeros(shape) as tf.Tensor4D, size, stride, pad);
     const weights = random(probe.shape, 5);
     probe.dispose();
     // whole numbers: many windows hold the same maximum twice, and only the first may get the gradient
     const x = random(shape, 6);
     x.values = x.values.map((v) => Math.round(v));
-    await compare(
-      JSON.stringify([shape, size, stride, pad]),
-      (t) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, size, stride, pad), tf.tensor(weights.values, weights.shape))),
-      [x],
+    const f = (t: tf.Tensor) =>
+      tf.sum(
+        tf.mul(tf.maxPool(t as tf.Tensor4D, size, stride, pad), tf.tensor(weights.values, weights.shape)),
+      ) as tf.Scalar;
+    const label = JSON.stringify([shape, size, stride, pad]);
+    await compare(label, f, [x]);
+    process.env['FREEZEFLOW_SIMD'] = '0';
+    try {
+      await compare(`${label}, heap kernel`, f, [x]);
+    } finally {
+      delete process.env['FREEZEFLOW_SIMD'];
+    }
+    // the two wasm kernels add into dx in the same order: the same bits
+    await tf.setBackend('wasm');
+    const [xt, dy] = [tf.tensor4d(x.values, shape), tf.tensor4d(weights.values, weights.shape as Shape4)];
+    assert.deepEqual(
+      await maxPoolGradOn(true, xt, dy, size, stride, pad),
+      await maxPoolGradOn(false, xt, dy, size, stride, pad),
+      label,
+    );
+    tf.dispose([xt, dy]);
+  }
+});
+
+test('wasm MaxPoolGrad: a window of only -inf or NaN passes no gradient, in the SIMD and the heap kernel alike', async () => {
+  await tf.setBackend('wasm');
+  // 2×2 windows, stride 2, 5 channels (4 + 1): top left all -inf, top right all NaN, bottom left NaN and 3
+  // (first 3 at row 2, column 1), bottom right -inf and 1 (first 1 at row 2, column 3)
+  const rows = [
+    [-Infinity, -Infinity, NaN, NaN],
+    [-Infinity, -Infinity, NaN, NaN],
+    [NaN, 3, -Infinity, 1],
+    [3, NaN, 1, -Infinity],
+  ];
+  const x = tf.tensor4d(
+    rows.flat().flatMap((e) => [e, e, e, e, e]),
+    [1, 4, 4, 5],
+  );
+  const dy = tf.fill([1, 2, 2, 5], 2) as tf.Tensor4D;
+  const simd = await maxPoolGradOn(true, x, dy, 2, 2, 'valid');
+  assert.deepEqual(simd, await maxPoolGradOn(false, x, dy, 2, 2, 'valid'));
+  for (let ch = 0; ch < 5; ch++) {
+    const placed = Array.from({ length: 16 }, (_, i) => simd[i * 5 + ch]!);
+    assert.deepEqual(
+      placed.flatMap((g, i) => (g ? [[i, g]] : [])),
+      [
+        [9, 2],
+        [11, 2],
+      ],
+      `channel ${ch}`,
     );
   }
+  tf.dispose([x, dy]);
 });
 
 test('wasm Reverse (block copies) equals cpu on any axes, int32 too', async () => {

@@ -74,6 +74,7 @@ test("the modules own no memory: they import tfjs-wasm's (plain or shared) and h
         'conv_input_grad',
         'depthwise_filter_grad',
         'depthwise_input_grad',
+        'max_pool_grad',
         'pointwise_filter_grad',
         'sum_into',
       ],

@@ -24,6 +24,7 @@ import { simdDepthwiseInputGrad } from './kernels/depthwise-input-grad.js';
 import { simdConvFilterGrad } from './kernels/conv-filter-grad.js';
 import { simdConvInputGrad } from './kernels/conv-input-grad.js';
 import { adamUpdate } from './kernels/adam-update.js';
+import { simdMaxPoolGrad } from './kernels/max-pool-grad.js';
 import { batchNormTrain } from './kernels/batchnorm-train.js';
 
 export type { KernelEntry };
@@ -49,6 +50,7 @@ export const WASM_KERNELS: readonly KernelEntry[] = [
   simdDepthwiseInputGrad,
   simdConvFilterGrad,
   simdConvInputGrad,
+  simdMaxPoolGrad,
   adamUpdate,
   batchNormTrain,
 ];

@@ -12,7 +12,7 @@ import { makeHelper, type SimdHelper } from './simd-pool.js';
 
 type Ptr = number;
 
-/** Both depthwise gradients: two inputs, the output, then the conv's geometry (NHWC, multiplier 1). */
+/** Both depthwise gradients and the max-pool gradient: two inputs, the output, then the window geometry (NHWC). */
 type DepthwiseKernel = (
   a: Ptr,
   b: Ptr,
@@ -34,6 +34,7 @@ type DepthwiseKernel = (
 export interface SimdKernels {
   depthwise_filter_grad: DepthwiseKernel;
   depthwise_input_grad: DepthwiseKernel;
+  max_pool_grad: DepthwiseKernel;
   add_into(dst: Ptr, src: Ptr, n: number): void;
   pointwise_filter_grad(x: Ptr, dy: Ptr, dw: Ptr, rows: number, ci: number, co: number): void;
   conv_input_grad(

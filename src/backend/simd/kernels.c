@@ -503,3 +503,59 @@ void conv_input_grad(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, i32 ba
     }
   }
 }
+
+// ---- max-pool gradient (NHWC): each window's first maximum (strictly greater, row-major: the one tfjs'
+// cpu kernel picks) receives that output's gradient; a window holding only -inf or NaN passes none.
+// Four channels at a time: one pass finds the window's maximum, a second adds dy at its first
+// occurrence (lanes already placed are masked off). Outputs go in order, so overlapping windows add
+// into dx in the same order as the one-channel-at-a-time loop.
+static inline void pool_grad4(const f32 *x, const f32 *g, f32 *dx, i32 y0, i32 y1, i32 x0, i32 x1, i32 w, i32 c) {
+  const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  v128_t best = ninf;
+  for (i32 y = y0; y < y1; y++)
+    for (i32 xx = x0; xx < x1; xx++) {
+      const v128_t v = wasm_v128_load(x + (y * w + xx) * c);
+      best = wasm_v128_bitselect(v, best, wasm_f32x4_gt(v, best));
+    }
+  v128_t open = wasm_f32x4_gt(best, ninf);
+  const v128_t d = wasm_v128_load(g);
+  for (i32 y = y0; y < y1 && wasm_v128_any_true(open); y++)
+    for (i32 xx = x0; xx < x1; xx++) {
+      const i32 at = (y * w + xx) * c;
+      const v128_t hit = wasm_v128_and(open, wasm_f32x4_eq(wasm_v128_load(x + at), best));
+      const v128_t old = wasm_v128_load(dx + at);
+      wasm_v128_store(dx + at, wasm_v128_bitselect(wasm_f32x4_add(old, d), old, hit));
+      open = wasm_v128_andnot(open, hit);
+    }
+}
+
+static inline void pool_grad1(const f32 *x, const f32 *g, f32 *dx, i32 y0, i32 y1, i32 x0, i32 x1, i32 w, i32 c) {
+  f32 best = -__builtin_inff();
+  i32 at = -1;
+  for (i32 y = y0; y < y1; y++)
+    for (i32 xx = x0; xx < x1; xx++) {
+      const f32 v = x[(y * w + xx) * c];
+      if (v > best) best = v, at = (y * w + xx) * c;
+    }
+  if (at >= 0) dx[at] += *g;
+}
+
+EXPORT(max_pool_grad)
+void max_pool_grad(const f32 *x, const f32 *dy, f32 *dx, i32 batch, i32 h, i32 w, i32 c, i32 oh, i32 ow, i32 kh,
+                   i32 kw, i32 sh, i32 sw, i32 pt, i32 pl) {
+  for (i32 i = 0; i < batch * h * w * c; i++) dx[i] = 0;
+  for (i32 b = 0; b < batch; b++) {
+    const f32 *xb = x + (i32)b * h * w * c;
+    f32 *db = dx + (i32)b * h * w * c;
+    for (i32 oy = 0; oy < oh; oy++) {
+      const i32 y0 = max_i(0, oy * sh - pt), y1 = min_i(h, oy * sh - pt + kh);
+      for (i32 ox = 0; ox < ow; ox++) {
+        const i32 x0 = max_i(0, ox * sw - pl), x1 = min_i(w, ox * sw - pl + kw);
+        const f32 *g = dy + (((i32)b * oh + oy) * ow + ox) * c;
+        i32 ch = 0;
+        for (; ch + 4 <= c; ch += 4) pool_grad4(xb + ch, g + ch, db + ch, y0, y1, x0, x1, w, c);
+        for (; ch < c; ch++) pool_grad1(xb + ch, g + ch, db + ch, y0, y1, x0, x1, w, c);
+      }
+    }
+  }
+}
