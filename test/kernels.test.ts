@@ -12,6 +12,7 @@ import { buildPlan } from '../src/schedule/plan.js';
 import { memorySource } from '../src/data/dataset.js';
 import { fusedBatchNormCall } from '../src/train/batchnorm.js';
 import { simdHelper } from '../src/backend/simd.js';
+import { simdConv2D } from '../src/backend/kernels/conv-forward.js';
 import { ROOT, runAndCollect } from './helpers.js';
 
 const wasmThreads = (await initBackend('wasm')).threads ?? 1;
@@ -380,6 +381,66 @@ test('wasm BatchNorm (as a 1×1 depthwise conv) equals cpu: values and gradients
   }
 });
 
+test("freezeflow's SIMD conv forward equals cpu: strides, padding, 1×1, channel tails, bias, relu and relu6; stems, dilations and other cases go to XNNPACK", async () => {
+  const cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid', string, boolean][] = [
+    [[2, 9, 9, 16], [3, 3, 16, 24], 1, 'same', 'relu', true],
+    [[3, 12, 11, 8], [3, 3, 8, 13], 2, 'same', 'linear', true], // asymmetric padding, 8 + 5 output channels
+    [[2, 10, 10, 9], [5, 5, 9, 7], 2, 'valid', 'relu6', false],
+    [[4, 16, 16, 8], [7, 7, 8, 16], 2, 'same', 'relu', false],
+    [[2, 7, 7, 20], [1, 1, 20, 36], 1, 'valid', 'linear', true],
+    [[5, 13, 13, 10], [3, 3, 10, 9], 1, 'same', 'linear', false], // 845 output pixels: both threads, chunk tails
+  ];
+  await tf.setBackend('wasm');
+  let seed = 70;
+  for (const [xs, fs, stride, pad, activation, withBias] of cases) {
+    const [x, filter] = [random(xs, seed++), random(fs, seed++)];
+    const bias = withBias ? random([fs[3]], seed++) : undefined;
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const t = tf.tidy(() => {
+        const [xt, ft] = [tf.tensor4d(x.values, xs), tf.tensor4d(filter.values, fs)];
+        const bt = bias && tf.tensor1d(bias.values);
+        return tf.fused.conv2d({ x: xt, filter: ft, strides: stride, pad, bias: bt, activation: activation as 'relu' });
+      });
+      const v = t.dataSync().slice();
+      t.dispose();
+      return v;
+    };
+    const [want, got] = [await run('cpu'), await run('wasm')];
+    const scale = Math.max(...want.map(Math.abs));
+    const err = Math.max(...got.map((v, i) => Math.abs(v - want[i]!))) / scale;
+    assert.ok(err <= 1e-6, `${JSON.stringify([xs, fs, stride, pad, activation])}: relative error ${err}`);
+    // the kernel itself took the case (it returns undefined for what it leaves to XNNPACK)
+    const b = tf.backend() as unknown as { disposeData(id: object, force: boolean): void };
+    const [xt, ft] = [tf.tensor4d(x.values, xs), tf.tensor4d(filter.values, fs)];
+    const attrs = { strides: stride, pad, dataFormat: 'NHWC', dilations: 1, activation };
+    const out = simdConv2D({ inputs: { x: xt, filter: ft }, backend: b, attrs: attrs as unknown as tf.NamedAttrMap });
+    assert.ok(out, 'handled by the SIMD kernel');
+    b.disposeData(out.dataId, true);
+    tf.dispose([xt, ft]);
+  }
+  // what it leaves to XNNPACK: dilations, NCHW, other activations, PReLU weights, and where XNNPACK is faster
+  const [x, f] = [tf.ones([1, 8, 8, 8]), tf.ones([3, 3, 8, 32])];
+  const base = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'linear' };
+  const leaves: [object, tf.Tensor, tf.Tensor][] = [
+    [{ dilations: 2 }, x, f],
+    [{ dataFormat: 'NCHW' }, x, f],
+    [{ activation: 'sigmoid' }, x, f],
+    [{ activation: 'prelu' }, x, f],
+    [{}, tf.ones([1, 8, 8, 3]), tf.ones([3, 3, 3, 32])], // an RGB stem
+    [{ strides: 2 }, x, tf.ones([1, 1, 8, 32])], // a strided 1×1
+    [{}, x, tf.ones([1, 1, 8, 16])], // a narrow 1×1
+  ];
+  assert.ok(simdConv2D({ inputs: { x, filter: f }, backend: tf.backend(), attrs: base as unknown as tf.NamedAttrMap }));
+  for (const [change, xi, fi] of leaves) {
+    const attrs = { ...base, ...change } as unknown as tf.NamedAttrMap;
+    const prelu = (change as { activation?: string }).activation === 'prelu';
+    const inputs = prelu ? { x: xi, filter: fi, preluActivationWeights: fi } : { x: xi, filter: fi };
+    assert.equal(simdConv2D({ inputs, backend: tf.backend(), attrs }), undefined, JSON.stringify([change, fi.shape]));
+  }
+  tf.dispose(leaves.flatMap(([, xi, fi]) => [xi, fi]));
+});
+
 /** MaxPoolGrad on wasm for `x` and `dy` (the SIMD kernel, or with FREEZEFLOW_SIMD=0 the heap one). */
 async function maxPoolGradOn(
   simd: boolean,
@@ -636,11 +697,25 @@ test('the kernel profile keeps each kernel’s own time apart from the kernels i
   const own = [...times.values()].reduce((a, t) => a + t.ms, 0);
   assert.ok(own <= wall + 0.05, `own times add up to no more than the wall clock: ${own} vs ${wall}`);
   assert.equal(tf.getKernel('Sum', 'wasm')!.kernelFunc, before, 'stop() restores the registered kernel');
-  assert.deepEqual(['Sum', 'BatchMatMul', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Exp'].map(kernelCategory), [
+  assert.deepEqual(['Sum', 'BatchMatMul', 'Conv2DBackpropFilter', 'Identity', 'Exp'].map(kernelCategory), [
     'freezeflow composed',
     'XNNPACK',
     'freezeflow simd',
     'freezeflow heap',
+    'other tfjs',
+  ]);
+  // a conv our kernel takes, and an RGB stem it hands to XNNPACK: each counted where it ran
+  const convs = profileWasmKernels();
+  tf.tidy(() => {
+    tf.conv2d(tf.ones([1, 8, 8, 16]) as tf.Tensor4D, tf.ones([3, 3, 16, 32]) as tf.Tensor4D, 1, 'same').dataSync();
+    tf.conv2d(tf.ones([1, 8, 8, 3]) as tf.Tensor4D, tf.ones([3, 3, 3, 32]) as tf.Tensor4D, 1, 'same').dataSync();
+  });
+  const ran = convs.read();
+  convs.stop();
+  assert.deepEqual([ran.get('Conv2D')?.calls, ran.get('Conv2D (stock)')?.calls], [1, 1]);
+  assert.deepEqual(['Conv2D', 'Conv2D (stock)', 'MaxPoolGrad (stock)'].map(kernelCategory), [
+    'freezeflow simd',
+    'XNNPACK',
     'other tfjs',
   ]);
 });

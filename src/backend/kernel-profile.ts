@@ -4,6 +4,7 @@
 // wasm kernels run synchronously, so wall-clock time around a call is the kernel's time, threads included.
 import * as tf from '../tf.js';
 import { WASM_KERNELS } from './kernel-table.js';
+import { fallbacks } from './wasm/register.js';
 
 /** Kernels tfjs' wasm backend runs through XNNPACK: convolutions, matrix products, pooling. */
 const XNNPACK = new Set([
@@ -19,8 +20,12 @@ const XNNPACK = new Set([
 
 export type KernelCategory = 'freezeflow simd' | 'freezeflow composed' | 'freezeflow heap' | 'XNNPACK' | 'other tfjs';
 
+/** How the profile names a call that one of our kernels handed to the kernel it replaced. */
+export const STOCK = ' (stock)';
+
 /** Which of the step's parts a kernel's own time belongs to: freezeflow's rows (by impl), XNNPACK, the rest. */
 export function kernelCategory(name: string): KernelCategory {
+  if (name.endsWith(STOCK)) return XNNPACK.has(name.slice(0, -STOCK.length)) ? 'XNNPACK' : 'other tfjs';
   const row = [...WASM_KERNELS].reverse().find((r) => r.kernels.includes(name) && r.impl !== 'gradient');
   if (row) return `freezeflow ${row.impl as 'simd' | 'composed' | 'heap'}`;
   return XNNPACK.has(name) ? 'XNNPACK' : 'other tfjs';
@@ -37,23 +42,27 @@ export interface KernelProfile {
 /** Time every kernel registered on wasm from now until stop(). */
 export function profileWasmKernels(): KernelProfile {
   const times = new Map<string, { ms: number; calls: number }>();
-  const inner: number[] = []; // per open call: the time of the kernels it called
+  // per open call: the time of the kernels it called, and their hand-overs to stock kernels
+  const inner: { ms: number; fell: number }[] = [];
   const originals = tf.getKernelsForBackend('wasm');
   for (const k of originals) {
     tf.unregisterKernel(k.kernelName, 'wasm');
     tf.registerKernel({
       ...k,
       kernelFunc: (args) => {
-        inner.push(0);
-        const t0 = performance.now();
+        inner.push({ ms: 0, fell: 0 });
+        const [t0, f0] = [performance.now(), fallbacks.count];
         try {
           return k.kernelFunc(args);
         } finally {
-          const ms = performance.now() - t0;
-          const own = ms - inner.pop()!;
-          if (inner.length > 0) inner[inner.length - 1]! += ms;
-          const t = times.get(k.kernelName) ?? { ms: 0, calls: 0 };
-          times.set(k.kernelName, { ms: t.ms + own, calls: t.calls + 1 });
+          const [ms, fell] = [performance.now() - t0, fallbacks.count - f0];
+          const mine = inner.pop()!;
+          const parent = inner.at(-1);
+          if (parent) [parent.ms, parent.fell] = [parent.ms + ms, parent.fell + fell];
+          // this call itself (not one inside it) ran the kernel ours replaced
+          const name = fell > mine.fell ? `${k.kernelName}${STOCK}` : k.kernelName;
+          const t = times.get(name) ?? { ms: 0, calls: 0 };
+          times.set(name, { ms: t.ms + ms - mine.ms, calls: t.calls + 1 });
         }
       },
     });

@@ -25,6 +25,7 @@ import { simdConvFilterGrad } from './kernels/conv-filter-grad.js';
 import { simdConvInputGrad } from './kernels/conv-input-grad.js';
 import { adamUpdate } from './kernels/adam-update.js';
 import { simdMaxPoolGrad } from './kernels/max-pool-grad.js';
+import { simdConvForward } from './kernels/conv-forward.js';
 import { batchNormTrain } from './kernels/batchnorm-train.js';
 
 export type { KernelEntry };
@@ -51,6 +52,7 @@ export const WASM_KERNELS: readonly KernelEntry[] = [
   simdConvFilterGrad,
   simdConvInputGrad,
   simdMaxPoolGrad,
+  simdConvForward,
   adamUpdate,
   batchNormTrain,
 ];

@@ -9,7 +9,7 @@ const { workerData } = require('node:worker_threads');
 const { memory, bytes, control } = workerData;
 const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 const ctl = new Int32Array(control);
-const names = ${JSON.stringify(['conv_filter_grad_rows', 'conv_input_grad'])};
+const names = ${JSON.stringify(['conv_filter_grad_rows', 'conv_input_grad', 'conv_forward_rows'])};
 for (;;) {
   // sleep until work is posted (1) or stop (3); 2 (done, not yet seen by the caller) is not work
   let state;
@@ -21,8 +21,8 @@ for (;;) {
 }
 `;
 
-export type HelperKernel = 'conv_filter_grad_rows' | 'conv_input_grad';
-const INDEX: Record<HelperKernel, number> = { conv_filter_grad_rows: 0, conv_input_grad: 1 };
+export type HelperKernel = 'conv_filter_grad_rows' | 'conv_input_grad' | 'conv_forward_rows';
+const INDEX: Record<HelperKernel, number> = { conv_filter_grad_rows: 0, conv_input_grad: 1, conv_forward_rows: 2 };
 
 export interface SimdHelper {
   /** Start `fn` on the helper thread (every argument an int32: pointers and sizes). */

@@ -57,6 +57,29 @@ export interface SimdKernels {
     pl: number,
   ): void;
   sum_into(dw: Ptr, a: Ptr, b: Ptr, n: number): void;
+  pack_filter(filter: Ptr, packed: Ptr, k: number, co: number): void;
+  conv_forward_rows(
+    x: Ptr,
+    packed: Ptr,
+    bias: Ptr,
+    y: Ptr,
+    scratch: Ptr,
+    p0: number,
+    p1: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    act: number,
+  ): void;
   conv_filter_grad_rows(
     x: Ptr,
     dy: Ptr,

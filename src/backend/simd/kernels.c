@@ -431,9 +431,14 @@ void sum_into(f32 *dw, const f32 *a, const f32 *b, i32 n) {
 // dP = dY · Wᵀ (rows of dY times the filter, transposed into scratch once), then each patch row added
 // back to the input pixels it came from (0 outside the image is dropped).
 
-// c[r][0..8) = Σ_j a[r][j] · b[j][0..8) for 4 rows of a (lda apart); b's rows are ldb apart.
-static inline void gemm_4x8(const f32 *a, i32 lda, const f32 *b, i32 ldb, f32 *c, i32 ldc, i32 kdim) {
-  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+// c[r][0..8) = Σ_j a[r][j] · b[j][0..8) for 4 rows of a (lda apart); b's rows are ldb apart. acc: the sum
+// continues from what c holds (a contraction done in slices adds in the same order as in one go).
+static inline void gemm_4x8(const f32 *a, i32 lda, const f32 *b, i32 ldb, f32 *c, i32 ldc, i32 kdim, i32 acc) {
+  const v128_t z = wasm_f32x4_splat(0);
+  v128_t c00 = acc ? wasm_v128_load(c) : z, c01 = acc ? wasm_v128_load(c + 4) : z;
+  v128_t c10 = acc ? wasm_v128_load(c + ldc) : z, c11 = acc ? wasm_v128_load(c + ldc + 4) : z;
+  v128_t c20 = acc ? wasm_v128_load(c + 2 * ldc) : z, c21 = acc ? wasm_v128_load(c + 2 * ldc + 4) : z;
+  v128_t c30 = acc ? wasm_v128_load(c + 3 * ldc) : z, c31 = acc ? wasm_v128_load(c + 3 * ldc + 4) : z;
   for (i32 j = 0; j < kdim; j++, b += ldb) {
     const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
     const v128_t a0 = wasm_f32x4_splat(a[j]), a1 = wasm_f32x4_splat(a[lda + j]);
@@ -458,8 +463,9 @@ static inline void gemm_4x8(const f32 *a, i32 lda, const f32 *b, i32 ldb, f32 *c
 }
 
 // The rows a 4-row block leaves: one row at a time.
-static inline void gemm_1x8(const f32 *a, const f32 *b, i32 ldb, f32 *c, i32 kdim) {
-  v128_t c0 = wasm_f32x4_splat(0), c1 = c0;
+static inline void gemm_1x8(const f32 *a, const f32 *b, i32 ldb, f32 *c, i32 kdim, i32 acc) {
+  const v128_t z = wasm_f32x4_splat(0);
+  v128_t c0 = acc ? wasm_v128_load(c) : z, c1 = acc ? wasm_v128_load(c + 4) : z;
   for (i32 j = 0; j < kdim; j++, b += ldb) {
     const v128_t aj = wasm_f32x4_splat(a[j]);
     c0 = MADD(c0, aj, wasm_v128_load(b));
@@ -485,8 +491,8 @@ void conv_input_grad(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, i32 ba
     const f32 *a = dy + (i32)p0 * co;
     for (i32 q = 0; q < cols; q += 8) {
       i32 r = 0;
-      for (; r < n4; r += 4) gemm_4x8(a + r * co, co, bt + q, cols, dp + r * cols + q, cols, co);
-      for (; r < n; r++) gemm_1x8(a + r * co, bt + q, cols, dp + r * cols + q, co);
+      for (; r < n4; r += 4) gemm_4x8(a + r * co, co, bt + q, cols, dp + r * cols + q, cols, co, 0);
+      for (; r < n; r++) gemm_1x8(a + r * co, bt + q, cols, dp + r * cols + q, co, 0);
     }
     for (i32 r = 0; r < n; r++) {
       const i32 p = p0 + r, ox = p % ow, oy = (p / ow) % oh, b = p / (ow * oh);
@@ -557,5 +563,68 @@ void max_pool_grad(const f32 *x, const f32 *dy, f32 *dx, i32 batch, i32 h, i32 w
         for (; ch < c; ch++) pool_grad1(xb + ch, g + ch, db + ch, y0, y1, x0, x1, w, c);
       }
     }
+  }
+}
+
+// ---- conv forward (NHWC, any kernel size, stride and padding): y = act(patches · W + bias), per chunk of
+// PW_CHUNK output pixels, 4×8 blocks of the product in registers. pack_filter lays W out once as
+// cols × co8 (cols: kh·kw·ci rounded up to 4, as patches pads its rows; co8: co rounded up to 8; the
+// padding 0). The contraction goes in KC-deep slices, so a chunk's slice of patch rows stays in cache
+// while the filter's columns go by. act: 0 linear, 1 relu, 2 relu6 (NaN stays NaN, as on cpu).
+#define KC 256
+
+EXPORT(pack_filter)
+void pack_filter(const f32 *wt, f32 *bp, i32 k, i32 co) {
+  const i32 cols = (k + 3) & ~3, co8 = (co + 7) & ~7;
+  for (i32 j = 0; j < cols; j++)
+    for (i32 q = 0; q < co8; q++) bp[j * co8 + q] = j < k && q < co ? wt[j * co + q] : 0;
+}
+
+static void conv_epilogue(const f32 *out, const f32 *bias, f32 *y, i32 n, i32 co, i32 co8, i32 act) {
+  const v128_t zero = wasm_f32x4_splat(0), six = wasm_f32x4_splat(6);
+  for (i32 r = 0; r < n; r++) {
+    const f32 *o = out + (i32)r * co8;
+    f32 *yr = y + (i32)r * co;
+    i32 c = 0;
+    for (; c + 4 <= co; c += 4) {
+      v128_t v = wasm_v128_load(o + c);
+      if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + c));
+      if (act >= 1) v = wasm_f32x4_pmax(v, zero);
+      if (act == 2) v = wasm_f32x4_pmin(v, six);
+      wasm_v128_store(yr + c, v);
+    }
+    for (; c < co; c++) {
+      f32 v = o[c] + (bias ? bias[c] : 0);
+      if (act >= 1) v = v < 0 ? 0 : v;
+      if (act == 2) v = 6 < v ? 6 : v;
+      yr[c] = v;
+    }
+  }
+}
+
+// Output pixels [p0, p1) (threads take row ranges). scratch: PW_CHUNK × (cols + co8) floats.
+EXPORT(conv_forward_rows)
+void conv_forward_rows(const f32 *x, const f32 *bp, const f32 *bias, f32 *y, f32 *scratch, i32 p0, i32 p1, i32 h,
+                       i32 w, i32 ci, i32 oh, i32 ow, i32 co, i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl,
+                       i32 act) {
+  const i32 cols = (kh * kw * ci + 3) & ~3, co8 = (co + 7) & ~7;
+  // a 1×1 conv at stride 1 without padding reads its rows straight from x (lda = ci, no patch copy)
+  const i32 direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0;
+  const i32 lda = direct ? ci : cols;
+  f32 *patch = scratch, *out = scratch + PW_CHUNK * cols;
+  for (i32 q0 = p0; q0 < p1; q0 += PW_CHUNK) {
+    const i32 n = min_i(PW_CHUNK, p1 - q0), n4 = n & ~3;
+    const f32 *a = direct ? x + (i32)q0 * ci : patch;
+    if (!direct) patches(x, patch, q0, n, h, w, ci, oh, ow, kh, kw, sh, sw, pt, pl, cols);
+    for (i32 k0 = 0; k0 < lda; k0 += KC) {
+      const i32 kd = min_i(KC, lda - k0);
+      for (i32 q = 0; q < co8; q += 8) {
+        const f32 *b = bp + (i32)k0 * co8 + q;
+        i32 r = 0;
+        for (; r < n4; r += 4) gemm_4x8(a + r * lda + k0, lda, b, co8, out + r * co8 + q, co8, kd, k0 > 0);
+        for (; r < n; r++) gemm_1x8(a + r * lda + k0, b, co8, out + r * co8 + q, kd, k0 > 0);
+      }
+    }
+    conv_epilogue(out, bias, y + (i32)q0 * co, n, co, co8, act);
   }
 }

@@ -35,6 +35,9 @@ export type DirectKernel = (args: {
   attrs?: NamedAttrMap;
 }) => TensorInfo | undefined;
 
+/** How many calls a kernel of ours handed to the one it replaced (the kernel profile tells the two apart). */
+export const fallbacks = { count: 0 };
+
 /** Replace a stock wasm kernel with a direct one (heap in, heap out); undefined leaves a case to the stock one. */
 export function registerDirect(kernelName: string, fn: DirectKernel): void {
   const stock = tf.getKernel(kernelName, 'wasm');
@@ -46,6 +49,7 @@ export function registerDirect(kernelName: string, fn: DirectKernel): void {
     kernelFunc: (args) => {
       const out = fn(args as Parameters<DirectKernel>[0]);
       if (out) return out;
+      fallbacks.count++;
       if (!stock) throw new Error(`${kernelName}: no stock wasm kernel for this case`);
       return stock.kernelFunc(args);
     },
