@@ -26,6 +26,7 @@ import { simdConvInputGrad } from './kernels/conv-input-grad.js';
 import { adamUpdate } from './kernels/adam-update.js';
 import { simdMaxPoolGrad } from './kernels/max-pool-grad.js';
 import { simdConvForward } from './kernels/conv-forward.js';
+import { simdMatMul } from './kernels/batch-matmul.js';
 import { batchNormTrain } from './kernels/batchnorm-train.js';
 
 export type { KernelEntry };
@@ -53,6 +54,7 @@ export const WASM_KERNELS: readonly KernelEntry[] = [
   simdConvInputGrad,
   simdMaxPoolGrad,
   simdConvForward,
+  simdMatMul,
   adamUpdate,
   batchNormTrain,
 ];
