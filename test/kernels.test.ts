@@ -634,7 +634,7 @@ test('clipByValue gradient (one pass on wasm; ReLU6 layers use it) equals cpu, v
   }
 });
 
-test('wasm Identity shares data without a copy, and disposing either side leaves the other intact', async () => {
+test('wasm Identity (and a cast to the same dtype) shares data without a copy, and disposing either side leaves the other intact', async () => {
   await tf.setBackend('wasm');
   const before = tf.memory().numTensors;
   const a = tf.tensor([1, 2, 3]);
@@ -649,6 +649,15 @@ test('wasm Identity shares data without a copy, and disposing either side leaves
   assert.deepEqual(Array.from(tf.tidy(() => tf.add(c, 1).dataSync())), [2, 3, 4]);
   c.dispose();
   assert.equal(dataIds(), ids - 1, 'the buffer is freed with its last tensor');
+  // a cast to the same dtype likewise; a real conversion is a new buffer
+  const d = tf.tensor([1.5, -2.5]);
+  const same = tf.cast(d, 'float32');
+  assert.equal(dataIds(), ids, 'no second buffer for a float32 → float32 cast');
+  d.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), [1.5, -2.5]);
+  const ints = tf.cast(same, 'int32');
+  assert.deepEqual([ints.dtype, Array.from(ints.dataSync()), dataIds()], ['int32', [1, -2], ids + 1]);
+  tf.dispose([same, ints]);
   // strings are not on the heap: the stock kernel copies them
   assert.deepEqual(
     tf.tidy(() => tf.clone(tf.tensor(['a', 'b'])).dataSync()),

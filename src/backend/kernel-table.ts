@@ -15,7 +15,7 @@ import { sum } from './wasm/sum.js';
 import { mean } from './wasm/mean.js';
 import { fusedBatchNorm } from './wasm/fused-batchnorm.js';
 import { maxPoolGrad } from './wasm/max-pool-grad.js';
-import { identity } from './wasm/identity.js';
+import { castSame, identity } from './wasm/identity.js';
 import { reverse } from './wasm/reverse.js';
 import { slice } from './wasm/slice.js';
 import { clipGrad, clipGradient } from './wasm/clip-grad.js';
@@ -43,6 +43,7 @@ export const WASM_KERNELS: readonly KernelEntry[] = [
   fusedBatchNorm,
   maxPoolGrad,
   identity,
+  castSame,
   reverse,
   slice,
   clipGrad,
