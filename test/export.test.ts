@@ -162,6 +162,7 @@ function freezeflowLayersModel(): tf.LayersModel {
       new GroupConv2D({ filters: 6, kernelSize: [2, 2], groups: 2, useBias: false, name: 'gconv' }),
       new OnnxUnary({ op: 'clip', alpha: -0.2, beta: 0.3, name: 'clip' }),
       new OnnxUnary({ op: 'hardSwish', name: 'hswish' }),
+      new OnnxUnary({ op: 'swish', name: 'silu' }),
       new OnnxBinary({ op: 'sub', constant: { shape: [6], values: r(6) }, constantFirst: true, name: 'c_minus_x' }),
       new OnnxBinary({
         op: 'div',

@@ -11,6 +11,7 @@ import * as tf from '../src/tf.js';
 import { decodeModel } from '../src/model/onnx/graph.js';
 import { convertModel } from '../src/model/onnx/convert.js';
 import { scopePath } from '../src/model/onnx/names.js';
+import { OnnxUnary } from '../src/model/onnx/layers.js';
 import { loadModel as libraryLoadModel } from '../src/index.js';
 import { onnxModel, tensor, type NodeSpec } from './onnx-builder.js';
 import { cli, ROOT, tempDir } from './helpers.js';
@@ -130,6 +131,64 @@ test('onnx import: max pooling pads with -inf as PyTorch does (not with zeros)',
   const got = Array.from(await (model.predict(tf.tensor(x, [1, 4, 4, 1])) as tf.Tensor).data());
   // windows rows/cols {-1,0,1} and {1,2,3}: maxima at (0,0), (0,1), (1,0), (1,1) of the valid cells
   assert.deepEqual(got, [-1, -2, -5, -6]);
+});
+
+test('onnx import: x·sigmoid(x) and x·hardsigmoid(x) become one swish / hard swish layer each; other gates stay a product', async () => {
+  await tf.setBackend('cpu');
+  const gate = (op: string, name: string, attrs?: NodeSpec['attrs']): NodeSpec[] => [
+    { op, inputs: [`${name}.in`], outputs: [`${name}.g`], name: `/${name}/${op}`, ...(attrs ? { attrs } : {}) },
+    { op: 'Mul', inputs: [`${name}.in`, `${name}.g`], outputs: [`${name}.out`], name: `/${name}/Mul` },
+  ];
+  const hard = { alpha: { float: 1 / 6 }, beta: { float: 0.5 } };
+  const nodes: NodeSpec[] = [
+    { op: 'Identity', inputs: ['x'], outputs: ['silu.in'], name: '/in/Identity' },
+    ...gate('Sigmoid', 'silu'),
+    { op: 'Identity', inputs: ['silu.out'], outputs: ['hs.in'], name: '/mid/Identity' },
+    ...gate('HardSigmoid', 'hs', hard),
+    { op: 'Identity', inputs: ['hs.out'], outputs: ['keras.in'], name: '/mid2/Identity' },
+    ...gate('HardSigmoid', 'keras', { alpha: { float: 0.2 }, beta: { float: 0.5 } }), // not PyTorch's: stays
+    { op: 'Identity', inputs: ['keras.out'], outputs: ['y'], name: '/out/Identity' },
+  ];
+  const { model } = convertModel(
+    decodeModel(onnxModel({ nodes, input: ['x', [1, 2, 3, 3]], output: ['y', [1, 2, 3, 3]] })),
+  );
+  const kinds = model.layers.map((l) => `${l.getClassName()}${l instanceof OnnxUnary ? `:${l.op}` : ''}`);
+  assert.deepEqual(
+    kinds.filter((k) => k !== 'InputLayer'),
+    ['OnnxUnary:swish', 'OnnxUnary:hardSwish', 'OnnxUnary:hardSigmoid', 'Multiply'],
+  );
+  // float64 reference, values on both sides of hard swish's kinks at ±3
+  const x = Array.from({ length: 18 }, (_, i) => -5 + (10 * i) / 17);
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  const clip01 = (v: number) => Math.min(1, Math.max(0, v));
+  const want = x
+    .map((v) => v * sig(v))
+    .map((v) => v * clip01(v / 6 + 0.5))
+    .map((v) => v * clip01(0.2 * v + 0.5));
+  const got = await (model.predict(tf.tensor(x, [1, 3, 3, 2])) as tf.Tensor).data();
+  // x is NHWC here and NCHW in ONNX; elementwise, so the order does not matter
+  got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `${i}: ${v} vs ${want[i]}`));
+});
+
+test('swish and hard swish layers: gradients from x alone equal tfjs autodiff of the composed ops, kinks at ±3 included', async () => {
+  await tf.setBackend('cpu');
+  const x = tf.tensor([-5, -3, -2.5, -1, -0.25, 0, 0.5, 1.5, 2.999, 3, 3.001, 6]);
+  const w = tf.tensor([0.3, -1.2, 0.7, 2, -0.4, 1.1, 0.9, -0.8, 1.3, 0.6, -1.5, 0.2]);
+  const composed = {
+    swish: (t: tf.Tensor) => tf.mul(t, tf.sigmoid(t)),
+    hardSwish: (t: tf.Tensor) => tf.mul(t, tf.clipByValue(tf.add(tf.mul(t, 1 / 6), 0.5), 0, 1)),
+  };
+  for (const op of ['swish', 'hardSwish'] as const) {
+    const layer = new OnnxUnary({ op });
+    const ours = tf
+      .grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, w)))(x)
+      .dataSync();
+    const auto = tf
+      .grad((t: tf.Tensor) => tf.sum(tf.mul(composed[op](t), w)))(x)
+      .dataSync();
+    ours.forEach((g, i) => assert.ok(Math.abs(g - auto[i]!) < 1e-6, `${op} at ${x.dataSync()[i]}: ${g} vs ${auto[i]}`));
+    assert.deepEqual(Array.from((layer.apply(x) as tf.Tensor).dataSync()), Array.from(composed[op](x).dataSync()));
+  }
 });
 
 test('onnx import: module paths from torch.onnx node names', () => {

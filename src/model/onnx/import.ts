@@ -170,14 +170,17 @@ export function cacheRoot(): string {
   return env['FREEZEFLOW_CACHE_DIR'] ?? join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'freezeflow');
 }
 
+/**
+ * The converter's revision, part of the cache key: bumped when what an import produces changes, so a
+ * cached import from an older freezeflow is converted again (2: swish and hard swish as one layer).
+ */
+const CONVERTER_REVISION = 2;
+
 /** The import of `file` from the cache (by content hash), converting it the first time. */
 export async function importCached(file: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const src = readSource(file);
-  const dir = join(
-    cacheRoot(),
-    'onnx',
-    sha256(new TextEncoder().encode(src.sha256 + JSON.stringify(opts))).slice(0, 24),
-  );
+  const key = `${src.sha256}${JSON.stringify(opts)}r${CONVERTER_REVISION}`;
+  const dir = join(cacheRoot(), 'onnx', sha256(new TextEncoder().encode(key)).slice(0, 24));
   if (existsSync(join(dir, 'model.json')) && existsSync(join(dir, PROVENANCE))) {
     const provenance = JSON.parse(readFileSync(join(dir, PROVENANCE), 'utf8')) as Provenance;
     return { dir, provenance, cached: true };

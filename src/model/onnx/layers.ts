@@ -47,14 +47,43 @@ export class OnnxPad extends tf.layers.Layer {
   }
 }
 
+/**
+ * f(x) whose gradient is computed from x alone: composed of tf ops, tfjs would keep each intermediate
+ * (the gate, the product) for the backward pass as well — an activation-sized tensor or two per layer.
+ */
+function fromInputOnly(f: (x: tf.Tensor) => tf.Tensor, df: (x: tf.Tensor) => tf.Tensor) {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([x]);
+    return { value: f(x), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(dy, df(saved!)) };
+  }) as (x: tf.Tensor) => tf.Tensor;
+}
+
+/** x·σ(x) (SiLU); d/dx = σ(x)·(1 + x·(1 − σ(x))). */
+const swish = fromInputOnly(
+  (x) => tf.mul(x, tf.sigmoid(x)),
+  (x) =>
+    tf.tidy(() => {
+      const s = tf.sigmoid(x);
+      return tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s))));
+    }),
+);
+
+/** x·clip(x/6 + 1/2, 0, 1); d/dx as PyTorch's hardswish_backward: 0 below −3, 1 above 3, x/3 + 1/2 between. */
+const hardSwish = fromInputOnly(
+  (x) => tf.mul(x, tf.clipByValue(tf.add(tf.mul(x, 1 / 6), 0.5), 0, 1)),
+  (x) => tf.tidy(() => tf.where(tf.less(x, -3), 0, tf.where(tf.greater(x, 3), 1, tf.add(tf.div(x, 3), 0.5)))),
+);
+
 const UNARY = {
   hardSigmoid: (x: tf.Tensor, a: number, b: number) => tf.clipByValue(tf.add(tf.mul(x, a), b), 0, 1),
-  hardSwish: (x: tf.Tensor) => tf.mul(x, tf.clipByValue(tf.add(tf.mul(x, 1 / 6), 0.5), 0, 1)),
+  hardSwish: (x: tf.Tensor) => hardSwish(x),
+  swish: (x: tf.Tensor) => swish(x),
   clip: (x: tf.Tensor, a: number, b: number) => tf.clipByValue(x, a, b),
 } as const;
 export type UnaryOp = keyof typeof UNARY;
 
-/** Elementwise functions ONNX has and tfjs-layers lacks: HardSigmoid(α, β), HardSwish, Clip(min, max). */
+/** Elementwise functions ONNX has and tfjs-layers lacks: HardSigmoid(α, β), HardSwish, Swish (x·σ(x)), Clip(min, max). */
 export class OnnxUnary extends tf.layers.Layer {
   static className = 'OnnxUnary';
   readonly op: UnaryOp;

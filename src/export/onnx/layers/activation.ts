@@ -84,7 +84,7 @@ export function softmaxLayer(job: LayerJob): Value {
   return same(job, job.g.node('Softmax', [x.name], job.layer.name, { axis: onnxAxis }));
 }
 
-/** freezeflow's OnnxUnary (an imported network's HardSigmoid, HardSwish, Clip) back to ONNX. */
+/** freezeflow's OnnxUnary (an imported network's HardSigmoid, HardSwish, Swish, Clip) back to ONNX. */
 export function onnxUnaryLayer(job: LayerJob): Value {
   const { op, alpha, beta } = job.config as { op: string; alpha: number; beta: number };
   const x = job.inputs[0]!;
@@ -93,6 +93,8 @@ export function onnxUnaryLayer(job: LayerJob): Value {
     job.g.node('HardSigmoid', [x.name], at, { alpha: { float: alpha }, beta: { float: beta } });
   if (op === 'hardSigmoid') return same(job, hard(name));
   if (op === 'clip') return same(job, clip(job, x.name, name, alpha, beta));
+  if (op === 'swish')
+    return same(job, job.g.node('Mul', [x.name, job.g.node('Sigmoid', [x.name], `${name}/gate`)], name));
   if (op === 'hardSwish') {
     const gate = job.g.node('HardSigmoid', [x.name], `${name}/gate`, { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });
     return same(job, job.g.node('Mul', [x.name, gate], name));

@@ -1,10 +1,10 @@
 // Add, Sub, Mul, Div with ONNX (numpy) broadcasting. Two same-shaped tensors add or multiply through
 // tfjs' own Add / Multiply layers (residual connections: stock tfjs loads them); broadcasting between
 // tensors (squeeze-excitation's x · s) and any constant operand go through OnnxBinary. Constants with
-// constants fold.
+// constants fold. x times a sigmoid (or PyTorch's hard sigmoid) of x is one swish (hard swish) layer.
 import * as tf from '../../../tf.js';
 import type { Converter, NodeContext } from '../context.js';
-import { OnnxBinary, type BinaryOp } from '../layers.js';
+import { OnnxBinary, OnnxUnary, type BinaryOp } from '../layers.js';
 import { constant, constantForLayout, type ConstValue, type TensorValue } from '../values.js';
 
 const FOLD: Record<BinaryOp, (a: number, b: number) => number> = {
@@ -37,8 +37,34 @@ function constantFor(c: NodeContext, x: TensorValue, k: ConstValue): { shape: nu
   return { shape: k.dims.length > 1 ? [d[0]!, d[1]!] : k.dims, values: Array.from(k.data) };
 }
 
+/**
+ * x · gate(x), the gate a sigmoid or PyTorch's hard sigmoid (x/6 + 1/2) of x itself: swish (SiLU) and
+ * hard swish as PyTorch exports them. One layer then, whose gradient needs only x.
+ */
+function gated(a: TensorValue, b: TensorValue): { x: TensorValue; op: 'swish' | 'hardSwish' } | undefined {
+  for (const [x, g] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const gate = g.sym.sourceLayer;
+    if (g.sym.inputs?.length !== 1 || g.sym.inputs[0] !== x.sym) continue;
+    const config = gate.getConfig();
+    if (gate.getClassName() === 'Activation' && config['activation'] === 'sigmoid') return { x, op: 'swish' };
+    if (
+      gate instanceof OnnxUnary &&
+      gate.op === 'hardSigmoid' &&
+      Math.abs(gate.alpha - 1 / 6) < 1e-6 &&
+      gate.beta === 0.5
+    )
+      return { x, op: 'hardSwish' };
+  }
+  return undefined;
+}
+
 function twoTensors(c: NodeContext, op: BinaryOp, a: TensorValue, b: TensorValue) {
   const same = !!a.squeezed === !!b.squeezed;
+  const fused = same && op === 'mul' ? gated(a, b) : undefined;
+  if (fused) return c.like(fused.x, c.apply(new OnnxUnary({ op: fused.op, name: c.name }), fused.x.sym));
   const [sa, sb] = same ? [a.sym, b.sym] : [c.nhwc(a), c.nhwc(b)];
   const equal = sa.shape.length === sb.shape.length && sa.shape.every((d, i) => d === sb.shape[i]);
   const layer =
