@@ -14,6 +14,7 @@ import { fusedBatchNormCall } from '../src/train/batchnorm.js';
 import { simdHelper } from '../src/backend/simd.js';
 import { simdConv2D } from '../src/backend/kernels/conv-forward.js';
 import { simdBatchMatMul } from '../src/backend/kernels/batch-matmul.js';
+import { HARD_SWISH, HARD_SWISH_GRAD } from '../src/core/kernel-names.js';
 import { ROOT, runAndCollect } from './helpers.js';
 
 const wasmThreads = (await initBackend('wasm')).threads ?? 1;
@@ -483,6 +484,34 @@ test('wasm products with a transposed operand (dense gradients) equal cpu; plain
     assert.equal(simdBatchMatMul({ inputs: { a: xa, b: xb }, backend: tf.backend(), attrs }), undefined);
   }
   tf.dispose(leaves.flatMap(([xa, xb]) => [xa, xb]));
+});
+
+test('hard swish kernels (SIMD, and the heap loop without it) give the tf ops’ numbers bit for bit, forward and gradient', async () => {
+  await tf.setBackend('wasm');
+  // 179 values (a 3-value tail after the 4-wide blocks), the kinks at ±3 and their float neighbours
+  const values = [...random([176], 21).values.map((v) => 3 * v), -3, 3, -3.0000002, 2.9999998, 6, -6, 0];
+  const dyValues = random([values.length], 22).values;
+  const ops = tf.tidy(() => {
+    const [x, dy] = [tf.tensor(values), tf.tensor(dyValues)];
+    const y = tf.mul(x, tf.clipByValue(tf.add(tf.mul(x, 1 / 6), 0.5), 0, 1));
+    const d = tf.where(tf.less(x, -3), 0, tf.where(tf.greater(x, 3), 1, tf.add(tf.div(x, 3), 0.5)));
+    return [y.dataSync().slice(), tf.mul(dy, d).dataSync().slice()];
+  });
+  for (const simd of [true, false]) {
+    if (!simd) process.env['FREEZEFLOW_SIMD'] = '0';
+    try {
+      const got = tf.tidy(() => {
+        const [x, dy] = [tf.tensor(values), tf.tensor(dyValues)];
+        const y = tf.engine().runKernel(HARD_SWISH, { x }) as tf.Tensor;
+        const dx = tf.engine().runKernel(HARD_SWISH_GRAD, { x, dy }) as tf.Tensor;
+        return [y.dataSync().slice(), dx.dataSync().slice()];
+      });
+      assert.deepEqual(got[0], ops[0], `forward, ${simd ? 'SIMD' : 'heap'}`);
+      assert.deepEqual(got[1], ops[1], `gradient, ${simd ? 'SIMD' : 'heap'}`);
+    } finally {
+      delete process.env['FREEZEFLOW_SIMD'];
+    }
+  }
 });
 
 /** MaxPoolGrad on wasm for `x` and `dy` (the SIMD kernel, or with FREEZEFLOW_SIMD=0 the heap one). */

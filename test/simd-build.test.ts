@@ -75,6 +75,7 @@ test("the modules own no memory: they import tfjs-wasm's (plain or shared) and h
         'conv_input_grad',
         'depthwise_filter_grad',
         'depthwise_input_grad',
+        'hard_swish',
         'max_pool_grad',
         'pack_filter',
         'pointwise_filter_grad',

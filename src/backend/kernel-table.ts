@@ -27,6 +27,7 @@ import { adamUpdate } from './kernels/adam-update.js';
 import { simdMaxPoolGrad } from './kernels/max-pool-grad.js';
 import { simdConvForward } from './kernels/conv-forward.js';
 import { simdMatMul } from './kernels/batch-matmul.js';
+import { simdHardSwish } from './kernels/hard-swish.js';
 import { batchNormTrain } from './kernels/batchnorm-train.js';
 
 export type { KernelEntry };
@@ -56,6 +57,7 @@ export const WASM_KERNELS: readonly KernelEntry[] = [
   simdMaxPoolGrad,
   simdConvForward,
   simdMatMul,
+  simdHardSwish,
   adamUpdate,
   batchNormTrain,
 ];

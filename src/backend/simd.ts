@@ -121,6 +121,7 @@ export interface SimdKernels {
     decayed: number,
   ): void;
   clip_grad(x: Ptr, dy: Ptr, dx: Ptr, n: number, lo: number, hi: number): void;
+  hard_swish(x: Ptr, dy: Ptr, out: Ptr, n: number, grad: number): void;
   bn_moments(x: Ptr, mean: Ptr, variance: Ptr, scratch: Ptr, rows: number, c: number): void;
   bn_normalize(
     x: Ptr,

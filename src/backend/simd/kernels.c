@@ -628,3 +628,36 @@ void conv_forward_rows(const f32 *x, const f32 *bp, const f32 *bias, f32 *y, f32
     conv_epilogue(out, bias, y + (i32)q0 * co, n, co, co8, act);
   }
 }
+
+// ---- hard swish, PyTorch's Hardswish: y = x·clip(x/6 + 1/2, 0, 1), and its gradient from x alone,
+// dx = dy·(0 below −3, x/3 + 1/2 up to 3, 1 above), as torch's hardswish_backward. One pass each, with
+// the operations of the tf ops they replace in the same order (the same numbers). `grad`: dy given.
+EXPORT(hard_swish)
+void hard_swish(const f32 *x, const f32 *dy, f32 *out, i32 n, i32 grad) {
+  const v128_t sixth = wasm_f32x4_splat(1.0f / 6), half = wasm_f32x4_splat(0.5f), zero = wasm_f32x4_splat(0),
+               one = wasm_f32x4_splat(1), three = wasm_f32x4_splat(3), m3 = wasm_f32x4_splat(-3);
+  i32 i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    v128_t r;
+    if (grad) {
+      const v128_t mid = wasm_f32x4_add(wasm_f32x4_div(v, three), half);
+      r = wasm_v128_bitselect(one, mid, wasm_f32x4_gt(v, three));
+      r = wasm_v128_andnot(r, wasm_f32x4_lt(v, m3));
+      r = wasm_f32x4_mul(wasm_v128_load(dy + i), r);
+    } else {
+      const v128_t a = wasm_f32x4_add(wasm_f32x4_mul(v, sixth), half);
+      r = wasm_f32x4_mul(v, wasm_f32x4_pmin(wasm_f32x4_pmax(a, zero), one));
+    }
+    wasm_v128_store(out + i, r);
+  }
+  for (; i < n; i++) {
+    const f32 v = x[i];
+    if (grad) {
+      out[i] = dy[i] * (v < -3 ? 0 : v > 3 ? 1 : v / 3 + 0.5f);
+    } else {
+      const f32 a = v * (1.0f / 6) + 0.5f;
+      out[i] = v * (a < 0 ? 0 : a > 1 ? 1 : a);
+    }
+  }
+}

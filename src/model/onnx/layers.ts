@@ -3,6 +3,7 @@
 // (src/model/io.ts imports it, so every freezeflow load knows them). Computation is plain tfjs ops, so
 // gradients come from tfjs' autodiff like any built-in layer.
 import * as tf from '../../tf.js';
+import { HARD_SWISH, HARD_SWISH_GRAD } from '../../core/kernel-names.js';
 
 type Shape = (number | null)[];
 type Config = tf.serialization.ConfigDict;
@@ -51,28 +52,36 @@ export class OnnxPad extends tf.layers.Layer {
  * f(x) whose gradient is computed from x alone: composed of tf ops, tfjs would keep each intermediate
  * (the gate, the product) for the backward pass as well — an activation-sized tensor or two per layer.
  */
-function fromInputOnly(f: (x: tf.Tensor) => tf.Tensor, df: (x: tf.Tensor) => tf.Tensor) {
+function fromInputOnly(f: (x: tf.Tensor) => tf.Tensor, grad: (x: tf.Tensor, dy: tf.Tensor) => tf.Tensor) {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([x]);
-    return { value: f(x), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(dy, df(saved!)) };
+    return { value: f(x), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => grad(saved!, dy) };
   }) as (x: tf.Tensor) => tf.Tensor;
+}
+
+/** A kernel freezeflow registered on this backend (src/core/kernel-names.ts), if it is there. */
+function registered(name: string, inputs: tf.NamedTensorMap): tf.Tensor | undefined {
+  if (inputs['x']!.dtype !== 'float32' || !tf.getKernel(name, tf.getBackend())) return undefined;
+  return tf.engine().runKernel(name, inputs) as tf.Tensor;
 }
 
 /** x·σ(x) (SiLU); d/dx = σ(x)·(1 + x·(1 − σ(x))). */
 const swish = fromInputOnly(
   (x) => tf.mul(x, tf.sigmoid(x)),
-  (x) =>
+  (x, dy) =>
     tf.tidy(() => {
       const s = tf.sigmoid(x);
-      return tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s))));
+      return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s)))));
     }),
 );
 
 /** x·clip(x/6 + 1/2, 0, 1); d/dx as PyTorch's hardswish_backward: 0 below −3, 1 above 3, x/3 + 1/2 between. */
 const hardSwish = fromInputOnly(
-  (x) => tf.mul(x, tf.clipByValue(tf.add(tf.mul(x, 1 / 6), 0.5), 0, 1)),
-  (x) => tf.tidy(() => tf.where(tf.less(x, -3), 0, tf.where(tf.greater(x, 3), 1, tf.add(tf.div(x, 3), 0.5)))),
+  (x) => registered(HARD_SWISH, { x }) ?? tf.mul(x, tf.clipByValue(tf.add(tf.mul(x, 1 / 6), 0.5), 0, 1)),
+  (x, dy) =>
+    registered(HARD_SWISH_GRAD, { x, dy }) ??
+    tf.tidy(() => tf.mul(dy, tf.where(tf.less(x, -3), 0, tf.where(tf.greater(x, 3), 1, tf.add(tf.div(x, 3), 0.5))))),
 );
 
 const UNARY = {
