@@ -74,12 +74,15 @@ test('an abort and a trap while placing a tensor mark the module dead too; other
   assert.equal(plain.engine.runKernelFunc('ok'), 'ran');
 });
 
-/** A process that starts the watchdog (stall 1 s, the heap "full" at 4 pages) and then does `then`. */
-function watched(then: string) {
+/**
+ * A process that starts the watchdog (stall 1 s, the heap "full" at 4 pages; `memory`: an expression for
+ * the heap it reads) and then does `then`.
+ */
+function watched(then: string, memory = 'undefined') {
   const url = pathToFileURL(join(ROOT, 'dist/src/backend/wasm-watchdog.js')).href;
   const script = `
 const { startWasmWatchdog } = await import(${JSON.stringify(url)});
-const w = startWasmWatchdog(1, 4);
+const w = startWasmWatchdog(1, 4, ${memory});
 await w.ready;
 const spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
 ${then}
@@ -99,4 +102,9 @@ test('the watchdog ends a process whose kernel never returns with the heap full,
   // the same long kernel with room on the heap, and a long pause outside any kernel with the heap full, run on
   assert.equal(watched('w.enter(); w.exit(65536); w.enter(); spin(3000); w.exit(65536);').status, 0);
   assert.equal(watched('w.enter(); w.exit(5 * 65536); spin(3000);').status, 0);
+  // the heap filled inside the call that hangs (nothing recorded at a call's end): read from the memory
+  const heap = 'new WebAssembly.Memory({ initial: 5, maximum: 8, shared: true })';
+  const inside = watched('w.enter(); spin(8000);', heap);
+  assert.deepEqual([inside.signal, inside.stderr.trim()], ['SIGKILL', STALL_MESSAGE]);
+  assert.equal(watched('w.enter(); spin(3000); w.exit(65536);', heap.replace('initial: 5', 'initial: 2')).status, 0);
 });

@@ -9,11 +9,12 @@ import { probeWebgpu, registerWebgpu } from './webgpu.js';
 import { BackendUnavailableError } from './errors.js';
 import { guardWasmHeap, type EngineLike, type WasmBackendLike } from './wasm-alloc.js';
 import { startWasmWatchdog } from './wasm-watchdog.js';
-import { kernelsBuild, type KernelsBuild } from './simd.js';
+import { wasmHeap } from '../core/tfjs-internals.js';
+import { kernelsBuild } from './simd.js';
 
 export { probeWebgpu };
 
-import { BACKENDS, type BackendChoice } from './names.js';
+import { BACKENDS, type BackendChoice, type KernelsBuild } from './names.js';
 
 export { BACKENDS, type BackendChoice };
 
@@ -204,7 +205,9 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
 /** The wasm heap guard; a helper thread out of memory never returns, so the threaded build gets the watchdog. */
 function guardHeap(threads: number): void {
   const backend = tf.backend() as unknown as WasmBackendLike;
-  guardWasmHeap(backend, tf.engine() as unknown as EngineLike, threads > 1 ? startWasmWatchdog : undefined);
+  const heap = wasmHeap(tf.backend());
+  const watchdog = () => startWasmWatchdog(undefined, undefined, heap);
+  guardWasmHeap(backend, tf.engine() as unknown as EngineLike, threads > 1 ? watchdog : undefined);
 }
 
 const ABORT_LINE = /^Aborted\([^\n]*\)\n?$/;

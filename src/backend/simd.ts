@@ -9,6 +9,7 @@ import type { KernelBackend, TensorInfo } from '../tf.js';
 import { packageRoot } from '../core/paths.js';
 import { wasmHeap } from '../core/tfjs-internals.js';
 import { makeHelper, type SimdHelper } from './simd-pool.js';
+import type { KernelsBuild } from './names.js';
 
 type Ptr = number;
 
@@ -218,8 +219,6 @@ export function simdKernels(backend: KernelBackend): SimdKernels | null {
   instances.set(backend, k);
   return k;
 }
-
-export type KernelsBuild = 'relaxed-simd' | 'simd128' | 'off';
 
 /** Which SIMD kernels `backend` runs, as a run's environment.json records it. */
 export function kernelsBuild(backend: KernelBackend): KernelsBuild {

@@ -37,7 +37,20 @@ export function guardWasmHeap(backend: WasmBackendLike, engine: EngineLike, star
   const die = (): void => {
     dead = true;
   };
-  const malloc = wasm._malloc.bind(wasm);
+  // the watchdog counts kernels and heap calls in and out: a helper thread that dies holding the
+  // allocator's lock leaves the next malloc or free spinning, inside a kernel or not
+  const counted = <A extends unknown[], R>(f: (...args: A) => R) =>
+    !watchdog
+      ? f
+      : (...args: A): R => {
+          watchdog.enter();
+          try {
+            return f(...args);
+          } finally {
+            watchdog.exit(wasm.HEAPU8?.length ?? 0);
+          }
+        };
+  const malloc = counted(wasm._malloc.bind(wasm));
   wasm._malloc = (bytes: number): number => {
     const at = malloc(bytes);
     if (at === 0 && bytes > 0) throw new Error(`out of memory: the wasm heap could not hold ${bytes} more bytes`);
@@ -45,19 +58,13 @@ export function guardWasmHeap(backend: WasmBackendLike, engine: EngineLike, star
   };
   const chained = wasm.onAbort;
   wasm.onAbort = (what: unknown): void => (die(), chained?.(what));
-  const dispose = backend.disposeData.bind(backend);
+  const dispose = counted(backend.disposeData.bind(backend));
   backend.disposeData = (dataId, force) => (dead ? (backend.dataIdMap.delete(dataId), true) : dispose(dataId, force));
   backend.move = watch(backend.move.bind(backend), die);
-  const run = engine.runKernelFunc.bind(engine);
+  const run = counted(engine.runKernelFunc.bind(engine));
   engine.runKernelFunc = watch((...args: unknown[]) => {
     if (dead) throw new WebAssembly.RuntimeError('memory access out of bounds (the wasm module failed earlier)');
-    if (!watchdog) return run(...args);
-    watchdog.enter();
-    try {
-      return run(...args);
-    } finally {
-      watchdog.exit(wasm.HEAPU8?.length ?? 0);
-    }
+    return run(...args);
   }, die);
 }
 

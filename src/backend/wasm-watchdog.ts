@@ -1,8 +1,9 @@
 // The threaded wasm build's one failure that cannot end by itself: when the 4 GB heap fills while a
 // helper thread runs its part of a kernel, that thread dies and the main thread waits for it forever,
-// spinning (EfficientNet-B0, every layer, 160×160, batch 16, 2 threads). No JavaScript runs on the main
-// thread again, so a worker watches instead: the main thread counts kernels in and out and records the
-// heap's size in shared memory; when a kernel has been running for `stallSeconds` with the heap at its
+// spinning (EfficientNet-B0, every layer, 160×160, batch 16, 2 threads), or dies holding the allocator's
+// lock, and the next malloc or free spins (batch 64, outside any kernel). No JavaScript runs on the main
+// thread again, so a worker watches instead: the main thread counts kernels and heap calls in and out,
+// and the worker reads the heap's size; when one has been running for `stallSeconds` with the heap at its
 // limit, the watchdog says what happened and what to change, and ends the process (SIGKILL, exit 137:
 // nothing can unwind a thread that never returns). Checkpoints already written stay as they are.
 import { Worker } from 'node:worker_threads';
@@ -22,17 +23,19 @@ export interface WasmWatchdog {
 }
 
 export const STALL_MESSAGE =
-  'freezeflow: training stopped: the wasm heap is full (4 GB) and a kernel has not returned; on the threaded build a helper thread that runs out of memory never does, so the process ends here (the checkpoints written so far are kept). Lower data.batchSize (training.accumulate keeps the effective batch), or train with --threads 1, which fails with an out-of-memory message instead';
+  'freezeflow: training stopped: the wasm heap is full (4 GB) and a kernel or allocation has not returned; on the threaded build a helper thread that runs out of memory never does, so the process ends here (the checkpoints written so far are kept). Lower data.batchSize (training.accumulate keeps the effective batch), or train with --threads 1, which fails with an out-of-memory message instead';
 
 // runs as CommonJS or as a module (an eval worker takes the parent's --input-type); polls once a second
 const SOURCE = `
 Promise.all([import('node:worker_threads'), import('node:fs')]).then(([{ workerData, parentPort }, { writeSync }]) => {
-  const { shared, stallMs, fullPages, message } = workerData;
+  const { shared, stallMs, fullPages, message, memory } = workerData;
+  // the heap's size now (a shared memory shows its growth on every thread), else at the last kernel's end
+  const pages = () => Math.max(Atomics.load(shared, ${PAGES}), memory ? memory.buffer.byteLength / 65536 : 0);
   let beats = Atomics.load(shared, ${BEATS}), since = Date.now();
   setInterval(() => {
     const now = Atomics.load(shared, ${BEATS});
     if (now !== beats || Atomics.load(shared, ${DEPTH}) === 0) { beats = now; since = Date.now(); return; }
-    if (Atomics.load(shared, ${PAGES}) < fullPages || Date.now() - since < stallMs) return;
+    if (pages() < fullPages || Date.now() - since < stallMs) return;
     writeSync(2, '\\n' + message + '\\n'); // a worker's process.stderr goes through the stuck main thread
     process.kill(process.pid, 'SIGKILL');
   }, 1000);
@@ -40,15 +43,19 @@ Promise.all([import('node:worker_threads'), import('node:fs')]).then(([{ workerD
 });
 `;
 
-/** Start watching (FREEZEFLOW_WASM_STALL_S overrides the 120 s a kernel may run with the heap full). */
+/**
+ * Start watching (FREEZEFLOW_WASM_STALL_S overrides the 120 s a kernel may run with the heap full).
+ * `memory`: the module's shared heap, read while a kernel runs (it can fill inside one).
+ */
 export function startWasmWatchdog(
   stallSeconds = Number(process.env['FREEZEFLOW_WASM_STALL_S'] ?? 120),
   fullPages = FULL_PAGES,
+  memory?: WebAssembly.Memory,
 ): WasmWatchdog {
   const shared = new Int32Array(new SharedArrayBuffer(12));
   const worker = new Worker(SOURCE, {
     eval: true,
-    workerData: { shared, stallMs: stallSeconds * 1000, fullPages, message: STALL_MESSAGE },
+    workerData: { shared, stallMs: stallSeconds * 1000, fullPages, message: STALL_MESSAGE, memory },
   });
   worker.unref();
   worker.on('error', () => undefined); // a watchdog that fails must not take the run with it

@@ -16,8 +16,7 @@ import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedul
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { located } from './located.js';
 import { initBackend, type BackendChoice, type BackendReport } from '../backend/index.js';
-import type { KernelsBuild } from '../backend/simd.js';
-import { BACKENDS } from '../backend/names.js';
+import { BACKENDS, type KernelsBuild } from '../backend/names.js';
 import { takeDeviceError } from '../backend/webgpu.js';
 import { defaultThreads } from '../backend/wasm-threads.js';
 import { BUILTIN_SHAPE } from '../data/mnist.js';
