@@ -13,9 +13,10 @@ import { memorySource } from '../src/data/dataset.js';
 import { fusedBatchNormCall } from '../src/train/batchnorm.js';
 import { simdHelper } from '../src/backend/simd.js';
 import { simdConv2D } from '../src/backend/kernels/conv-forward.js';
+import type { DirectKernel } from '../src/backend/wasm/register.js';
 import { simdBatchMatMul } from '../src/backend/kernels/batch-matmul.js';
 import { HARD_SWISH, HARD_SWISH_GRAD } from '../src/core/kernel-names.js';
-import { ROOT, runAndCollect } from './helpers.js';
+import { relErr, ROOT, runAndCollect } from './helpers.js';
 
 const wasmThreads = (await initBackend('wasm')).threads ?? 1;
 
@@ -383,6 +384,26 @@ test('wasm BatchNorm (as a 1×1 depthwise conv) equals cpu: values and gradients
   }
 });
 
+/** `f` on cpu and on wasm from the same numbers: within 1e-6 of the output's scale. */
+async function closeOnWasm(label: string, f: () => tf.Tensor) {
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => f().dataSync().slice());
+  };
+  const want = await run('cpu');
+  const err = relErr(await run('wasm'), want);
+  assert.ok(err <= 1e-6, `${label}: relative error ${err}`);
+}
+
+/** A direct wasm kernel takes the case itself (it returns undefined for what it leaves to the stock one). */
+function handles(kernel: DirectKernel, inputs: Record<string, tf.Tensor>, attrs: object) {
+  const b = tf.backend() as unknown as { disposeData(id: object, force: boolean): void };
+  const out = kernel({ inputs, backend: b, attrs: attrs as unknown as tf.NamedAttrMap });
+  assert.ok(out, 'handled by the kernel');
+  b.disposeData(out.dataId, true);
+  tf.dispose(Object.values(inputs));
+}
+
 test("freezeflow's SIMD conv forward equals cpu: strides, padding, 1×1, channel tails, bias, relu and relu6; stems, dilations and other cases go to XNNPACK", async () => {
   const cases: [Shape4, Shape4, 1 | 2, 'same' | 'valid', string, boolean][] = [
     [[2, 9, 9, 16], [3, 3, 16, 24], 1, 'same', 'relu', true],
@@ -397,29 +418,14 @@ test("freezeflow's SIMD conv forward equals cpu: strides, padding, 1×1, channel
   for (const [xs, fs, stride, pad, activation, withBias] of cases) {
     const [x, filter] = [random(xs, seed++), random(fs, seed++)];
     const bias = withBias ? random([fs[3]], seed++) : undefined;
-    const run = async (backend: string) => {
-      await tf.setBackend(backend);
-      const t = tf.tidy(() => {
-        const [xt, ft] = [tf.tensor4d(x.values, xs), tf.tensor4d(filter.values, fs)];
-        const bt = bias && tf.tensor1d(bias.values);
-        return tf.fused.conv2d({ x: xt, filter: ft, strides: stride, pad, bias: bt, activation: activation as 'relu' });
-      });
-      const v = t.dataSync().slice();
-      t.dispose();
-      return v;
-    };
-    const [want, got] = [await run('cpu'), await run('wasm')];
-    const scale = Math.max(...want.map(Math.abs));
-    const err = Math.max(...got.map((v, i) => Math.abs(v - want[i]!))) / scale;
-    assert.ok(err <= 1e-6, `${JSON.stringify([xs, fs, stride, pad, activation])}: relative error ${err}`);
+    await closeOnWasm(JSON.stringify([xs, fs, stride, pad, activation]), () => {
+      const [xt, ft] = [tf.tensor4d(x.values, xs), tf.tensor4d(filter.values, fs)];
+      const bt = bias && tf.tensor1d(bias.values);
+      return tf.fused.conv2d({ x: xt, filter: ft, strides: stride, pad, bias: bt, activation: activation as 'relu' });
+    });
     // the kernel itself took the case (it returns undefined for what it leaves to XNNPACK)
-    const b = tf.backend() as unknown as { disposeData(id: object, force: boolean): void };
-    const [xt, ft] = [tf.tensor4d(x.values, xs), tf.tensor4d(filter.values, fs)];
     const attrs = { strides: stride, pad, dataFormat: 'NHWC', dilations: 1, activation };
-    const out = simdConv2D({ inputs: { x: xt, filter: ft }, backend: b, attrs: attrs as unknown as tf.NamedAttrMap });
-    assert.ok(out, 'handled by the SIMD kernel');
-    b.disposeData(out.dataId, true);
-    tf.dispose([xt, ft]);
+    handles(simdConv2D, { x: tf.tensor4d(x.values, xs), filter: tf.tensor4d(filter.values, fs) }, attrs);
   }
   // what it leaves to XNNPACK: dilations, NCHW, other activations, PReLU weights, and where XNNPACK is faster
   const [x, f] = [tf.ones([1, 8, 8, 8]), tf.ones([3, 3, 8, 32])];
@@ -455,23 +461,14 @@ test('wasm products with a transposed operand (dense gradients) equal cpu; plain
   let seed = 90;
   for (const [as, bs, ta, tb] of cases) {
     const [a, b] = [random(as, seed++), random(bs, seed++)];
-    const run = async (backend: string) => {
-      await tf.setBackend(backend);
-      const t = tf.tidy(() => tf.matMul(tf.tensor(a.values, as), tf.tensor(b.values, bs), ta, tb));
-      const v = t.dataSync().slice();
-      t.dispose();
-      return v;
-    };
-    const [want, got] = [await run('cpu'), await run('wasm')];
-    const scale = Math.max(...want.map(Math.abs));
-    const err = Math.max(...got.map((v, i) => Math.abs(v - want[i]!))) / scale;
-    assert.ok(err <= 1e-6, `${JSON.stringify([as, bs, ta, tb])}: relative error ${err}`);
-    const [xa, xb] = [tf.tensor(a.values, as), tf.tensor(b.values, bs)];
-    const attrs = { transposeA: ta, transposeB: tb } as unknown as tf.NamedAttrMap;
-    const out = simdBatchMatMul({ inputs: { a: xa, b: xb }, backend: tf.backend(), attrs });
-    assert.ok(out, 'handled by the kernel');
-    (tf.backend() as unknown as { disposeData(id: object, force: boolean): void }).disposeData(out.dataId, true);
-    tf.dispose([xa, xb]);
+    await closeOnWasm(JSON.stringify([as, bs, ta, tb]), () =>
+      tf.matMul(tf.tensor(a.values, as), tf.tensor(b.values, bs), ta, tb),
+    );
+    handles(
+      simdBatchMatMul,
+      { a: tf.tensor(a.values, as), b: tf.tensor(b.values, bs) },
+      { transposeA: ta, transposeB: tb },
+    );
   }
   // no transposes, broadcast batches and int32 are tfjs-wasm's
   const leaves: [tf.Tensor, tf.Tensor, boolean][] = [

@@ -58,6 +58,23 @@ function worst(got: Float32Array, ref: Reference): number {
   return w;
 }
 
+/**
+ * Every (input pixel, output pixel, filter tap) of a kk×kk window at stride 1 with 'same' padding over
+ * `b` images of h×w: the pixels as indices into [b, h, w], the tap as ky·kk + kx.
+ */
+function taps(b: number, h: number, w: number, kk: number, visit: (i: number, o: number, t: number) => void) {
+  const pad = (kk - 1) / 2;
+  for (let n = 0; n < b; n++)
+    for (let oy = 0; oy < h; oy++)
+      for (let ox = 0; ox < w; ox++)
+        for (let ky = 0; ky < kk; ky++)
+          for (let kx = 0; kx < kk; kx++) {
+            const [iy, ix] = [oy - pad + ky, ox - pad + kx];
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+              visit((n * h + iy) * w + ix, (n * h + oy) * w + ox, ky * kk + kx);
+          }
+}
+
 type Case = { name: string; ref: Reference; run: (m: ReturnType<typeof load>) => Float32Array };
 
 /** dW = Xᵀ·dY over 2048 rows (16 chunks), 12 × 16 channels. */
@@ -82,23 +99,12 @@ function convInput(): Case {
   const [b, h, w, ci, co, kk] = [2, 9, 9, 5, 16, 3];
   const dy = normals(b * h * w * co, 3);
   const wt = normals(kk * kk * ci * co, 4);
-  const ref = reference(b * h * w * ci, (add) => {
-    for (let n = 0; n < b; n++)
-      for (let oy = 0; oy < h; oy++)
-        for (let ox = 0; ox < w; ox++)
-          for (let ky = 0; ky < kk; ky++)
-            for (let kx = 0; kx < kk; kx++) {
-              const [iy, ix] = [oy - 1 + ky, ox - 1 + kx];
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-              for (let c = 0; c < ci; c++)
-                for (let j = 0; j < co; j++)
-                  add(
-                    ((n * h + iy) * w + ix) * ci + c,
-                    dy[((n * h + oy) * w + ox) * co + j]!,
-                    wt[((ky * kk + kx) * ci + c) * co + j]!,
-                  );
-            }
-  });
+  const ref = reference(b * h * w * ci, (add) =>
+    taps(b, h, w, kk, (i, o, t) => {
+      for (let c = 0; c < ci; c++)
+        for (let j = 0; j < co; j++) add(i * ci + c, dy[o * co + j]!, wt[(t * ci + c) * co + j]!);
+    }),
+  );
   const run = ({ k, put, read }: ReturnType<typeof load>) => {
     const cols = (kk * kk * ci + 7) & ~7;
     const dx = put(b * h * w * ci);
@@ -113,22 +119,11 @@ function depthwiseFilter(): Case {
   const [b, h, w, c, kk] = [2, 12, 12, 21, 3];
   const x = normals(b * h * w * c, 5);
   const dy = normals(b * h * w * c, 6);
-  const ref = reference(kk * kk * c, (add) => {
-    for (let n = 0; n < b; n++)
-      for (let oy = 0; oy < h; oy++)
-        for (let ox = 0; ox < w; ox++)
-          for (let ky = 0; ky < kk; ky++)
-            for (let kx = 0; kx < kk; kx++) {
-              const [iy, ix] = [oy - 1 + ky, ox - 1 + kx];
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-              for (let ch = 0; ch < c; ch++)
-                add(
-                  (ky * kk + kx) * c + ch,
-                  x[((n * h + iy) * w + ix) * c + ch]!,
-                  dy[((n * h + oy) * w + ox) * c + ch]!,
-                );
-            }
-  });
+  const ref = reference(kk * kk * c, (add) =>
+    taps(b, h, w, kk, (i, o, t) => {
+      for (let ch = 0; ch < c; ch++) add(t * c + ch, x[i * c + ch]!, dy[o * c + ch]!);
+    }),
+  );
   const run = ({ k, put, read }: ReturnType<typeof load>) => {
     const dw = put(kk * kk * c);
     k.depthwise_filter_grad(put(x), put(dy), dw, b, h, w, c, h, w, kk, kk, 1, 1, 1, 1);

@@ -6,13 +6,11 @@
 // with the relaxed-SIMD build only.
 import * as tf from '../../tf.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdBuild, simdCall } from '../simd.js';
+import { simdBuild, simdCall, type SimdKernels, type WasmBackend } from '../simd.js';
 import { asOutput, asTensor, registerDirect, type WasmBackendInternals } from '../wasm/register.js';
 import type { KernelEntry } from '../kernel-entry.js';
 
 type Attrs = { transposeA: boolean; transposeB: boolean };
-
-const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
 /** The kernel itself (undefined: a case it leaves to tfjs-wasm); exported for the tests. */
 export function simdBatchMatMul(args: {
@@ -30,7 +28,7 @@ export function simdBatchMatMul(args: {
   if (batchA.length !== batchB.length || batchA.some((d, i) => d !== batchB[i])) return undefined;
   // Aᵀ·B on the SIMD module where the shared axis is long enough to keep its blocks busy (K ≥ 64:
   // 0.2–3 ms where tfjs-wasm takes 3–50); over fewer rows the transpose and tfjs' product are faster
-  if (transposeA && !transposeB && x.shape.at(-2)! >= 64) return productAtB(b, x, y, batchA);
+  if (transposeA && !transposeB && x.shape.at(-2)! >= 64) return productAtB(b, simd, x, y, batchA);
   const wb = b as unknown as WasmBackendInternals;
   const swap = (t: tf.Tensor) => tf.transpose(t, [...batchA.map((_, i) => i), t.rank - 1, t.rank - 2]);
   const [ta, tb] = [asTensor(wb, x), asTensor(wb, y)];
@@ -43,13 +41,12 @@ export function simdBatchMatMul(args: {
 }
 
 /** Aᵀ·B per batch entry: A is K × M, B is K × N, the result M × N. */
-function productAtB(b: ReturnType<typeof simdCall>['b'], x: TensorInfo, y: TensorInfo, batch: number[]) {
-  const simd = simdCall(b).simd!;
+function productAtB(b: WasmBackend, simd: SimdKernels, x: TensorInfo, y: TensorInfo, batch: number[]) {
   const [k, m] = x.shape.slice(-2) as [number, number];
   const n = y.shape.at(-1)!;
   const out = b.makeOutput([...batch, m, n], 'float32');
   const [pa, pb, po] = [x, y, out].map((t) => b.getMemoryOffset(t.dataId)) as [number, number, number];
-  for (let i = 0; i < size(batch); i++)
+  for (let i = 0; i < tf.util.sizeFromShape(batch); i++)
     simd.pointwise_filter_grad(pa + 4 * i * k * m, pb + 4 * i * k * n, po + 4 * i * m * n, k, m, n);
   return out;
 }

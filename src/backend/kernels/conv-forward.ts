@@ -3,6 +3,7 @@
 // in registers, bias and activation on the way out; two threads take halves of the output pixels. With
 // fused multiply-adds it runs 1.5–1.8× XNNPACK's conv on resnet18's shapes (one thread), so it is used
 // with the relaxed-SIMD build only: FREEZEFLOW_FMA=0 keeps XNNPACK's forward and its rounding.
+import * as tf from '../../tf.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
 import { SIMD_CHUNK, simdBuild, simdCall, simdHelper, undilated } from '../simd.js';
 import { convInfo, type ConvAttrs } from '../wasm/geometry.js';
@@ -44,7 +45,7 @@ export function simdConv2D(args: {
   const info = convInfo(shape, fs, a);
   if (!worthIt(kh, kw, ci, co, info.strideHeight, info.strideWidth)) return undefined;
   // a bias broadcast from one value (or none): the kernel adds a per-channel vector
-  if (bias && bias.shape.reduce((p, d) => p * d, 1) !== co) return undefined;
+  if (bias && tf.util.sizeFromShape(bias.shape) !== co) return undefined;
   const out = b.makeOutput([shape[0], info.outHeight, info.outWidth, co], 'float32');
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
   const [cols, co8] = [Math.ceil((kh * kw * ci) / 4) * 4, Math.ceil(co / 8) * 8];

@@ -2,7 +2,7 @@
 // output's gradient (the heap kernel's rule, and its order of additions: the two agree bit for bit).
 import * as tf from '../../tf.js';
 import type { NamedAttrMap, TensorInfo } from '../../tf.js';
-import { simdCall } from '../simd.js';
+import { depthwiseGeometry, simdCall } from '../simd.js';
 import type { ConvAttrs } from '../wasm/geometry.js';
 import { registerDirect } from '../wasm/register.js';
 import type { KernelEntry } from '../kernel-entry.js';
@@ -18,23 +18,7 @@ function kernel(args: { inputs: Record<string, TensorInfo | undefined>; backend:
   const info = tf.backend_util.computePool2DInfo([n, h, w, c], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
   const out = b.makeOutput([...input.shape], 'float32');
   const at = (t: TensorInfo) => b.getMemoryOffset(t.dataId);
-  simd.max_pool_grad(
-    at(input),
-    at(dy),
-    at(out),
-    n,
-    h,
-    w,
-    c,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  simd.max_pool_grad(at(input), at(dy), at(out), ...depthwiseGeometry(info));
   return out;
 }
 
