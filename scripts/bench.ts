@@ -17,7 +17,7 @@
 //   --torchvision-only  imported torchvision resnet18, mobilenet_v3_small and efficientnet_b0 (160×160,
 //                     batch 32) in three regimes against PyTorch on the same network: samples/s and peak
 //                     RSS, each cell in its own process (needs /usr/bin/python3 with torch and torchvision)
-//   --profile [SOURCE] [--regime head]  where an every-layer (or cached head-only) step's time goes: freezeflow's kernels (SIMD,
+//   --profile [SOURCE] [--regime head|last]  where an every-layer (cached head-only, cached last-block) step's time goes: freezeflow's kernels (SIMD,
 //                     composed, on the heap), XNNPACK, other tfjs kernels, and JavaScript between kernels;
 //                     SOURCE a model (synthetic images of its input size, --batch B, default 32) or, by
 //                     default, resnet-mini on the digits at batch 64
@@ -900,16 +900,28 @@ async function profileSubject(): Promise<{ source: string; data: Dataset; batch:
   return { source: given, data: syntheticImages(5 * batch, [h, w, c]), batch };
 }
 
+/**
+ * --regime head: the new head alone on cached features (the small-data case); --regime last: resnet-mini's
+ * last block (the main job's second stage) on cached features; default every layer.
+ */
+function profileRegime(source: string): Regime {
+  const given = arg('--regime');
+  if (given === 'head') return { name: 'head', unfreeze: [] };
+  if (given === 'last' && source === 'builtin:resnet-mini') return { name: 'partial', unfreeze: ['layer3*'] };
+  if (given !== undefined && given !== 'full')
+    throw new Error(`--regime ${given}: use head, full, or last (resnet-mini)`);
+  return { name: 'full', unfreeze: ['*'] };
+}
+
 /** Per step, steady state (batches after the first): each part's own time, and the JavaScript around them. */
 async function profileRows(results: Record<string, unknown>, lines: string[]): Promise<void> {
   const { source, data, batch } = await profileSubject();
   const prof = profileWasmKernels();
   let snapshot = new Map<string, { ms: number; calls: number }>();
   const onBatch = (b: number) => (b === 1 ? prof.reset() : (snapshot = prof.read()));
-  // --regime head: the new head alone on cached features (the small-data case); default every layer
-  const head = arg('--regime') === 'head';
-  const regime: Regime = { name: head ? 'head' : 'full', unfreeze: head ? [] : ['*'] };
-  const r = await runnerSpeed(source, data, regime, batch, head, 1, true, 1, onBatch);
+  const regime = profileRegime(source);
+  const cached = regime.name !== 'full';
+  const r = await runnerSpeed(source, data, regime, batch, cached, 1, true, 1, onBatch);
   prof.stop();
   const steps = Math.ceil(data.y.length / batch) - 1;
   const stepMs = (batch / r.samplesPerSec) * 1000;
@@ -921,7 +933,7 @@ async function profileRows(results: Record<string, unknown>, lines: string[]): P
   const top = [...snapshot].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
   results['profile'] = { source, batch, stepMs, parts: Object.fromEntries(parts), top: Object.fromEntries(top) };
   lines.push(
-    `${source}, ${head ? 'head on cached features' : 'every layer'}, batch ${batch}, ${String(results['backend'])}: ${fmt(stepMs, 0)} ms a step (steady state)`,
+    `${source}, ${{ head: 'head on cached features', partial: 'last block on cached features', full: 'every layer' }[regime.name as 'head' | 'partial' | 'full']}, batch ${batch}, ${String(results['backend'])}: ${fmt(stepMs, 0)} ms a step (steady state)`,
   );
   for (const [part, ms] of [...parts].sort((a, b) => b[1] - a[1]))
     lines.push(`  ${part.padEnd(28)} ${fmt(ms, 1).padStart(8)} ms  ${fmt((100 * ms) / stepMs, 0).padStart(3)} %`);

@@ -4,7 +4,7 @@ import { isBatchNorm, type LayerEntry } from '../model/layers.js';
 import { setLayerSeed, wrapLayerCall, type LayerCall } from '../core/tfjs-internals.js';
 import { nextSeed, withSeededRandom } from '../core/random.js';
 import { fusedBatchNormCall } from './batchnorm.js';
-import { leadingConvs, unfuseInTraining } from './first-conv.js';
+import { unfuseInTraining } from './first-conv.js';
 
 /** Layers whose behaviour depends on the training flag. */
 export const MODE_LAYERS = new Set([
@@ -42,11 +42,13 @@ function seeded(layer: tf.layers.Layer, call: () => ReturnType<LayerCall>): Retu
  */
 export class ModeController {
   training = false;
+  /** The stage's convs whose input no trained variable reaches (first-conv.ts): unfused in training. */
+  private readonly unfused = new Set<tf.layers.Layer>();
+  private readonly wrapped = new WeakSet<tf.layers.Layer>();
   constructor(
     layers: readonly LayerEntry[],
     private readonly bnPolicy: 'frozen' | 'train',
   ) {
-    for (const layer of leadingConvs(layers)) unfuseInTraining(layer, () => this.training);
     for (const { layer } of layers) {
       if (!MODE_LAYERS.has(layer.getClassName())) continue;
       wrapLayerCall(layer, (original) => (inputs, kwargs) => {
@@ -56,6 +58,17 @@ export class ModeController {
         const call = () => fused() ?? original(inputs, { ...kwargs, training });
         return training ? seeded(layer, call) : call();
       });
+    }
+  }
+
+  /** From now on these convs (and only these) run unfused in training; set at each stage's start. */
+  unfuse(convs: ReadonlySet<tf.layers.Layer>): void {
+    this.unfused.clear();
+    for (const layer of convs) {
+      this.unfused.add(layer);
+      if (this.wrapped.has(layer)) continue;
+      this.wrapped.add(layer);
+      unfuseInTraining(layer, () => this.training && this.unfused.has(layer));
     }
   }
 }

@@ -9,6 +9,7 @@ import { applyTrainable, listLayers, type LayerEntry } from '../model/layers.js'
 import { sourceSize, type BatchSource } from '../data/dataset.js';
 import { augmentFor, stageData, type StageData } from './feature-cache.js';
 import { ModeController } from './mode.js';
+import { constantInputConvs } from './first-conv.js';
 import { rng, shuffleInPlace } from '../core/random.js';
 import { buildGroups, disposeGroups, type GroupOptimizer } from './optim.js';
 import type { EventBus, GradientLayer } from '../core/events.js';
@@ -345,6 +346,7 @@ class Run {
     // a new adapter's A is drawn from the stream here, where a resume between stages draws it too
     this.addKeys(this.adapters.sync(r.adapters));
     const selection = applySelection(this.layers, r, trainable, this.adapters, plan.training.batchNorm);
+    this.mode.unfuse(constantInputConvs(model, new Set([...trainable, ...selection.active])));
     this.state.stageIndex = si;
     this.state.trainable = [...trainable];
     // a stage re-entered by --resume keeps the optimizers (and state) it had when it was saved
