@@ -21,6 +21,7 @@
 //                     composed, on the heap), XNNPACK, other tfjs kernels, and JavaScript between kernels;
 //                     SOURCE a model (synthetic images of its input size, --batch B, default 32) or, by
 //                     default, resnet-mini on the digits at batch 64
+//   --threads N, --pool N  wasm threads, and XNNPACK's pool among them (defaults: freezeflow's own)
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ import { memorySource, split, subset, type Dataset } from '../src/data/dataset.j
 import { EventBus } from '../src/core/events.js';
 import { runStages } from '../src/train/runner.js';
 import { packageRoot } from '../src/core/paths.js';
-import { defaultThreads } from '../src/backend/wasm-threads.js';
+import { defaultThreads, xnnpackPool } from '../src/backend/wasm-threads.js';
 import { kernelCategory, profileWasmKernels } from '../src/backend/kernel-profile.js';
 
 const ROOT = packageRoot();
@@ -199,17 +200,22 @@ function threadsRun(threads: number): Record<string, unknown> | string {
 }
 
 async function main(): Promise<void> {
-  // freezeflow's own default for the 28×28 digits (1 thread); the child run measures every core
+  // freezeflow's own defaults for the 28×28 digits (2 threads, XNNPACK's pool 1) unless another network
+  // runs (a torchvision cell, --profile SOURCE); the child run measures every core
+  const has = (flag: string) => process.argv.includes(flag);
   const threadsArg = arg('--threads');
+  const other = arg('--tv-child') || has('--mobilenet-child') || profileSource();
+  const pixels = other ? undefined : BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1];
+  const threads = threadsArg === undefined ? defaultThreads(pixels) : Number(threadsArg);
   const backend = await initBackend((arg('--backend') ?? 'auto') as BackendChoice, {
-    threads: threadsArg === undefined ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : Number(threadsArg),
+    threads,
+    pool: arg('--pool') === undefined ? xnnpackPool(threads, pixels) : Number(arg('--pool')),
   });
   const regimesOnly = process.argv.includes('--regimes-only') || process.argv.includes('--threads-child');
   if (arg('--image-pass')) {
     process.stdout.write(`${await imagePass(Number(arg('--image-pass')))}\n`);
     return;
   }
-  const has = (flag: string) => process.argv.includes(flag);
   const mode = { backend: backend.name, threads: backend.threads };
   const machine = { backend: backend.name, cores: cpus().length };
   if (has('--photos-only') || has('--main-job-only'))
@@ -219,6 +225,11 @@ async function main(): Promise<void> {
   if (arg('--adapter-child')) return printJson(await adapterChild(arg('--adapter-child')!));
   if (has('--adapters-only')) return only('bench-adapters.json', mode, adapterRows);
   if (arg('--tv-child')) return printJson(await torchvisionChild(arg('--tv-child')!));
+  if (has('--mobilenet-child')) {
+    const [results, lines]: [Record<string, unknown>, string[]] = [{}, []];
+    await mobilenet(results, lines);
+    return printJson({ results, lines });
+  }
   if (has('--profile')) return only('bench-profile.json', mode, profileRows);
   if (has('--torchvision-only')) return only('bench-torchvision.json', machine, torchvisionRows);
   if (has('--images-only')) return only('bench-images.json', {}, imageFolderMemory);
@@ -259,7 +270,7 @@ async function main(): Promise<void> {
     ours['headStage5EpochsCached'] = (
       await runnerSpeed('builtin:resnet-mini', data, regimes[0]!, batch, true, 5)
     ).stageSeconds;
-    await mobilenet(results, lines);
+    mobilenetInChild(results, lines, backend.name);
     finish(results, lines, outFile);
     return;
   }
@@ -270,7 +281,7 @@ async function main(): Promise<void> {
     lines.push(
       `resnet-mini, batch ${batch}, backend ${backend.name}${backend.device ? ` (${backend.device})` : ''}: head ${fmt(ours['head'])}, head+cache ${fmt(ours['head-cached'])}, partial ${fmt(ours['partial'])}, full ${fmt(ours['full'])} samples/s`,
     );
-    await mobilenet(results, lines);
+    mobilenetInChild(results, lines, backend.name);
     finish(results, lines, outFile);
     return;
   }
@@ -321,7 +332,7 @@ async function main(): Promise<void> {
     peakRssMB: rssMB(),
   });
 
-  await mobilenet(results, lines);
+  mobilenetInChild(results, lines, backend.name);
   const cores = defaultThreads();
   if (backend.name === 'wasm' && backend.threads === 1 && cores > 1) {
     process.stderr.write(`bench: the same with ${cores} wasm threads (child process), for the threads speed-up\n`);
@@ -540,6 +551,32 @@ function adapterRows(results: Record<string, unknown>, lines: string[]): void {
 }
 
 /** The three regimes on the real MobileNetV2 of ../shared/models, when present, per --mobilenet-batch. */
+/**
+ * MobileNetV2's rows from a child process: its backend starts as a 224×224 run's does (XNNPACK's whole
+ * pool), not as this process's did for the digits.
+ */
+function mobilenetInChild(results: Record<string, unknown>, lines: string[], backend: string): void {
+  if (!existsSync(SHARED)) return;
+  const batches = arg('--mobilenet-batch');
+  const threads = arg('--threads');
+  const r = spawnSync(
+    process.execPath,
+    [
+      process.argv[1]!,
+      '--mobilenet-child',
+      '--backend',
+      backend,
+      ...(threads ? ['--threads', threads] : []),
+      ...(batches ? ['--mobilenet-batch', batches] : []),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (r.status !== 0) return void lines.push(`MobileNetV2: not run (the child process ended with ${r.status})`);
+  const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { results: Record<string, unknown>; lines: string[] };
+  Object.assign(results, got.results);
+  lines.push(...got.lines);
+}
+
 async function mobilenet(results: Record<string, unknown>, lines: string[]): Promise<void> {
   if (!existsSync(SHARED)) return;
   // batch 16 by default (PyTorch's reference numbers in #19 were at 16); 32 fits since the SIMD kernels
@@ -880,9 +917,15 @@ function torchvisionRows(results: Record<string, unknown>, lines: string[]): voi
 }
 
 /** The model and data --profile trains: resnet-mini on the digits, or SOURCE on synthetic images. */
-async function profileSubject(): Promise<{ source: string; data: Dataset; batch: number }> {
+/** The model --profile SOURCE names, if any. */
+function profileSource(): string | undefined {
   const given = arg('--profile');
-  if (!given || given.startsWith('--')) {
+  return given && !given.startsWith('--') ? given : undefined;
+}
+
+async function profileSubject(): Promise<{ source: string; data: Dataset; batch: number }> {
+  const given = profileSource();
+  if (!given) {
     const digits = split(loadBuiltinDataset('mnist-5-9'), 0.2, 42).train;
     return {
       source: 'builtin:resnet-mini',

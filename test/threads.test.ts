@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
-import { privateDir, writeThreadFiles } from '../src/backend/wasm-threads.js';
-import { cli, ndjson, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { privateDir, writeThreadFiles, xnnpackPool } from '../src/backend/wasm-threads.js';
+import { cli, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('the worker script and threaded factory are extracted from the installed bundle and parse', () => {
   const dir = tempDir('ff-threads-');
@@ -60,7 +62,7 @@ test('train: 2 wasm threads give the single-threaded losses and weights; the sam
   const two = train(f, join(dir, 'two'), [], { FREEZEFLOW_THREADS: '2' });
   const oneAgain = train(f, join(dir, 'one-again'), ['--threads', '1']);
   assert.equal(one.threads, 1);
-  assert.equal(two.threads, 2, 'the pool really has two threads');
+  assert.equal(two.threads, 2, "two threads really run (the digits: the SIMD kernels' helper beside a pool of 1)");
   assert.deepEqual(oneAgain.epochs, one.epochs, 'same seed, same run');
   assert.equal(one.epochs.length, 2);
   for (const [a, b] of one.epochs.map((e, i) => [e, two.epochs[i]!] as const)) {
@@ -108,4 +110,63 @@ test('the threaded-wasm worker files live in a folder only this user can write',
     if (before === undefined) delete process.env['TMPDIR'];
     else process.env['TMPDIR'] = before;
   }
+});
+
+// One short run on 2 threads with XNNPACK's pool at POOL, in its own process (the pool is fixed once the
+// module starts): the backend's report and a hash of the trained weights.
+const POOL_PROBE = `
+const at = (f) => import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src')).href)} + f);
+const { initBackend } = await at('/backend/index.js');
+const report = await initBackend('wasm', { threads: 2, pool: Number(process.env.POOL) });
+const tf = await at('/tf.js');
+const { parseSchedule } = await at('/schedule/load.js');
+const { buildPlan, resolvePlan } = await at('/schedule/plan.js');
+const { loadModel } = await at('/model/io.js');
+const { attachHead, cutModel } = await at('/model/surgery.js');
+const { listLayers } = await at('/model/layers.js');
+const { loadBuiltinDataset } = await at('/data/mnist.js');
+const { memorySource, subset } = await at('/data/dataset.js');
+const { EventBus } = await at('/core/events.js');
+const { runStages } = await at('/train/runner.js');
+const { seedStream } = await at('/core/random.js');
+seedStream(5);
+const plan = buildPlan(parseSchedule(\`model: { source: x }
+data: { source: y, batchSize: 32, shuffle: false }
+stages: [{ name: last, epochs: 1, unfreeze: ['layer3*'] }, { name: all, epochs: 1, unfreeze: ['*'] }]
+\`).schedule, 't');
+const model = attachHead(cutModel(await loadModel('builtin:resnet-mini')), [{ dense: { units: 'auto' } }], 5);
+const digits = subset(loadBuiltinDataset('mnist-5-9'), Array.from({ length: 96 }, (_, i) => i));
+await runStages({ plan, resolved: resolvePlan(plan, listLayers(model)), model, bus: new EventBus(), runDir: '',
+  data: { train: memorySource(digits), val: memorySource(digits) } });
+const bytes = new Uint8Array(tf.concat(model.getWeights().map((w) => tf.reshape(w, [-1]))).dataSync().buffer);
+const { createHash } = await import('node:crypto');
+console.log(JSON.stringify({ report, weights: createHash('sha256').update(bytes).digest('hex') }));
+`;
+
+function poolRun(pool: number): { report: Record<string, unknown>; weights: string } {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', POOL_PROBE], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, POOL: String(pool) },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { report: Record<string, unknown>; weights: string };
+}
+
+test("XNNPACK's pool of 1 beside the SIMD kernels' helper: 2 threads, the same weights bit for bit as a pool of 2", () => {
+  const one = poolRun(1);
+  const two = poolRun(2);
+  assert.equal(two.report['threads'], 2);
+  assert.equal(two.report['pool'], undefined, 'the whole pool: no pool field');
+  if (one.report['kernels'] !== 'off') {
+    assert.equal(one.report['threads'], 2, "the SIMD kernels' helper is the second thread");
+    assert.equal(one.report['pool'], 1);
+    assert.equal(one.report['threadsNote'], undefined);
+  }
+  assert.equal(one.weights, two.weights);
+  // the digits' default: images under 64×64 on 2 threads take the pool of 1; larger ones the whole pool
+  assert.equal(xnnpackPool(2, 28 * 28), 1);
+  assert.equal(xnnpackPool(2, 160 * 160), 2);
+  assert.equal(xnnpackPool(4, 28 * 28), 4);
+  assert.equal(xnnpackPool(2), 2);
 });

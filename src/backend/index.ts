@@ -10,7 +10,7 @@ import { BackendUnavailableError } from './errors.js';
 import { guardWasmHeap, type EngineLike, type WasmBackendLike } from './wasm-alloc.js';
 import { startWasmWatchdog } from './wasm-watchdog.js';
 import { wasmHeap } from '../core/tfjs-internals.js';
-import { kernelsBuild } from './simd.js';
+import { kernelsBuild, simdHelper } from './simd.js';
 
 export { probeWebgpu };
 
@@ -33,9 +33,11 @@ export interface BackendReport {
   device?: string;
   /** webgpu on a CPU rasterizer (only by explicit choice). */
   software?: boolean;
-  /** wasm: XNNPACK threads in use, and why fewer than asked for. */
+  /** wasm: threads the run computes on (XNNPACK's pool, or 2 where freezeflow's kernels split their work), and why fewer than asked for. */
   threads?: number;
   threadsNote?: string;
+  /** wasm: XNNPACK's pool, where smaller than `threads`. */
+  pool?: number;
   /** wasm: which build of freezeflow's SIMD kernels runs (their rounding differs), or off. */
   kernels?: KernelsBuild;
 }
@@ -43,6 +45,8 @@ export interface BackendReport {
 export interface BackendOptions {
   /** wasm threads (default: every core, at most 8); 1 uses the single-threaded build. */
   threads?: number;
+  /** wasm: XNNPACK's thread pool, at most `threads` (default: `threads`; see xnnpackPool). */
+  pool?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -174,17 +178,13 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
         registerWasmKernels();
         quietWasmAbort();
         const wanted = Math.min(8, opts.threads ?? defaultThreads());
-        const threads = wanted > 1 ? prepareThreads(wanted, wasm.setThreadsCount) : { note: undefined };
+        const pool = Math.max(1, Math.min(wanted, opts.pool ?? wanted));
+        // the threaded build whenever wanted > 1: its shared heap gives the SIMD kernels their helper
+        const threads = wanted > 1 ? prepareThreads(pool, wasm.setThreadsCount) : { note: undefined };
         const ok = await use('wasm');
         threads.restore?.();
-        if (ok) {
-          const got = Math.max(1, wasm.getThreadsCount());
-          guardHeap(got);
-          unrefPoolWorkers();
-          const note = threads.note ?? (got < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
-          const kernels = kernelsBuild(tf.backend());
-          return { name, tfjsBackend: 'wasm', skipped, threads: got, kernels, ...(note ? { threadsNote: note } : {}) };
-        }
+        if (ok)
+          return { name, tfjsBackend: 'wasm', skipped, ...wasmThreads(wasm.getThreadsCount(), wanted, threads.note) };
         skipped.push({
           name,
           reason: `the wasm backend did not initialise${threads.restore ? ' (threaded build; try --threads 1)' : ''}`,
@@ -203,6 +203,17 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
 }
 
 /** The wasm heap guard; a helper thread out of memory never returns, so the threaded build gets the watchdog. */
+/** The running wasm backend's threads and kernels, as the report gives them; starts the heap guard. */
+function wasmThreads(poolSize: number, wanted: number, why: string | undefined) {
+  const got = Math.max(1, poolSize);
+  const threads = Math.max(got, simdHelper(tf.backend()) ? 2 : 1);
+  guardHeap(threads);
+  unrefPoolWorkers();
+  const note = why ?? (threads < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
+  const kernels = kernelsBuild(tf.backend());
+  return { threads, kernels, ...(got < threads ? { pool: got } : {}), ...(note ? { threadsNote: note } : {}) };
+}
+
 function guardHeap(threads: number): void {
   const backend = tf.backend() as unknown as WasmBackendLike;
   const heap = wasmHeap(tf.backend());

@@ -86,7 +86,7 @@ async function wasmStatus(): Promise<BackendStatus> {
   const version = versionOf('@tensorflow/tfjs-backend-wasm');
   try {
     const r = await initBackend('wasm', { threads: threadsSetting() });
-    const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}${(r.threads ?? 1) > 1 ? ', at most 2 for images under 64×64' : ''}`;
+    const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}${(r.threads ?? 1) > 1 ? ", at most 2 for images under 64×64 (there XNNPACK's pool is 1, the SIMD kernels' helper the second)" : ''}`;
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
     return {
       name: 'wasm',

@@ -32,9 +32,11 @@ export type RunEvent =
       name: string;
       backend: string;
       skippedBackends: { name: string; reason: string }[];
-      /** wasm: XNNPACK threads in use, and why fewer than asked for. */
+      /** wasm: threads the run computes on (XNNPACK's pool, or 2 where the SIMD kernels split their work), and why fewer than asked for. */
       threads?: number;
       threadsNote?: string;
+      /** wasm: XNNPACK's pool, where smaller than `threads`. */
+      pool?: number;
       runDir: string;
       totalEpochs: number;
       stepsPerEpoch: number;

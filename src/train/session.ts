@@ -18,7 +18,7 @@ import { located } from './located.js';
 import { initBackend, type BackendChoice, type BackendReport } from '../backend/index.js';
 import { BACKENDS, type KernelsBuild } from '../backend/names.js';
 import { takeDeviceError } from '../backend/webgpu.js';
-import { defaultThreads } from '../backend/wasm-threads.js';
+import { defaultThreads, xnnpackPool } from '../backend/wasm-threads.js';
 import { BUILTIN_SHAPE } from '../data/mnist.js';
 import { seedStream } from '../core/random.js';
 import { sourceSize } from '../data/dataset.js';
@@ -118,9 +118,10 @@ interface Opened {
 async function open(req: TrainRequest, p: Prepared): Promise<Opened> {
   const { plan, baseFile, loaded, resumeState } = p;
   const described = await located(loaded, () => describeData(plan, baseFile));
-  const threads =
-    p.overrides.threads ?? (described.builtin ? defaultThreads(BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1]) : defaultThreads());
-  const backend = await initBackend(p.overrides.backend ?? plan.training.backend, { threads });
+  const pixels = described.builtin ? BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1] : undefined;
+  const threads = p.overrides.threads ?? defaultThreads(pixels);
+  const pool = xnnpackPool(threads, pixels);
+  const backend = await initBackend(p.overrides.backend ?? plan.training.backend, { threads, pool });
   // the same seed, backend and thread count give the same run (head initialisation, dropout masks)
   seedStream(plan.data.seed + (resumeState ? 7919 * resumeState.epoch : 0));
   const model = resumeState
@@ -218,6 +219,7 @@ function runStart(p: Prepared, o: Opened, dir: RunDirectory): RunEvent {
     skippedBackends: backend.skipped,
     ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
     ...(backend.threadsNote ? { threadsNote: backend.threadsNote } : {}),
+    ...(backend.pool ? { pool: backend.pool } : {}),
     runDir: dir.path,
     totalEpochs: plan.totalEpochs,
     stepsPerEpoch: Math.ceil(sourceSize(data.train) / plan.data.batchSize),
@@ -339,6 +341,7 @@ function writeRunConfig(runDir: string, plan: Plan, backend: BackendReport): voi
     platform: `${process.platform}-${process.arch}`,
     backend: backend.name,
     ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
+    ...(backend.pool ? { pool: backend.pool } : {}),
     ...(backend.kernels ? { kernels: backend.kernels } : {}),
   };
   writeAtomic(join(runDir, RUN_FILES.environment), `${JSON.stringify(environment, null, 2)}\n`);
