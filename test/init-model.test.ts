@@ -15,15 +15,17 @@ const work = tempDir('ff-init-');
 /** A small "Teachable Machine export" with three named blocks, and a two-class folder of 8×8 images. */
 async function modelAndPhotos(): Promise<{ model: string; photos: string }> {
   const model = join(work, 'tm');
+  // seeded weights: the runs below (early stopping among them) go the same way every time
+  const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }) });
   const m = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, name: 'block_1_conv' }),
+      tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, name: 'block_1_conv', ...init(1) }),
       tf.layers.batchNormalization({ name: 'block_1_bn' }),
       tf.layers.reLU({ name: 'block_1_relu' }),
-      tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'block_2_conv' }),
-      tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'block_3_conv' }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'block_2_conv', ...init(2) }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'block_3_conv', ...init(3) }),
       tf.layers.globalAveragePooling2d({ name: 'pool' }),
-      tf.layers.dense({ units: 2, activation: 'softmax', name: 'old_head' }),
+      tf.layers.dense({ units: 2, activation: 'softmax', name: 'old_head', ...init(4) }),
     ],
   });
   await saveModel(m, model);
