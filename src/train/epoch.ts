@@ -15,6 +15,7 @@ import {
   EpochSums,
   forwardBackward,
   holdVariables,
+  restoreVariables,
   LaggedReader,
   type EpochPartial,
   type Readback,
@@ -39,6 +40,8 @@ export interface EpochNet {
   plateauFactor: number;
   /** Variables no step of the stage changes (skipped when undoing a non-finite deferred step). */
   stable: ReadonlySet<tf.Variable>;
+  /** Variables a training forward pass writes (BatchNorm statistics): all an eager step must undo. */
+  written: readonly tf.Variable[];
 }
 
 /** What it trains on, in which order. */
@@ -139,8 +142,10 @@ async function step(
   at: number,
   group?: { acc: GradAccumulator; last: boolean },
 ) {
-  // with accumulation, the variables are held once, before the group's first batch
-  const held = group ? (group.acc.held ??= holdVariables(c.net.stable)) : holdVariables(c.net.stable);
+  // with accumulation, the variables are held once, before the group's first batch; eager steps read
+  // before they update, so they hold only what the forward pass writes
+  const hold = () => holdVariables(c.net.stable, c.device.readback === 'eager' ? c.net.written : undefined);
+  const held = group ? (group.acc.held ??= hold()) : hold();
   const t = forwardBackward(
     c.net.model,
     c.net.mode,
@@ -154,9 +159,7 @@ async function step(
     if (t.varSq) c.device.gradNorms?.add(t.varSq);
     const reading = c.device.readback === 'deferred' ? undefined : await sums.read();
     if (reading && !reading.ok) {
-      const undo = tf.scalar(0);
-      commitIf(undo, held, c.net.stable);
-      undo.dispose();
+      restoreVariables(held);
       group?.acc.reset();
       return reading;
     }

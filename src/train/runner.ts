@@ -24,7 +24,7 @@ import { GradNorms, maxChange, relativeChange, rmsNorm } from './telemetry.js';
 import { lrSweep } from './lr-finder.js';
 import type { LoraAdapter } from '../model/lora.js';
 import { AdapterSet } from './adapters.js';
-import { applySelection, type StageSelection } from './selection.js';
+import { applySelection, forwardWritten, type StageSelection } from './selection.js';
 import { nextSeed } from '../core/random.js';
 import type { LrFindSettings } from '../schedule/lr-find.js';
 
@@ -536,6 +536,7 @@ class Run {
         groups: this.groups,
         plateauFactor: this.lrFactor,
         stable: sr.selection.stable,
+        written: forwardWritten(sr.data!.model, sr.selection.stable),
       },
       data: { train: sr.data!.train, order, batchSize: plan.data.batchSize, augment: augmentFor(plan, epoch) },
       device: { readback: this.readback, deviceError: this.opts.deviceError, gradNorms },

@@ -27,6 +27,15 @@ export interface StageSelection {
 const variable = (w: tf.LayerVariable) => w.read() as tf.Variable;
 
 /**
+ * What a training forward pass of `model` may write: its non-trainable weights outside `stable` — the
+ * moving statistics of the BatchNorm layers that train (and any weight picked in a frozen layer, which it
+ * never writes: holding it too costs a shared reference).
+ */
+export function forwardWritten(model: tf.LayersModel, stable: ReadonlySet<tf.Variable>): tf.Variable[] {
+  return model.nonTrainableWeights.map(variable).filter((v) => !stable.has(v));
+}
+
+/**
  * The stage's selection over `whole` (the trainable layer set, already applied with applyTrainable):
  * switches the picked variables on and gathers param groups in model order, each variable in the group
  * of its layer (after the guard fired, layers the plan did not expect train in the stage's own group).

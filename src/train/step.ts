@@ -118,11 +118,23 @@ export function commitIf(ok: tf.Scalar, before: Map<tf.Variable, tf.Tensor>, ski
   for (const t of before.values()) t.dispose();
 }
 
-/** Shares (does not copy) the current value of every variable outside `skip`, for `commitIf`. */
-export function holdVariables(skip: ReadonlySet<tf.Variable>): Map<tf.Variable, tf.Tensor> {
+/**
+ * Shares (does not copy) the current value of every variable outside `skip` — or of `only` those — for
+ * `commitIf` or `restoreVariables`.
+ */
+export function holdVariables(
+  skip: ReadonlySet<tf.Variable>,
+  only?: readonly tf.Variable[],
+): Map<tf.Variable, tf.Tensor> {
   const out = new Map<tf.Variable, tf.Tensor>();
-  for (const v of Object.values(tf.engine().registeredVariables)) if (!skip.has(v)) out.set(v, tf.clone(v));
+  for (const v of only ?? Object.values(tf.engine().registeredVariables)) if (!skip.has(v)) out.set(v, tf.clone(v));
   return out;
+}
+
+/** Puts every held variable that changed back to its held value (no update ran: eager); disposes `before`. */
+export function restoreVariables(before: Map<tf.Variable, tf.Tensor>): void {
+  for (const [v, old] of before) if (old.dataId !== v.dataId) v.assign(old);
+  for (const t of before.values()) t.dispose();
 }
 
 /** Where an interrupted epoch stood: its steps done and their sums. */
