@@ -5,12 +5,14 @@ its three regimes. Prints one JSON object.
 
   torch_bench.py [BATCH [SAMPLES]] [--device cpu|cuda] [--mobilenet-batch 32,64]
   torch_bench.py --main-job      the main job's schedule (20 epochs), timed
+  torch_bench.py --mobilenet-memory 32   MobileNetV2 every layer at batch 32: samples/s and peak RSS
 
 Frozen parts are frozen the PyTorch way: requires_grad=False and BatchNorm in eval mode, so autograd
 stops at the first trainable layer (no caching of frozen outputs).
 """
 import argparse
 import json
+import resource
 import time
 
 import torch
@@ -148,6 +150,16 @@ def mobilenet(batch, device):
     return out
 
 
+def mobilenet_full_memory(batch):
+    """Every-layer MobileNetV2 steps at `batch` in this process: samples/s and the process's peak RSS."""
+    m = MobileNetV2(2)
+    x = torch.rand(batch, 3, 224, 224)
+    y = torch.randint(0, 2, (batch,))
+    set_mobilenet_regime(m, "full")
+    rate = steps_per_sec(m, x, y, 3, warmup=1) * batch
+    return {"samplesPerSec": rate, "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main_job(train_n=3894, val_n=974, batch=64):
     """The main job's schedule (schedules/progressive.yaml) timed in PyTorch: resnet-mini with the same head
     (dense 256 + ReLU, dropout 0.5, dense 5); 5 epochs head only (Adam 1e-3), 10 epochs layer3 + head
@@ -197,7 +209,11 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--mobilenet-batch", default="")
     ap.add_argument("--main-job", action="store_true", help="only the main job's 20 epochs")
+    ap.add_argument("--mobilenet-memory", type=int, default=0, help="only MobileNetV2 every layer at this batch: peak RSS")
     a = ap.parse_args()
+    if a.mobilenet_memory:
+        print(json.dumps({"torch": torch.__version__, "mobilenetMemory": mobilenet_full_memory(a.mobilenet_memory)}))
+        return
     if a.main_job:
         print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "mainJob": main_job()}))
         return

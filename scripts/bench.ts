@@ -21,6 +21,8 @@
 //                     composed, on the heap), XNNPACK, other tfjs kernels, and JavaScript between kernels;
 //                     SOURCE a model (synthetic images of its input size, --batch B, default 32) or, by
 //                     default, resnet-mini on the digits at batch 64
+//   --memory-only     MobileNetV2 every layer at batch 32: peak RSS beside PyTorch's, and with tfjs' own
+//                     backward pass (FREEZEFLOW_LEAN_BACKPROP=0)
 //   --threads N, --pool N  wasm threads, and XNNPACK's pool among them (defaults: freezeflow's own)
 //   --out FILE        where the JSON goes
 import { spawnSync } from 'node:child_process';
@@ -204,7 +206,7 @@ async function main(): Promise<void> {
   // runs (a torchvision cell, --profile SOURCE); the child run measures every core
   const has = (flag: string) => process.argv.includes(flag);
   const threadsArg = arg('--threads');
-  const other = arg('--tv-child') || has('--mobilenet-child') || profileSource();
+  const other = arg('--tv-child') || has('--mobilenet-child') || has('--memory-child') || profileSource();
   const pixels = other ? undefined : BUILTIN_SHAPE[0] * BUILTIN_SHAPE[1];
   const threads = threadsArg === undefined ? defaultThreads(pixels) : Number(threadsArg);
   const backend = await initBackend((arg('--backend') ?? 'auto') as BackendChoice, {
@@ -225,6 +227,8 @@ async function main(): Promise<void> {
   if (arg('--adapter-child')) return printJson(await adapterChild(arg('--adapter-child')!));
   if (has('--adapters-only')) return only('bench-adapters.json', mode, adapterRows);
   if (arg('--tv-child')) return printJson(await torchvisionChild(arg('--tv-child')!));
+  if (has('--memory-child')) return printJson(await memoryChild());
+  if (has('--memory-only')) return only('bench-memory.json', machine, memoryRows);
   if (has('--mobilenet-child')) {
     const [results, lines]: [Record<string, unknown>, string[]] = [{}, []];
     await mobilenet(results, lines);
@@ -551,6 +555,52 @@ function adapterRows(results: Record<string, unknown>, lines: string[]): void {
 }
 
 /** The three regimes on the real MobileNetV2 of ../shared/models, when present, per --mobilenet-batch. */
+const MEMORY = { batch: 32, steps: 3 };
+
+/** MobileNetV2 every layer at batch 32 in this process (#31 item 6): samples/s and peak RSS. */
+async function memoryChild(): Promise<Record<string, number>> {
+  const data = syntheticImages((MEMORY.steps + 1) * MEMORY.batch, [224, 224, 3]);
+  const r = await runnerSpeed(SHARED, data, { name: 'full', unfreeze: ['*'] }, MEMORY.batch, false);
+  return { samplesPerSec: r.samplesPerSec, peakRssMB: rssMB() };
+}
+
+/**
+ * Peak RSS of MobileNetV2's every-layer training at batch 32 beside PyTorch's (same network shape, each
+ * in its own process), with freezeflow's backward pass and with tfjs' own (FREEZEFLOW_LEAN_BACKPROP=0).
+ */
+function memoryRows(results: Record<string, unknown>, lines: string[]): void {
+  if (!existsSync(SHARED)) return void lines.push('memory: not run (../shared/models is not there)');
+  const child = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, [process.argv[1]!, '--memory-child', '--backend', 'wasm'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+    return r.status === 0 ? (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>) : undefined;
+  };
+  process.stderr.write('bench: MobileNetV2 every layer at batch 32: freezeflow, tfjs backward pass, PyTorch\n');
+  const lean = child({});
+  const stock = child({ FREEZEFLOW_LEAN_BACKPROP: '0' });
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [join(ROOT, 'bench/torch_bench.py'), '--mobilenet-memory', String(MEMORY.batch)],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const torch =
+    py.status === 0
+      ? (JSON.parse(py.stdout) as { mobilenetMemory: Record<string, number> }).mobilenetMemory
+      : undefined;
+  Object.assign(results, { batch: MEMORY.batch, freezeflow: lean, tfjsBackward: stock, pytorch: torch });
+  const cell = (r: Record<string, number> | undefined) =>
+    r ? `${fmt(r['peakRssMB'], 0)} MB (${fmt(r['samplesPerSec'])} samples/s)` : 'failed';
+  const ratio = (r: Record<string, number> | undefined) =>
+    r && torch ? `, ${fmt(r['peakRssMB']! / torch['peakRssMB']!, 2)}× PyTorch's` : '';
+  lines.push(
+    `MobileNetV2 0.35 every layer, batch ${MEMORY.batch}, peak RSS (goal ≤ PyTorch's): freezeflow ${cell(lean)}${ratio(lean)}; with tfjs' backward pass ${cell(stock)}${ratio(stock)}; PyTorch ${torch ? cell(torch) : 'not run'}`,
+  );
+}
+
 /**
  * MobileNetV2's rows from a child process: its backend starts as a 224×224 run's does (XNNPACK's whole
  * pool), not as this process's did for the digits.

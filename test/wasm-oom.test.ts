@@ -1,6 +1,7 @@
 // A step too big for wasm's 4 GB heap ends with one line on both builds, never a hang: EfficientNet-B0
-// (torchvision, exported and imported) training every layer at 160×160, batch 64 (batch 32 fits since
-// swish keeps only its input for the backward pass: 3.8 GB). On 1 thread the module
+// (torchvision, exported and imported) training every layer at 160×160, batch 128 (batch 64 fits since
+// the backward pass frees each gradient once spent, batch 32 since swish keeps only its input). On 1
+// thread the module
 // aborts and freezeflow says so (exit 1). On 2 threads a helper thread can run out of memory inside a
 // kernel and never return, and the main thread would wait forever; the watchdog ends that (SIGKILL, 137)
 // with its line (FREEZEFLOW_WASM_STALL_S=5 here). Needs /usr/bin/python3 with torch and torchvision.
@@ -24,7 +25,7 @@ if (missing && process.env['FREEZEFLOW_REQUIRE_TORCH'] === '1')
 async function photos(root: string): Promise<void> {
   for (const c of ['a', 'b']) {
     mkdirSync(join(root, c), { recursive: true });
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 100; i++) {
       const px = Buffer.alloc(160 * 160 * 3, (i * 7 + (c === 'a' ? 0 : 100)) % 255);
       await sharp(px, { raw: { width: 160, height: 160, channels: 3 } })
         .png()
@@ -50,7 +51,7 @@ test(
     await photos(join(dir, 'photos'));
     const schedule = writeSchedule(
       dir,
-      `model: { source: tfjs }\ndata: { source: photos, batchSize: 64, validation: { split: 0.2 } }\nstages:\n  - { name: all, epochs: 1, unfreeze: ['*'] }\n`,
+      `model: { source: tfjs }\ndata: { source: photos, batchSize: 128, validation: { split: 0.2 } }\nstages:\n  - { name: all, epochs: 1, unfreeze: ['*'] }\n`,
     );
     for (const threads of ['1', '2']) {
       const t0 = Date.now();

@@ -4,13 +4,14 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import * as tf from '../tf.js';
 import { registerWasmKernels } from './kernel-table.js';
-import { defaultThreads, enableWasmThreads, threadsUnsupported, unrefPoolWorkers } from './wasm-threads.js';
+import { adoptPoolWorkers, defaultThreads, enableWasmThreads, threadsUnsupported } from './wasm-threads.js';
 import { probeWebgpu, registerWebgpu } from './webgpu.js';
 import { BackendUnavailableError } from './errors.js';
 import { guardWasmHeap, type EngineLike, type WasmBackendLike } from './wasm-alloc.js';
-import { startWasmWatchdog } from './wasm-watchdog.js';
+import { FULL_PAGES, onWasmThreadError, startWasmWatchdog } from './wasm-watchdog.js';
 import { wasmHeap } from '../core/tfjs-internals.js';
 import { kernelsBuild, simdHelper } from './simd.js';
+import { installLeanBackprop } from './lean-backprop.js';
 
 export { probeWebgpu };
 
@@ -129,6 +130,8 @@ async function use(name: string): Promise<boolean> {
 
 /** Pick and initialise a backend. 'auto' prefers GPU, native CPU, wasm (with our kernels), then cpu. */
 export async function initBackend(choice: BackendChoice = 'auto', opts: BackendOptions = {}): Promise<BackendReport> {
+  // FREEZEFLOW_LEAN_BACKPROP=0: tfjs' own backward pass, which holds every gradient to its end (to compare)
+  if (process.env['FREEZEFLOW_LEAN_BACKPROP'] !== '0') installLeanBackprop();
   const skipped: { name: string; reason: string }[] = [];
   const order: Exclude<BackendChoice, 'auto'>[] =
     choice === 'auto' ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
@@ -208,10 +211,16 @@ function wasmThreads(poolSize: number, wanted: number, why: string | undefined) 
   const got = Math.max(1, poolSize);
   const threads = Math.max(got, simdHelper(tf.backend()) ? 2 : 1);
   guardHeap(threads);
-  unrefPoolWorkers();
+  adoptPoolWorkers(onWasmThreadError(wasmHeap(tf.backend())));
   const note = why ?? (threads < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
   const kernels = kernelsBuild(tf.backend());
   return { threads, kernels, ...(got < threads ? { pool: got } : {}), ...(note ? { threadsNote: note } : {}) };
+}
+
+/** Whether the running wasm backend's heap has reached its 4 GB limit (a trap then is out of memory). */
+export function wasmHeapFull(): boolean {
+  const heap = tf.getBackend() === 'wasm' ? wasmHeap(tf.backend()) : undefined;
+  return heap !== undefined && heap.buffer.byteLength / 65536 >= FULL_PAGES;
 }
 
 function guardHeap(threads: number): void {

@@ -137,7 +137,15 @@ export function enableWasmThreads(threads: number, setThreadsCount: (n: number) 
   };
 }
 
-/** The pool's threads live as long as the process; without this they would keep it from exiting. */
-export function unrefPoolWorkers(): void {
-  for (const w of wasmPoolWorkers(tf.backend())) w.unref();
+/**
+ * The pool's threads live as long as the process; without unref they would keep it from exiting. A
+ * thread's uncaught error (a trap once the heap is full) reaches emscripten's `onerror`, which rethrows
+ * it on the main thread, where the module's uncaughtException handler throws again: a stack trace and
+ * exit 7. `onError` takes it instead.
+ */
+export function adoptPoolWorkers(onError: (e: unknown) => void): void {
+  for (const w of wasmPoolWorkers(tf.backend())) {
+    w.unref();
+    w.onerror = onError;
+  }
 }

@@ -7,9 +7,11 @@
 // limit, the watchdog says what happened and what to change, and ends the process (SIGKILL, exit 137:
 // nothing can unwind a thread that never returns). Checkpoints already written stay as they are.
 import { Worker } from 'node:worker_threads';
+import { writeSync } from 'node:fs';
 
 /** 4 GB less 16 MB, in 64 KiB pages: the heap cannot grow past 4 GB. */
-const FULL_PAGES = 65536 - 256;
+/** 4 GB less 16 MB: a heap this big has nowhere left to grow. */
+export const FULL_PAGES = 65536 - 256;
 const [DEPTH, BEATS, PAGES] = [0, 1, 2];
 
 export interface WasmWatchdog {
@@ -42,6 +44,28 @@ Promise.all([import('node:worker_threads'), import('node:fs')]).then(([{ workerD
   parentPort.postMessage('watching');
 });
 `;
+
+/** The one line for a wasm pool thread's uncaught error (a trap), by whether the heap had filled. */
+export function threadFailedMessage(full: boolean, what: string): string {
+  return full
+    ? `freezeflow: training stopped: the wasm heap is full (4 GB) and one of its threads failed (${what}); the checkpoints written so far are kept. Lower data.batchSize (training.accumulate keeps the effective batch), or train with --threads 1, which fails with an out-of-memory message instead`
+    : `freezeflow: training stopped: a wasm thread failed (${what}); the checkpoints written so far are kept (--threads 1 runs without threads)`;
+}
+
+/**
+ * For a pool thread's uncaught error (an event on the main thread). Where the main thread's own failure
+ * was reported already (the same trap there), nothing more is said; otherwise one line, and the process
+ * ends: the module is unusable.
+ */
+export function onWasmThreadError(memory: WebAssembly.Memory | undefined): (e: unknown) => void {
+  return (e) => {
+    if (process.exitCode) return;
+    const full = memory !== undefined && memory.buffer.byteLength / 65536 >= FULL_PAGES;
+    const what = e instanceof Error ? e.message : String((e as { message?: unknown } | undefined)?.message ?? e);
+    writeSync(2, `${threadFailedMessage(full, what)}\n`);
+    process.exit(1);
+  };
+}
 
 /**
  * Start watching (FREEZEFLOW_WASM_STALL_S overrides the 120 s a kernel may run with the heap full).

@@ -54,9 +54,15 @@ export function setOptimizerLr(opt: tf.Optimizer, lr: number): void {
   else o.learningRate = lr;
 }
 
+/** A pthread of emscripten's pool: a Node Worker whose 'error' events go to `onerror`. */
+export interface PoolWorker {
+  unref(): void;
+  onerror: (e: unknown) => void;
+}
+
 /** The wasm backend's pthread pool workers (emscripten's module), when the wasm backend runs. */
-export function wasmPoolWorkers(backend: tf.KernelBackend): { unref(): void }[] {
-  const wasm = (backend as unknown as { wasm?: { PThread?: { runningWorkers: { unref(): void }[] } } }).wasm;
+export function wasmPoolWorkers(backend: tf.KernelBackend): PoolWorker[] {
+  const wasm = (backend as unknown as { wasm?: { PThread?: { runningWorkers: PoolWorker[] } } }).wasm;
   return wasm?.PThread?.runningWorkers ?? [];
 }
 

@@ -15,7 +15,7 @@ import { autoBeforeStage, chosenHeader, ranStages } from './auto.js';
 import { readScheduleFile, resolveLoaded, type LoadedSchedule } from '../schedule/load.js';
 import { buildPlan, type Plan, type ResolvedStage } from '../schedule/plan.js';
 import { located } from './located.js';
-import { initBackend, type BackendChoice, type BackendReport } from '../backend/index.js';
+import { initBackend, wasmHeapFull, type BackendChoice, type BackendReport } from '../backend/index.js';
 import { BACKENDS, type KernelsBuild } from '../backend/names.js';
 import { takeDeviceError } from '../backend/webgpu.js';
 import { defaultThreads, xnnpackPool } from '../backend/wasm-threads.js';
@@ -200,7 +200,10 @@ function explainFailure(err: unknown, backend: string, batchSize: number, runDir
   const io = cause as NodeJS.ErrnoException;
   if (io.code === 'ENOSPC' || io.code === 'EDQUOT')
     return `the disk holding ${runDir} is full${io.path ? ` (writing ${io.path})` : ''}; free some space, then 'freezeflow train --resume ${runDir}' — the last complete checkpoint is intact and half-written files were removed`;
+  // any wasm trap once the heap has filled (a pool thread's call through a pointer malloc never set)
+  const trapWhenFull = cause instanceof WebAssembly.RuntimeError && wasmHeapFull();
   if (
+    trapWhenFull ||
     /memory access out of bounds|out of memory|Array buffer allocation failed|Invalid typed array length|binding size|maxBufferSize|^Aborted\(\)/i.test(
       msg,
     )
