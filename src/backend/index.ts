@@ -8,7 +8,7 @@ import { adoptPoolWorkers, defaultThreads, enableWasmThreads, threadsUnsupported
 import { probeWebgpu, registerWebgpu } from './webgpu.js';
 import { BackendUnavailableError } from './errors.js';
 import { guardWasmHeap, type EngineLike, type WasmBackendLike } from './wasm-alloc.js';
-import { FULL_PAGES, onWasmThreadError, startWasmWatchdog } from './wasm-watchdog.js';
+import { heapFull, onWasmThreadError, startWasmWatchdog } from './wasm-watchdog.js';
 import { wasmHeap } from '../core/tfjs-internals.js';
 import { kernelsBuild, simdHelper } from './simd.js';
 import { installLeanBackprop } from './lean-backprop.js';
@@ -205,7 +205,6 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
   );
 }
 
-/** The wasm heap guard; a helper thread out of memory never returns, so the threaded build gets the watchdog. */
 /** The running wasm backend's threads and kernels, as the report gives them; starts the heap guard. */
 function wasmThreads(poolSize: number, wanted: number, why: string | undefined) {
   const got = Math.max(1, poolSize);
@@ -219,10 +218,10 @@ function wasmThreads(poolSize: number, wanted: number, why: string | undefined) 
 
 /** Whether the running wasm backend's heap has reached its 4 GB limit (a trap then is out of memory). */
 export function wasmHeapFull(): boolean {
-  const heap = tf.getBackend() === 'wasm' ? wasmHeap(tf.backend()) : undefined;
-  return heap !== undefined && heap.buffer.byteLength / 65536 >= FULL_PAGES;
+  return heapFull(tf.getBackend() === 'wasm' ? wasmHeap(tf.backend()) : undefined);
 }
 
+/** The wasm heap guard; a helper thread out of memory never returns, so the threaded build gets the watchdog. */
 function guardHeap(threads: number): void {
   const backend = tf.backend() as unknown as WasmBackendLike;
   const heap = wasmHeap(tf.backend());

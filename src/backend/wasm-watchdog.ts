@@ -10,8 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
 
 /** 4 GB less 16 MB, in 64 KiB pages: the heap cannot grow past 4 GB. */
-/** 4 GB less 16 MB: a heap this big has nowhere left to grow. */
-export const FULL_PAGES = 65536 - 256;
+const FULL_PAGES = 65536 - 256;
 const [DEPTH, BEATS, PAGES] = [0, 1, 2];
 
 export interface WasmWatchdog {
@@ -45,8 +44,13 @@ Promise.all([import('node:worker_threads'), import('node:fs')]).then(([{ workerD
 });
 `;
 
+/** Whether `memory` (a wasm heap) has reached its limit: a trap then is the heap running out. */
+export function heapFull(memory: WebAssembly.Memory | undefined): boolean {
+  return memory !== undefined && memory.buffer.byteLength / 65536 >= FULL_PAGES;
+}
+
 /** The one line for a wasm pool thread's uncaught error (a trap), by whether the heap had filled. */
-export function threadFailedMessage(full: boolean, what: string): string {
+function threadFailedMessage(full: boolean, what: string): string {
   return full
     ? `freezeflow: training stopped: the wasm heap is full (4 GB) and one of its threads failed (${what}); the checkpoints written so far are kept. Lower data.batchSize (training.accumulate keeps the effective batch), or train with --threads 1, which fails with an out-of-memory message instead`
     : `freezeflow: training stopped: a wasm thread failed (${what}); the checkpoints written so far are kept (--threads 1 runs without threads)`;
@@ -60,7 +64,7 @@ export function threadFailedMessage(full: boolean, what: string): string {
 export function onWasmThreadError(memory: WebAssembly.Memory | undefined): (e: unknown) => void {
   return (e) => {
     if (process.exitCode) return;
-    const full = memory !== undefined && memory.buffer.byteLength / 65536 >= FULL_PAGES;
+    const full = heapFull(memory);
     const what = e instanceof Error ? e.message : String((e as { message?: unknown } | undefined)?.message ?? e);
     writeSync(2, `${threadFailedMessage(full, what)}\n`);
     process.exit(1);
