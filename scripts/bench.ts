@@ -490,6 +490,11 @@ async function only(
 /** A child process's one line for its parent. */
 const printJson = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v)}\n`);
 
+/** What a child wrote with printJson (its last line), when it succeeded. */
+function childJson<T>(r: ReturnType<typeof spawnSync>): T | undefined {
+  return r.status === 0 ? (JSON.parse(String(r.stdout).trim().split('\n').at(-1)!) as T) : undefined;
+}
+
 function finish(results: Record<string, unknown>, lines: string[], outFile: string): void {
   process.stdout.write(`${lines.join('\n')}\n`);
   writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -544,7 +549,7 @@ function adapterRows(results: Record<string, unknown>, lines: string[]): void {
       const args = [process.argv[1]!, '--adapter-child', `${m}:${regime}`, '--backend', String(results['backend'])];
       const p = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
       if (p.status !== 0) throw new Error(`bench child ${m}:${regime} failed: ${p.stderr.slice(-500)}`);
-      row[regime] = JSON.parse(p.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+      row[regime] = childJson<Record<string, number>>(p)!;
     }
     results[`adapters-${m}`] = row;
     const [u, l] = [row['unfreeze']!, row['lora']!];
@@ -554,7 +559,6 @@ function adapterRows(results: Record<string, unknown>, lines: string[]): void {
   }
 }
 
-/** The three regimes on the real MobileNetV2 of ../shared/models, when present, per --mobilenet-batch. */
 const MEMORY = { batch: 32, steps: 3 };
 
 /** MobileNetV2 every layer at batch 32 in this process (#31 item 6): samples/s and peak RSS. */
@@ -575,7 +579,7 @@ function memoryRows(results: Record<string, unknown>, lines: string[]): void {
       encoding: 'utf8',
       env: { ...process.env, ...env },
     });
-    return r.status === 0 ? (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>) : undefined;
+    return childJson<Record<string, number>>(r);
   };
   process.stderr.write('bench: MobileNetV2 every layer at batch 32: freezeflow, tfjs backward pass, PyTorch\n');
   const lean = child({});
@@ -621,12 +625,13 @@ function mobilenetInChild(results: Record<string, unknown>, lines: string[], bac
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  if (r.status !== 0) return void lines.push(`MobileNetV2: not run (the child process ended with ${r.status})`);
-  const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { results: Record<string, unknown>; lines: string[] };
+  const got = childJson<{ results: Record<string, unknown>; lines: string[] }>(r);
+  if (!got) return void lines.push(`MobileNetV2: not run (the child process ended with ${r.status})`);
   Object.assign(results, got.results);
   lines.push(...got.lines);
 }
 
+/** The three regimes on the real MobileNetV2 of ../shared/models, when present, per --mobilenet-batch. */
 async function mobilenet(results: Record<string, unknown>, lines: string[]): Promise<void> {
   if (!existsSync(SHARED)) return;
   // batch 16 by default (PyTorch's reference numbers in #19 were at 16); 32 fits since the SIMD kernels
@@ -923,11 +928,9 @@ function torchvisionCell(dir: string, model: string, regime: string, backend: st
     ],
     { encoding: 'utf8', timeout: 1_800_000 },
   );
-  const parse = (r: ReturnType<typeof spawnSync>) =>
-    r.status === 0 ? (JSON.parse(String(r.stdout).trim().split('\n').at(-1)!) as Record<string, number>) : undefined;
   return {
-    freezeflow: parse(ff),
-    pytorch: parse(pt),
+    freezeflow: childJson<Record<string, number>>(ff),
+    pytorch: childJson<Record<string, number>>(pt),
     error: String(ff.stderr).includes('the wasm heap is full')
       ? 'the wasm heap is full at this batch (the watchdog ended it)'
       : ff.signal
@@ -966,13 +969,13 @@ function torchvisionRows(results: Record<string, unknown>, lines: string[]): voi
   }
 }
 
-/** The model and data --profile trains: resnet-mini on the digits, or SOURCE on synthetic images. */
 /** The model --profile SOURCE names, if any. */
 function profileSource(): string | undefined {
   const given = arg('--profile');
   return given && !given.startsWith('--') ? given : undefined;
 }
 
+/** The model and data --profile trains: resnet-mini on the digits, or SOURCE on synthetic images. */
 async function profileSubject(): Promise<{ source: string; data: Dataset; batch: number }> {
   const given = profileSource();
   if (!given) {

@@ -46,9 +46,9 @@ test('the convs whose input no trained layer reaches, for each set of training l
   // stem frozen: a and the residual's 1×1 read its output; b reads a's
   assert.deepEqual(names(constantInputConvs(m, new Set(['a', 'b', 'down', 'fc']))), ['a', 'down', 'stem']);
   assert.deepEqual(names(constantInputConvs(m, new Set(['b', 'fc']))), ['a', 'b', 'down', 'stem']);
-  // a nested model counts by its own path: the whole of it trains
+  // inside a nested model, its leaves go by their full paths: the whole of it trains
   const outer = tf.sequential({ layers: [m] });
-  const all = constantInputConvs(outer, new Set([m.name]));
+  const all = constantInputConvs(outer, new Set(['stem', 'a', 'b', 'down', 'fc'].map((l) => `${m.name}/${l}`)));
   assert.deepEqual(names(all), ['stem']);
   assert.deepEqual(names(constantInputConvs(outer, new Set([`${m.name}/b`]))), ['a', 'b', 'down', 'stem']);
 });

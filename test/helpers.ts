@@ -1,4 +1,5 @@
 // Shared test helpers.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,17 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
     timeout: 600_000,
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs an ES-module script in a fresh Node process (in the project root); the JSON of its last line. */
+export function moduleProbe<T>(script: string, env: Record<string, string> = {}): T {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
 }
 
 /** The NDJSON events `train --json` printed, one object per line (fields read freely, as JSON.parse gives them). */

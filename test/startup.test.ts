@@ -4,12 +4,11 @@
 // globalThis, Ajv its module in require's cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { schemaHash, validatorSource, VALIDATOR_FILE } from '../src/schedule/validator.js';
-import { ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { moduleProbe, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 const PROBE = `
 const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/cli/main.js')).href)});
@@ -31,13 +30,7 @@ interface Loaded {
 }
 
 function loaded(args: string[]): Loaded {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, ARGS: JSON.stringify(args) },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Loaded;
+  return moduleProbe<Loaded>(PROBE, { ARGS: JSON.stringify(args) });
 }
 
 test('validate, plan without --model, init and completion load neither tfjs nor Ajv', () => {

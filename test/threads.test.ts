@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
-import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { privateDir, writeThreadFiles, xnnpackPool } from '../src/backend/wasm-threads.js';
-import { cli, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
+import { cli, moduleProbe, ndjson, ROOT, tempDir, tinySchedule, writeSchedule } from './helpers.js';
 
 test('the worker script and threaded factory are extracted from the installed bundle and parse', () => {
   const dir = tempDir('ff-threads-');
@@ -144,13 +143,7 @@ console.log(JSON.stringify({ report, weights: createHash('sha256').update(bytes)
 `;
 
 function poolRun(pool: number): { report: Record<string, unknown>; weights: string } {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', POOL_PROBE], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, POOL: String(pool) },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { report: Record<string, unknown>; weights: string };
+  return moduleProbe(POOL_PROBE, { POOL: String(pool) });
 }
 
 test("XNNPACK's pool of 1 beside the SIMD kernels' helper: 2 threads, the same weights bit for bit as a pool of 2", () => {

@@ -209,8 +209,9 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
 function wasmThreads(poolSize: number, wanted: number, why: string | undefined) {
   const got = Math.max(1, poolSize);
   const threads = Math.max(got, simdHelper(tf.backend()) ? 2 : 1);
-  guardHeap(threads);
-  adoptPoolWorkers(onWasmThreadError(wasmHeap(tf.backend())));
+  const heap = wasmHeap(tf.backend());
+  guardHeap(threads, heap);
+  adoptPoolWorkers(onWasmThreadError(heap));
   const note = why ?? (threads < wanted ? `asked for ${wanted}, the pool has ${got}` : undefined);
   const kernels = kernelsBuild(tf.backend());
   return { threads, kernels, ...(got < threads ? { pool: got } : {}), ...(note ? { threadsNote: note } : {}) };
@@ -222,9 +223,8 @@ export function wasmHeapFull(): boolean {
 }
 
 /** The wasm heap guard; a helper thread out of memory never returns, so the threaded build gets the watchdog. */
-function guardHeap(threads: number): void {
+function guardHeap(threads: number, heap: WebAssembly.Memory | undefined): void {
   const backend = tf.backend() as unknown as WasmBackendLike;
-  const heap = wasmHeap(tf.backend());
   const watchdog = () => startWasmWatchdog(undefined, undefined, heap);
   guardWasmHeap(backend, tf.engine() as unknown as EngineLike, threads > 1 ? watchdog : undefined);
 }

@@ -40,7 +40,7 @@ export interface EpochNet {
   plateauFactor: number;
   /** Variables no step of the stage changes (skipped when undoing a non-finite deferred step). */
   stable: ReadonlySet<tf.Variable>;
-  /** Variables a training forward pass writes (BatchNorm statistics): all an eager step must undo. */
+  /** Variables a training forward pass may write (BatchNorm statistics; `stable` ones aside): all an eager step must undo. */
   written: readonly tf.Variable[];
 }
 

@@ -17,22 +17,17 @@ function plainConv(layer: tf.layers.Layer): boolean {
   return plain && f.dilationRate.every((d) => d === 1);
 }
 
-/** The leaf at `path` trains: it or a nested model around it is in `active`. */
-function trains(path: string, active: ReadonlySet<string>): boolean {
-  const parts = path.split('/');
-  return parts.some((_, k) => active.has(parts.slice(0, k + 1).join('/')));
-}
-
 /**
- * Plain Conv2D layers whose every call reads a tensor that no trained variable reaches, when the layers
- * at `active` (full paths) are the ones that train: walked in graph order, nested models included.
+ * Plain Conv2D layers whose every call reads a tensor that no trained variable reaches, when the leaf
+ * layers at `active` (full paths, as applyTrainable takes them) are the ones that train: walked in graph
+ * order, nested models included.
  */
 export function constantInputConvs(model: tf.LayersModel, active: ReadonlySet<string>): Set<tf.layers.Layer> {
   const reached = new Set<number>();
   const [constant, fed] = [new Set<tf.layers.Layer>(), new Set<tf.layers.Layer>()];
   for (const n of leafGraph(model).nodes) {
     const reads = n.inputs.some((i) => reached.has(i));
-    if (reads || trains(n.path, active)) n.outputs.forEach((o) => reached.add(o));
+    if (reads || active.has(n.path)) n.outputs.forEach((o) => reached.add(o));
     if (plainConv(n.layer)) (reads ? fed : constant).add(n.layer);
   }
   return new Set([...constant].filter((l) => !fed.has(l)));

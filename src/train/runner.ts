@@ -536,7 +536,7 @@ class Run {
         groups: this.groups,
         plateauFactor: this.lrFactor,
         stable: sr.selection.stable,
-        written: forwardWritten(sr.data!.model, sr.selection.stable),
+        written: forwardWritten(sr.data!.model),
       },
       data: { train: sr.data!.train, order, batchSize: plan.data.batchSize, augment: augmentFor(plan, epoch) },
       device: { readback: this.readback, deviceError: this.opts.deviceError, gradNorms },

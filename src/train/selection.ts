@@ -27,12 +27,13 @@ export interface StageSelection {
 const variable = (w: tf.LayerVariable) => w.read() as tf.Variable;
 
 /**
- * What a training forward pass of `model` may write: its non-trainable weights outside `stable` — the
- * moving statistics of the BatchNorm layers that train (and any weight picked in a frozen layer, which it
- * never writes: holding it too costs a shared reference).
+ * What a training forward pass of `model` may write: its non-trainable weights. Outside the stage's
+ * stable set (which holdVariables skips) these are the moving statistics of the BatchNorm layers that
+ * train, and any weight picked in a frozen layer, which it never writes: holding it costs a shared
+ * reference.
  */
-export function forwardWritten(model: tf.LayersModel, stable: ReadonlySet<tf.Variable>): tf.Variable[] {
-  return model.nonTrainableWeights.map(variable).filter((v) => !stable.has(v));
+export function forwardWritten(model: tf.LayersModel): tf.Variable[] {
+  return model.nonTrainableWeights.map(variable);
 }
 
 /**
